@@ -1,0 +1,198 @@
+"""Django settings, read from the environment (django-environ).
+
+Secure by default: DEBUG is off unless ``DJANGO_DEBUG=1``; outside DEBUG a secret key and a
+token signing key must be given. See docs/configuration.md for every variable.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from config.services import hosted_services
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off")
+    SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production"
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+EDN_SERVICES = hosted_services(env.str("EDN_SERVICES", default=""))
+EDN_DATA_DIR = Path(env.str("EDN_DATA_DIR", default=str(BASE_DIR / "data")))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "edn_core",
+    *EDN_SERVICES,
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database(alias: str) -> dict:
+    """Read ``<ALIAS>_DATABASE_URL``; default to one SQLite file per alias under the data dir."""
+    default_url = f"sqlite:///{EDN_DATA_DIR / (alias + '.sqlite3')}"
+    config = env.db_url(f"{alias.upper()}_DATABASE_URL", default=default_url)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # WAL + IMMEDIATE transactions: concurrent writers queue instead of failing "locked".
+        config.setdefault("OPTIONS", {}).update(
+            {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+            }
+        )
+    else:
+        config["CONN_MAX_AGE"] = env.int("EDN_DB_CONN_MAX_AGE", default=60)
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DATABASES = {alias: _database(alias) for alias in ("default", *EDN_SERVICES)}
+DATABASE_ROUTERS = ["edn_core.routers.AppAliasRouter"]
+# Each service app owns the alias named after it; everything else (auth, admin) uses default.
+EDN_DATABASE_ROUTES = {app: app for app in EDN_SERVICES}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = EDN_DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# Request bodies: the API refuses anything larger with 413 problem+json.
+EDN_MAX_BODY_BYTES = env.int("EDN_MAX_BODY_BYTES", default=256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = EDN_MAX_BODY_BYTES
+
+# Security headers. TLS usually ends in front of the app (ingress), so these come from env.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+if env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["edn_core.cqrs.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "edn_core.cqrs.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "edn_core.cqrs.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+
+
+def _jwt_settings() -> dict:
+    """HS256 with a shared key, or RS256/ES256 where only the issuer holds the private key."""
+    algorithm = env.str("EDN_JWT_ALGORITHM", default="HS256")
+    signing_key = env.str("EDN_JWT_SIGNING_KEY", default="", multiline=True)
+    verifying_key = env.str("EDN_JWT_VERIFYING_KEY", default="", multiline=True)
+    if algorithm.startswith("HS") and not signing_key:
+        if not DEBUG:
+            raise ImproperlyConfigured("EDN_JWT_SIGNING_KEY is required when DJANGO_DEBUG is off")
+        signing_key = SECRET_KEY
+    if not algorithm.startswith("HS") and not verifying_key:
+        raise ImproperlyConfigured(
+            f"EDN_JWT_VERIFYING_KEY (public key) is required for {algorithm}"
+        )
+    return {
+        "ALGORITHM": algorithm,
+        "SIGNING_KEY": signing_key,
+        "VERIFYING_KEY": verifying_key or None,
+        "ISSUER": env.str("EDN_JWT_ISSUER", default="event-driven-django"),
+        "AUDIENCE": env.str("EDN_JWT_AUDIENCE", default="event-driven-django"),
+        "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("EDN_JWT_LIFETIME_MINUTES", default=60)),
+        "AUTH_HEADER_TYPES": ("Bearer",),
+        "USER_ID_CLAIM": "user_id",
+        "UPDATE_LAST_LOGIN": False,
+    }
+
+
+SIMPLE_JWT = _jwt_settings()
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Event Driven Django",
+    "DESCRIPTION": "Event-driven services: " + ", ".join(EDN_SERVICES),
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The API description and its UI are public documentation; every operation still needs a token.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "DEFAULT_GENERATOR_CLASS": "edn_core.cqrs.openapi.SchemaGenerator",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("EDN_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from edn_core.health import healthz, readyz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    *[path("api/", include(f"{app}.urls")) for app in settings.EDN_SERVICES],
+]
+
+handler400 = "edn_core.cqrs.errors.bad_request"
+handler404 = "edn_core.cqrs.errors.not_found"
+handler500 = "edn_core.cqrs.errors.server_error"

@@ -1,0 +1,111 @@
+"""HTTP side of customers: input/output DTOs, the command viewset and the query viewset."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+
+from customers import commands, queries
+from edn_core.cqrs.dto import StrictCharField, StrictSerializer
+from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
+
+
+class AddressIn(StrictSerializer):
+    street = StrictCharField(max_length=200)
+    city = StrictCharField(max_length=100)
+    state = StrictCharField(max_length=100)
+    country = StrictCharField(max_length=100)
+    postalCode = StrictCharField(source="postal_code", max_length=20)
+
+
+class CustomerIn(StrictSerializer):
+    firstName = StrictCharField(source="first_name", max_length=100)
+    lastName = StrictCharField(source="last_name", max_length=100)
+    shippingAddress = AddressIn(source="shipping_address")
+    creditLimit = serializers.DecimalField(
+        source="credit_limit", max_digits=12, decimal_places=2, min_value=0
+    )
+
+
+class AddressOut(serializers.Serializer):
+    street = serializers.CharField()
+    city = serializers.CharField()
+    state = serializers.CharField()
+    country = serializers.CharField()
+    postalCode = serializers.CharField(source="postal_code")
+
+
+class CustomerOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    firstName = serializers.CharField(source="first_name")
+    lastName = serializers.CharField(source="last_name")
+    shippingAddress = AddressOut(source="shipping_address")
+    creditLimit = serializers.DecimalField(source="credit_limit", max_digits=12, decimal_places=2)
+    creditAvailable = serializers.DecimalField(
+        source="credit_available", max_digits=12, decimal_places=2
+    )
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="The ETag of the version this change is based on.",
+)
+PROBLEMS = {code: OpenApiResponse(description="problem+json") for code in (400, 404, 412, 428)}
+
+
+@extend_schema(tags=["customers"])
+class CustomerCommands(CommandViewSet):
+    output_serializer_class = CustomerOut
+    detail_route = "customers-detail"
+
+    @extend_schema(request=CustomerIn, responses={201: CustomerOut, 400: PROBLEMS[400]})
+    def create(self, request):
+        """Create a customer; answers 201 with Location and ETag."""
+        data = self.read(CustomerIn)
+        return self.run(commands.CreateCustomer(**data), status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=CustomerIn, parameters=[IF_MATCH], responses={200: CustomerOut, **PROBLEMS}
+    )
+    def update(self, request, pk):
+        """Replace a customer's details; needs If-Match with the current ETag."""
+        version = self.if_match()
+        data = self.read(CustomerIn)
+        return self.run(commands.UpdateCustomer(customer_id=pk, expected_version=version, **data))
+
+    @extend_schema(
+        request=CustomerIn, parameters=[IF_MATCH], responses={200: CustomerOut, **PROBLEMS}
+    )
+    def partial_update(self, request, pk):
+        """Change some of a customer's details (address parts merge); needs If-Match."""
+        version = self.if_match()
+        data = self.read(CustomerIn, partial=True)
+        return self.run(commands.UpdateCustomer(customer_id=pk, expected_version=version, **data))
+
+    @extend_schema(parameters=[IF_MATCH], responses={204: None, 409: PROBLEMS[400], **PROBLEMS})
+    def destroy(self, request, pk):
+        """Delete a customer with no reserved credit; needs If-Match."""
+        command = commands.DeleteCustomer(customer_id=pk, expected_version=self.if_match())
+        return self.run(command, status_code=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["customers"])
+class CustomerQueries(QueryViewSet):
+    output_serializer_class = CustomerOut
+
+    def select_many(self, params):
+        return queries.list_customers(name=params.get("name"))
+
+    def select_one(self, pk):
+        return queries.get_customer(pk)
+
+    @extend_schema(responses={200: CustomerOut, 304: None, 404: PROBLEMS[404]})
+    def retrieve(self, request, *args, **kwargs):
+        """Get one customer with its ETag; If-None-Match answers 304 when unchanged."""
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(parameters=[OpenApiParameter("name", str, description="first or last name")])
+    def list(self, request, *args, **kwargs):
+        """List customers by name, paginated; ``name`` filters on first or last name."""
+        return super().list(request, *args, **kwargs)

@@ -1,0 +1,79 @@
+"""Write side of customers: commands and their handlers."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from customers.domain import Address, Customer
+from customers.models import CustomerRepository
+from edn_core.cqrs import Command, handles
+from edn_core.domain import new_id
+
+customers = CustomerRepository()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateCustomer(Command):
+    first_name: str
+    last_name: str
+    shipping_address: dict
+    credit_limit: Decimal
+    customer_id: UUID | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateCustomer(Command):
+    customer_id: UUID
+    expected_version: int | None
+    first_name: str | None = None
+    last_name: str | None = None
+    shipping_address: dict | None = None
+    credit_limit: Decimal | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteCustomer(Command):
+    customer_id: UUID
+    expected_version: int | None
+
+
+@handles(CreateCustomer)
+def create_customer(cmd: CreateCustomer) -> Customer:
+    customer = Customer.create(
+        cmd.customer_id or new_id(),
+        first_name=cmd.first_name,
+        last_name=cmd.last_name,
+        shipping_address=Address(**cmd.shipping_address),
+        credit_limit=cmd.credit_limit,
+    )
+    with customers.atomic():
+        customers.add(customer)
+    return customer
+
+
+@handles(UpdateCustomer)
+def update_customer(cmd: UpdateCustomer) -> Customer:
+    with customers.atomic():
+        customer = customers.get(cmd.customer_id)
+        customer.check_version(cmd.expected_version)
+        address = None
+        if cmd.shipping_address is not None:  # PATCH may name only some address parts
+            address = customer.shipping_address.replace(**cmd.shipping_address)
+        customer.update(
+            first_name=cmd.first_name,
+            last_name=cmd.last_name,
+            shipping_address=address,
+            credit_limit=cmd.credit_limit,
+        )
+        if customer.pending_events:
+            customers.save(customer)
+    return customer
+
+
+@handles(DeleteCustomer)
+def delete_customer(cmd: DeleteCustomer) -> None:
+    with customers.atomic():
+        customer = customers.get(cmd.customer_id)
+        customer.check_version(cmd.expected_version)
+        customer.delete()
+        customers.remove(customer)

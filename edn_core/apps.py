@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EdnCoreConfig(AppConfig):
+    name = "edn_core"
+    verbose_name = "Event Driven Django core"

@@ -1,0 +1,33 @@
+"""Input DTO building blocks: serializers that refuse what they do not declare."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+__all__ = ["StrictCharField", "StrictSerializer"]
+
+
+class StrictSerializer(serializers.Serializer):
+    """An input DTO that refuses unknown fields (at every nesting level)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        errors = {name: ["Unknown field."] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if not isinstance(error.detail, dict):
+                raise
+            errors = {**error.detail, **errors}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that takes only JSON strings (DRF's own also takes numbers)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -1,0 +1,93 @@
+"""Commands, queries and the outcome of a command -- no HTTP, no ORM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from edn_core.domain import (
+    ConcurrencyConflict,
+    Conflict,
+    DomainError,
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
+
+__all__ = ["Command", "CommandResult", "Outcome", "Query", "handles", "send"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """An imperative request to change state (``CreateCustomer``); handled exactly once."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Query:
+    """A request to read state; never changes anything."""
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "Accepted"
+    INVALID = "Invalid"
+    NOT_FOUND = "NotFound"
+    CONFLICT = "Conflict"
+    INVALID_STATE = "InvalidState"
+    PRECONDITION_FAILED = "PreconditionFailed"
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did: its outcome, the resulting aggregate, or why it was refused."""
+
+    outcome: Outcome
+    value: Any = None
+    message: str = ""
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome is Outcome.ACCEPTED
+
+
+C = TypeVar("C", bound=Command)
+_HANDLERS: dict[type[Command], Callable[[Any], Any]] = {}
+
+# Most specific first: ConcurrencyConflict and ValidationFailed are plain DomainErrors too.
+_OUTCOME_OF_ERROR: tuple[tuple[type[DomainError], Outcome], ...] = (
+    (ValidationFailed, Outcome.INVALID),
+    (NotFound, Outcome.NOT_FOUND),
+    (ConcurrencyConflict, Outcome.PRECONDITION_FAILED),
+    (InvalidState, Outcome.INVALID_STATE),
+    (Conflict, Outcome.CONFLICT),
+    (DomainError, Outcome.INVALID),
+)
+
+
+def handles(command_type: type[C]) -> Callable[[Callable[[C], Any]], Callable[[C], Any]]:
+    """Register the decorated function as the one handler of ``command_type``."""
+
+    def register(handler: Callable[[C], Any]) -> Callable[[C], Any]:
+        existing = _HANDLERS.get(command_type)
+        if existing is not None and existing is not handler:
+            raise RuntimeError(f"{command_type.__name__} already handled by {existing.__name__}")
+        _HANDLERS[command_type] = handler
+        return handler
+
+    return register
+
+
+def send(command: Command) -> CommandResult:
+    """Run the handler of ``command``; turn domain errors into a refused :class:`CommandResult`."""
+    try:
+        handler = _HANDLERS[type(command)]
+    except KeyError:
+        raise LookupError(f"no handler registered for {type(command).__name__}") from None
+    try:
+        return CommandResult(Outcome.ACCEPTED, handler(command))
+    except DomainError as error:
+        outcome = next(o for kind, o in _OUTCOME_OF_ERROR if isinstance(error, kind))
+        errors = error.errors if isinstance(error, ValidationFailed) else {}
+        return CommandResult(outcome, message=error.message, errors=errors)

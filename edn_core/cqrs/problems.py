@@ -1,0 +1,138 @@
+"""RFC 9457 problem details: the single place where errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from edn_core.cqrs.messages import CommandResult, Outcome
+
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "PreconditionFailed",
+    "PreconditionRequired",
+    "RequestTooLarge",
+    "exception_handler",
+    "problem",
+    "problem_for_result",
+]
+
+logger = logging.getLogger(__name__)
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE = "urn:edn:problem:{}"
+
+STATUS_OF_OUTCOME = {
+    Outcome.INVALID: status.HTTP_400_BAD_REQUEST,
+    Outcome.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    Outcome.CONFLICT: status.HTTP_409_CONFLICT,
+    Outcome.INVALID_STATE: status.HTTP_409_CONFLICT,
+    Outcome.PRECONDITION_FAILED: status.HTTP_412_PRECONDITION_FAILED,
+}
+SLUG_OF_OUTCOME = {
+    Outcome.INVALID: "invalid-input",
+    Outcome.NOT_FOUND: "not-found",
+    Outcome.CONFLICT: "conflict",
+    Outcome.INVALID_STATE: "invalid-state",
+    Outcome.PRECONDITION_FAILED: "precondition-failed",
+}
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body is too large."
+    default_code = "request-too-large"
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_detail = "This request must carry an If-Match header with the resource's ETag."
+    default_code = "precondition-required"
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The resource changed since the ETag given in If-Match."
+    default_code = "precondition-failed"
+
+
+def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested error structure into ``{"a.b[0].c": [messages]}``."""
+    if isinstance(errors, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in errors.items():
+            name = "" if key == "non_field_errors" else str(key)
+            path = f"{prefix}.{name}" if prefix and name else (prefix or name)
+            flat.update(_flatten(value, path))
+        return flat
+    if isinstance(errors, list) and any(isinstance(item, (dict, list)) for item in errors):
+        flat = {}
+        for index, item in enumerate(errors):
+            flat.update(_flatten(item, f"{prefix}[{index}]"))
+        return flat
+    messages = errors if isinstance(errors, list) else [errors]
+    return {prefix or "": [str(message) for message in messages]} if messages else {}
+
+
+def problem_body(status_code: int, detail: str, slug: str | None = None, **extra: Any) -> dict:
+    body = {
+        "type": PROBLEM_TYPE.format(slug) if slug else "about:blank",
+        "title": HTTPStatus(status_code).phrase,
+        "status": status_code,
+        "detail": detail,
+    }
+    body.update({key: value for key, value in extra.items() if value})
+    return body
+
+
+def problem(status_code: int, detail: str, slug: str | None = None, **extra: Any) -> Response:
+    """Return a problem+json DRF response; ``extra`` adds members such as ``errors``."""
+    body = problem_body(status_code, detail, slug, **extra)
+    return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def django_problem(status_code: int, detail: str, slug: str | None = None) -> JsonResponse:
+    """Return a problem+json response outside DRF (URL resolver errors, method dispatch)."""
+    body = problem_body(status_code, detail, slug)
+    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _camel_path(path: str) -> str:
+    """``shipping_address.postal_code`` -> ``shippingAddress.postalCode`` (the API's names)."""
+    return re.sub(r"_([a-z0-9])", lambda match: match.group(1).upper(), path)
+
+
+def problem_for_result(result: CommandResult) -> Response:
+    """Map a refused command to its HTTP problem: the one outcome-to-status table."""
+    code = STATUS_OF_OUTCOME[result.outcome]
+    errors = {_camel_path(path): messages for path, messages in result.errors.items()}
+    return problem(code, result.message, SLUG_OF_OUTCOME[result.outcome], errors=errors)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF exception handler answering every error as problem+json."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        logger.exception("unhandled error in %s", context.get("view"))
+        return problem(500, "The server failed to handle this request.", "server-error")
+    slug = str(exc.default_code).replace("_", "-")
+    if isinstance(exc, exceptions.ValidationError):
+        response = problem(
+            400, "The request has invalid fields.", "invalid-input", errors=_flatten(exc.detail)
+        )
+    else:
+        response = problem(exc.status_code, str(exc.detail), slug)
+    if getattr(exc, "auth_header", None):
+        response["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        response["Retry-After"] = str(int(exc.wait))
+    return response

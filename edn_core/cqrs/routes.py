@@ -1,0 +1,71 @@
+"""Serve a command viewset and a query viewset under one URL space."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.urls import URLPattern, path
+from django.views.decorators.csrf import csrf_exempt
+
+from edn_core.cqrs.problems import django_problem
+
+__all__ = ["resource"]
+
+COLLECTION = {"get": ("queries", "list"), "post": ("commands", "create")}
+ITEM = {
+    "get": ("queries", "retrieve"),
+    "put": ("commands", "update"),
+    "patch": ("commands", "partial_update"),
+    "delete": ("commands", "destroy"),
+}
+
+
+def _method_dispatcher(views: dict[str, Callable]) -> Callable:
+    allowed = ", ".join(sorted({*views, "OPTIONS"} | ({"HEAD"} if "GET" in views else set())))
+
+    @csrf_exempt
+    def dispatch(request, *args, **kwargs):
+        method = "GET" if request.method == "HEAD" else request.method
+        view = views.get(method)
+        if view is None and method == "OPTIONS" and views:
+            view = next(iter(views.values()))  # any APIView answers OPTIONS
+        if view is None:
+            response = django_problem(
+                405, f"Method {request.method} is not allowed here.", "method-not-allowed"
+            )
+            response["Allow"] = allowed
+            return response
+        response = view(request, *args, **kwargs)
+        if response.has_header("Allow"):  # each viewset knows only its own methods
+            response["Allow"] = allowed
+        return response
+
+    # The OpenAPI generator expands this back into one operation per method and viewset.
+    dispatch.method_views = views
+    return dispatch
+
+
+def _views(table: dict, viewsets: dict) -> dict[str, Callable]:
+    views = {}
+    for method, (side, action) in table.items():
+        viewset = viewsets[side]
+        if viewset is not None and hasattr(viewset, action):
+            views[method.upper()] = viewset.as_view({method: action})
+    return views
+
+
+def resource(prefix: str, *, commands=None, queries=None, basename: str) -> list[URLPattern]:
+    """Return URL patterns for ``prefix`` and ``prefix/<uuid:pk>``.
+
+    GET goes to ``queries`` (list / retrieve); POST, PUT, PATCH and DELETE go to ``commands``
+    (create / update / partial_update / destroy), for whichever actions each viewset defines.
+    """
+    sides = {"commands": commands, "queries": queries}
+    return [
+        path(prefix, _method_dispatcher(_views(COLLECTION, sides)), name=f"{basename}-list"),
+        path(
+            f"{prefix}/<uuid:pk>",
+            _method_dispatcher(_views(ITEM, sides)),
+            name=f"{basename}-detail",
+        ),
+    ]

@@ -1,0 +1,37 @@
+"""Liveness (/healthz) and readiness (/readyz): no authentication, no sessions."""
+
+from django.db import connections
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+__all__ = ["healthz", "readyz"]
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Answer 200 while the process can serve requests at all."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database(alias: str) -> str | None:
+    try:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as error:  # any driver error means "not ready"
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """Answer 200 when every database alias of this process answers, else 503 with reasons."""
+    failures = {
+        f"database:{alias}": problem
+        for alias in connections.settings
+        if (problem := _check_database(alias)) is not None
+    }
+    body = {"status": "unavailable" if failures else "ok", "checks": failures or {}}
+    return JsonResponse(body, status=503 if failures else 200)

@@ -1,0 +1,77 @@
+"""Repositories: load and save aggregates through the ORM with optimistic concurrency.
+
+A save is ``UPDATE ... WHERE id = %s AND version = %s``: of two writers that loaded the same
+version, exactly one succeeds and the other gets :class:`~edn_core.domain.ConcurrencyConflict`
+-- on every database, without holding row locks across the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from django.db import models, router, transaction
+
+from edn_core.domain import AggregateRoot, ConcurrencyConflict, NotFound
+
+__all__ = ["Repository"]
+
+A = TypeVar("A", bound=AggregateRoot)
+
+
+class Repository(Generic[A]):
+    """Persistence of one aggregate type in one model with a ``version`` column.
+
+    Subclasses set ``model`` and implement :meth:`to_domain` and :meth:`to_fields`.
+    """
+
+    model: type[models.Model]
+
+    @property
+    def alias(self) -> str:
+        return router.db_for_write(self.model)
+
+    def atomic(self):
+        """Return a transaction on this repository's alias."""
+        return transaction.atomic(using=self.alias)
+
+    def to_domain(self, row: models.Model) -> A:
+        raise NotImplementedError
+
+    def to_fields(self, aggregate: A) -> dict[str, Any]:
+        """Return the column values of ``aggregate`` (without ``id`` and ``version``)."""
+        raise NotImplementedError
+
+    def get(self, aggregate_id: Any) -> A:
+        row = self.model._default_manager.using(self.alias).filter(pk=aggregate_id).first()
+        if row is None:
+            raise NotFound(f"{self.model._meta.verbose_name} {aggregate_id} does not exist.")
+        return self.to_domain(row)
+
+    def add(self, aggregate: A) -> None:
+        self.model._default_manager.using(self.alias).create(
+            pk=aggregate.id, version=1, **self.to_fields(aggregate)
+        )
+        aggregate.version = 1
+
+    def save(self, aggregate: A) -> None:
+        changed = self._current(aggregate).update(
+            version=aggregate.version + 1, **self.to_fields(aggregate)
+        )
+        self._ensure_one(changed, aggregate)
+        aggregate.version += 1
+
+    def remove(self, aggregate: A) -> None:
+        deleted, _ = self._current(aggregate).delete()
+        self._ensure_one(deleted, aggregate)
+
+    def _current(self, aggregate: A) -> models.QuerySet:
+        manager = self.model._default_manager.using(self.alias)
+        return manager.filter(pk=aggregate.id, version=aggregate.version)
+
+    def _ensure_one(self, count: int, aggregate: A) -> None:
+        if count != 1:
+            raise ConcurrencyConflict(
+                f"{self.model._meta.verbose_name} {aggregate.id} changed concurrently.",
+                expected=aggregate.version,
+                actual=None,
+            )
