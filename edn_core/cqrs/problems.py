@@ -7,7 +7,9 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -121,6 +123,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge(
+            f"Request body exceeds the limit of {settings.EDN_MAX_BODY_BYTES} bytes."
+        )
     if not isinstance(exc, exceptions.APIException):
         logger.exception("unhandled error in %s", context.get("view"))
         return problem(500, "The server failed to handle this request.", "server-error")

@@ -1,0 +1,48 @@
+import os
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+REQUIRE_SERVICES = os.environ.get("EDN_REQUIRE_SERVICES") == "1"
+
+
+def bearer_token(user_id: int = 1, username: str = "tester") -> str:
+    """Return a signed access token for a user that need not exist in any database."""
+    token = AccessToken()
+    token["user_id"] = str(user_id)
+    token["username"] = username
+    return str(token)
+
+
+@pytest.fixture
+def anonymous():
+    return APIClient()
+
+
+@pytest.fixture
+def api():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {bearer_token()}")
+    return client
+
+
+def _on_postgres(alias: str) -> bool:
+    return settings.DATABASES[alias]["ENGINE"] == "django.db.backends.postgresql"
+
+
+@pytest.fixture
+def require_postgres():
+    """Skip (or fail under EDN_REQUIRE_SERVICES=1) unless the given aliases are on PostgreSQL."""
+
+    def check(*aliases: str) -> None:
+        missing = [alias for alias in aliases if not _on_postgres(alias)]
+        if not missing:
+            return
+        reason = f"aliases {missing} are not on PostgreSQL; set <ALIAS>_DATABASE_URL"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"EDN_REQUIRE_SERVICES=1 but {reason}")
+        pytest.skip(reason)
+
+    return check
