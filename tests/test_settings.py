@@ -1,0 +1,66 @@
+"""Settings are secure by default and select the hosted services from EDN_SERVICES."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.services import SERVICE_APPS, hosted_services
+
+
+def test_all_services_by_default():
+    assert hosted_services("") == list(SERVICE_APPS)
+    assert hosted_services("all") == list(SERVICE_APPS)
+
+
+def test_a_subset_is_hosted_in_registry_order():
+    assert hosted_services(" customers ") == ["customers"]
+
+
+def test_unknown_service_is_a_configuration_error():
+    with pytest.raises(ImproperlyConfigured, match="billing"):
+        hosted_services("customers,billing")
+
+
+def _settings_of(env: dict) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "EDN_")) and not k.endswith("_DATABASE_URL")
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DEBUG, sorted(s.DATABASES), s.INSTALLED_APPS[-1])"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+    )
+
+
+def test_debug_is_off_and_keys_are_required_unless_asked(tmp_path):
+    no_keys = _settings_of({"EDN_DATA_DIR": str(tmp_path)})
+    assert no_keys.returncode != 0 and "DJANGO_SECRET_KEY is required" in no_keys.stderr
+    no_jwt = _settings_of({"EDN_DATA_DIR": str(tmp_path), "DJANGO_SECRET_KEY": "k" * 50})
+    assert no_jwt.returncode != 0 and "EDN_JWT_SIGNING_KEY is required" in no_jwt.stderr
+    ok = _settings_of(
+        {
+            "EDN_DATA_DIR": str(tmp_path),
+            "DJANGO_SECRET_KEY": "k" * 50,
+            "EDN_JWT_SIGNING_KEY": "j" * 50,
+        }
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.split()[0] == "False"
+
+
+def test_each_service_gets_its_own_alias(tmp_path):
+    result = _settings_of(
+        {"DJANGO_DEBUG": "1", "EDN_DATA_DIR": str(tmp_path), "EDN_SERVICES": "customers"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "['customers', 'default'] customers" in result.stdout
