@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "edn_core.tracing.MessageContextMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -186,6 +187,28 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "DEFAULT_GENERATOR_CLASS": "edn_core.cqrs.openapi.SchemaGenerator",
     "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Event bus: the transport, and the in-process relay used in one-process development.
+EDN_BUS_TRANSPORT = env.str("EDN_BUS_TRANSPORT", default="local")
+EDN_BUS = {
+    "max_attempts": env.int("EDN_BUS_MAX_ATTEMPTS", default=5),
+    "retry_base_seconds": env.float("EDN_BUS_RETRY_BASE_SECONDS", default=1.0),
+    "retry_max_seconds": env.float("EDN_BUS_RETRY_MAX_SECONDS", default=300.0),
+    "relay_batch": env.int("EDN_BUS_RELAY_BATCH", default=200),
+    "sweep_seconds": env.float("EDN_BUS_SWEEP_SECONDS", default=5.0),
+    "inbox_ttl_days": env.int("EDN_BUS_INBOX_TTL_DAYS", default=7),
+    "sent_retention_days": env.int("EDN_BUS_SENT_RETENTION_DAYS", default=7),
+    "in_process": env.bool("EDN_BUS_IN_PROCESS", default=EDN_BUS_TRANSPORT == "local"),
+}
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE = {
+    "relay-outbox": {"task": "edn.relay_outbox", "schedule": EDN_BUS["sweep_seconds"]},
+    "cleanup-bus": {"task": "edn.cleanup_bus", "schedule": 3600.0},
 }
 
 LOGGING = {

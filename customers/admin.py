@@ -3,7 +3,8 @@
 from django.contrib import admin, messages
 
 from customers import commands
-from customers.models import CustomerRecord
+from customers.models import CustomerRecord, FailedDelivery, InboxEntry, OutboxMessage
+from edn_core.bus.admin import register_bus_admin
 from edn_core.cqrs import send
 
 ADDRESS = ("street", "city", "state", "country", "postal_code")
@@ -63,3 +64,6 @@ class CustomerAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"Not saved: {result.message} {result.errors or ''}", messages.ERROR
             )
+
+
+register_bus_admin(OutboxMessage, InboxEntry, FailedDelivery)

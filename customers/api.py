@@ -8,7 +8,7 @@ from edn_core.cqrs.dto import StrictCharField, StrictSerializer
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
 
 
-class AddressIn(StrictSerializer):
+class CustomerAddressIn(StrictSerializer):
     street = StrictCharField(max_length=200)
     city = StrictCharField(max_length=100)
     state = StrictCharField(max_length=100)
@@ -19,13 +19,13 @@ class AddressIn(StrictSerializer):
 class CustomerIn(StrictSerializer):
     firstName = StrictCharField(source="first_name", max_length=100)
     lastName = StrictCharField(source="last_name", max_length=100)
-    shippingAddress = AddressIn(source="shipping_address")
+    shippingAddress = CustomerAddressIn(source="shipping_address")
     creditLimit = serializers.DecimalField(
         source="credit_limit", max_digits=12, decimal_places=2, min_value=0
     )
 
 
-class AddressOut(serializers.Serializer):
+class CustomerAddressOut(serializers.Serializer):
     street = serializers.CharField()
     city = serializers.CharField()
     state = serializers.CharField()
@@ -37,7 +37,7 @@ class CustomerOut(serializers.Serializer):
     id = serializers.UUIDField()
     firstName = serializers.CharField(source="first_name")
     lastName = serializers.CharField(source="last_name")
-    shippingAddress = AddressOut(source="shipping_address")
+    shippingAddress = CustomerAddressOut(source="shipping_address")
     creditLimit = serializers.DecimalField(source="credit_limit", max_digits=12, decimal_places=2)
     creditAvailable = serializers.DecimalField(
         source="credit_available", max_digits=12, decimal_places=2

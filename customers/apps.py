@@ -1,9 +1,5 @@
-from django.apps import AppConfig
+from edn_core.apps import ServiceAppConfig
 
 
-class CustomersConfig(AppConfig):
+class CustomersConfig(ServiceAppConfig):
     name = "customers"
-    default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self):
-        from customers import commands  # noqa: F401  registers the command handlers

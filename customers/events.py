@@ -1,5 +1,19 @@
-"""Integration events customers publishes and the subscriptions it handles.
+"""Integration events customers publishes (schemas in customers/schemas/)."""
 
-The domain events in :mod:`customers.domain` become integration events once the event bus
-lands; until then they stay on the aggregate (see docs/decisions/0004-domain-events-first.md).
-"""
+from customers.domain import CustomerAddressUpdated
+from edn_core.events import publishes
+
+
+@publishes(CustomerAddressUpdated, topic="v1.CustomerAddressUpdated")
+def address_updated(event: CustomerAddressUpdated) -> dict:
+    address = event.shipping_address
+    return {
+        "customerId": str(event.aggregate_id),
+        "shippingAddress": {
+            "street": address.street,
+            "city": address.city,
+            "state": address.state,
+            "country": address.country,
+            "postalCode": address.postal_code,
+        },
+    }

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from customers.domain import Address, Customer
+from edn_core.bus import models as bus
 from edn_core.persistence import Repository
 
 
@@ -79,3 +80,19 @@ class CustomerRepository(Repository[Customer]):
             "credit_reserved": customer.credit_reserved,
             "updated_at": timezone.now(),
         }
+
+
+class OutboxMessage(bus.OutboxMessageBase):
+    pass
+
+
+class InboxEntry(bus.InboxEntryBase):
+    pass
+
+
+class FailedDelivery(bus.FailedDeliveryBase):
+    pass
+
+
+class AggregateCheckpoint(bus.AggregateCheckpointBase):
+    pass

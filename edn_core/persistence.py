@@ -3,6 +3,10 @@
 A save is ``UPDATE ... WHERE id = %s AND version = %s``: of two writers that loaded the same
 version, exactly one succeeds and the other gets :class:`~edn_core.domain.ConcurrencyConflict`
 -- on every database, without holding row locks across the request.
+
+The version counts the aggregate's events: a save that records three events moves it by three,
+and the n-th of them carries sequence ``old version + n``. The published ones go to the outbox
+in the same transaction.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import models, router, transaction
 
+from edn_core.bus.outbox import write_outbox
 from edn_core.domain import AggregateRoot, ConcurrencyConflict, NotFound
 
 __all__ = ["Repository"]
@@ -41,28 +46,41 @@ class Repository(Generic[A]):
         """Return the column values of ``aggregate`` (without ``id`` and ``version``)."""
         raise NotImplementedError
 
+    def queryset(self) -> models.QuerySet:
+        """Rows to load aggregates from (override to prefetch child rows)."""
+        return self.model._default_manager.using(self.alias)
+
     def get(self, aggregate_id: Any) -> A:
-        row = self.model._default_manager.using(self.alias).filter(pk=aggregate_id).first()
+        row = self.queryset().filter(pk=aggregate_id).first()
         if row is None:
             raise NotFound(f"{self.model._meta.verbose_name} {aggregate_id} does not exist.")
         return self.to_domain(row)
 
     def add(self, aggregate: A) -> None:
+        events = aggregate.pull_events()
+        version = max(1, len(events))
         self.model._default_manager.using(self.alias).create(
-            pk=aggregate.id, version=1, **self.to_fields(aggregate)
+            pk=aggregate.id, version=version, **self.to_fields(aggregate)
         )
-        aggregate.version = 1
+        aggregate.version = version
+        self._publish(events, first_sequence=1)
 
     def save(self, aggregate: A) -> None:
-        changed = self._current(aggregate).update(
-            version=aggregate.version + 1, **self.to_fields(aggregate)
-        )
+        events = aggregate.pull_events()
+        version = aggregate.version + max(1, len(events))
+        changed = self._current(aggregate).update(version=version, **self.to_fields(aggregate))
         self._ensure_one(changed, aggregate)
-        aggregate.version += 1
+        first_sequence, aggregate.version = aggregate.version + 1, version
+        self._publish(events, first_sequence)
 
     def remove(self, aggregate: A) -> None:
+        events = aggregate.pull_events()
         deleted, _ = self._current(aggregate).delete()
         self._ensure_one(deleted, aggregate)
+        self._publish(events, aggregate.version + 1)
+
+    def _publish(self, events: list, first_sequence: int) -> None:
+        write_outbox(self.model._meta.app_label, list(enumerate(events, first_sequence)))
 
     def _current(self, aggregate: A) -> models.QuerySet:
         manager = self.model._default_manager.using(self.alias)

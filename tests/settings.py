@@ -7,5 +7,6 @@ os.environ.setdefault("EDN_JWT_SIGNING_KEY", "test-only-jwt-signing-key-01234567
 
 from config.settings import *  # noqa: F403
 
+EDN_BUS = {**EDN_BUS, "in_process": False}  # noqa: F405  tests drive the bus
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  whitenoise warns when it is missing

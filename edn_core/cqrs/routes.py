@@ -54,14 +54,17 @@ def _views(table: dict, viewsets: dict) -> dict[str, Callable]:
     return views
 
 
-def resource(prefix: str, *, commands=None, queries=None, basename: str) -> list[URLPattern]:
-    """Return URL patterns for ``prefix`` and ``prefix/<uuid:pk>``.
+def resource(
+    prefix: str, *, commands=None, queries=None, basename: str, actions: tuple[str, ...] = ()
+) -> list[URLPattern]:
+    """Return URL patterns for ``prefix``, ``prefix/<uuid:pk>`` and ``prefix/<uuid:pk>/<action>``.
 
     GET goes to ``queries`` (list / retrieve); POST, PUT, PATCH and DELETE go to ``commands``
     (create / update / partial_update / destroy), for whichever actions each viewset defines.
+    Each name in ``actions`` is a POST-only command route served by the method of that name.
     """
     sides = {"commands": commands, "queries": queries}
-    return [
+    patterns = [
         path(prefix, _method_dispatcher(_views(COLLECTION, sides)), name=f"{basename}-list"),
         path(
             f"{prefix}/<uuid:pk>",
@@ -69,3 +72,7 @@ def resource(prefix: str, *, commands=None, queries=None, basename: str) -> list
             name=f"{basename}-detail",
         ),
     ]
+    for action in actions:
+        view = _method_dispatcher({"POST": commands.as_view({"post": action})})
+        patterns.append(path(f"{prefix}/<uuid:pk>/{action}", view, name=f"{basename}-{action}"))
+    return patterns

@@ -1,0 +1,97 @@
+"""Admin for each app's bus tables: outbox, inbox and failed deliveries (with replay)."""
+
+import json
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from edn_core.bus import retries
+from edn_core.bus.stores import store_for
+
+__all__ = ["register_bus_admin"]
+
+
+def _pretty(raw: str) -> str:
+    try:
+        return format_html("<pre>{}</pre>", json.dumps(json.loads(raw), indent=2))
+    except ValueError:
+        return format_html("<pre>{}</pre>", raw)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OutboxAdmin(ReadOnlyAdmin):
+    list_display = ("id", "topic", "aggregate_id", "sequence", "created_at", "sent_at", "attempts")
+    list_filter = ("topic", ("sent_at", admin.EmptyFieldListFilter))
+    search_fields = ("event_id", "aggregate_id", "topic")
+    readonly_fields = ("pretty_envelope",)
+    actions = ["publish_again"]
+
+    @admin.display(description="envelope")
+    def pretty_envelope(self, obj):
+        return _pretty(obj.envelope)
+
+    @admin.action(description="Publish again (consumers drop duplicates)")
+    def publish_again(self, request, queryset):
+        count = queryset.update(sent_at=None)
+        self.message_user(request, f"{count} message(s) queued for publishing again")
+
+
+class InboxAdmin(ReadOnlyAdmin):
+    list_display = (
+        "consumer",
+        "topic",
+        "event_id",
+        "aggregate_id",
+        "sequence",
+        "outcome",
+        "processed_at",
+    )
+    list_filter = ("consumer", "topic", "outcome")
+    search_fields = ("event_id", "aggregate_id")
+
+
+class FailedDeliveryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "consumer",
+        "topic",
+        "event_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "short_error",
+        "updated_at",
+    )
+    list_filter = ("status", "consumer", "topic")
+    search_fields = ("event_id", "last_error")
+    readonly_fields = ("pretty_envelope",)
+    actions = ["replay"]
+
+    @admin.display(description="last error")
+    def short_error(self, obj):
+        return (obj.last_error or "")[:120]
+
+    @admin.display(description="envelope")
+    def pretty_envelope(self, obj):
+        return _pretty(obj.envelope)
+
+    @admin.action(description="Replay now")
+    def replay(self, request, queryset):
+        store = store_for(queryset.model._meta.app_label)
+        outcomes = [retries.replay(store, row) for row in queryset.exclude(status="resolved")]
+        level = messages.SUCCESS if all(o != "failed" for o in outcomes) else messages.WARNING
+        summary = ", ".join(f"{outcomes.count(o)} {o}" for o in sorted(set(outcomes)))
+        self.message_user(request, f"replayed: {summary or 'nothing'}", level)
+
+
+def register_bus_admin(outbox, inbox, failures, site=admin.site) -> None:
+    """Register an app's bus tables with the admin."""
+    site.register(outbox, OutboxAdmin)
+    site.register(inbox, InboxAdmin)
+    site.register(failures, FailedDeliveryAdmin)

@@ -1,0 +1,120 @@
+"""Consumer side: deliver one envelope to every local subscription, exactly once in effect.
+
+Each handler runs in a transaction on its app's alias that also inserts the inbox row
+``(consumer, event id)``; the unique constraint makes a concurrent or repeated delivery roll
+back without effect. A failing handler is recorded (in its own transaction) and retried with
+backoff by :mod:`edn_core.bus.retries`; an envelope that is not a valid event is
+dead-lettered without reaching any handler.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError, transaction
+
+from edn_core import tracing
+from edn_core.bus import retries
+from edn_core.bus.stores import store_for
+from edn_core.bus.subscriptions import (
+    Subscription,
+    by_consumer,
+    subscriptions,
+    subscriptions_for,
+)
+from edn_core.events import IntegrationEvent, InvalidEnvelope
+
+__all__ = ["DUPLICATE", "FAILED", "HANDLED", "STALE", "deliver", "run_subscription"]
+
+logger = logging.getLogger(__name__)
+HANDLED, DUPLICATE, STALE, FAILED = "handled", "duplicate", "stale", "failed"
+
+
+def deliver(envelope: str | bytes, *, app_labels: set[str] | None = None) -> dict[str, str]:
+    """Deliver ``envelope`` to each subscribed consumer (of ``app_labels`` if given).
+
+    Returns ``{consumer: outcome}``. Never raises for handler errors or bad envelopes: those
+    are recorded as failed deliveries or dead letters.
+    """
+    try:
+        event = IntegrationEvent.from_json(envelope)
+    except InvalidEnvelope as error:
+        retries.dead_letter_invalid(envelope, str(error), app_labels)
+        return {}
+    targets = [
+        s for s in subscriptions_for(event.topic) if app_labels is None or s.app_label in app_labels
+    ]
+    raw = envelope if isinstance(envelope, str) else envelope.decode("utf-8")
+    return {s.consumer: run_subscription(s, event, raw) for s in targets}
+
+
+def run_subscription(sub: Subscription, event: IntegrationEvent, envelope: str) -> str:
+    """Run one handler for one event; record success in the inbox or the failure for retry."""
+    store = store_for(sub.app_label)
+    context = tracing.caused_by(event.id, event.correlation_id, event.traceparent)
+    try:
+        with tracing.using(context), transaction.atomic(using=store.alias):
+            outcome = HANDLED if _claim_checkpoint(store, sub, event) else STALE
+            store.rows(store.inbox).create(
+                consumer=sub.consumer,
+                event_id=event.id,
+                topic=event.topic,
+                aggregate_id=event.aggregate_id,
+                sequence=event.sequence,
+                outcome=outcome,
+            )
+            if outcome == HANDLED:
+                sub.handler(event)
+            retries.resolve(store, sub.consumer, event.id)
+    except IntegrityError as error:
+        if store.rows(store.inbox).filter(consumer=sub.consumer, event_id=event.id).exists():
+            return DUPLICATE
+        return _failed(sub, event, envelope, f"IntegrityError: {error}")
+    except Exception as error:  # a handler bug must not stop other events from flowing
+        logger.warning("handler %s failed on %s %s: %r", sub.consumer, event.topic, event.id, error)
+        return _failed(sub, event, envelope, f"{type(error).__name__}: {error}")
+    return outcome
+
+
+def _failed(sub: Subscription, event: IntegrationEvent, envelope: str, error: str) -> str:
+    retries.record_failure(store_for(sub.app_label), sub.consumer, event, envelope, error)
+    return FAILED
+
+
+def _claim_checkpoint(store, sub: Subscription, event: IntegrationEvent) -> bool:
+    """For latest-wins consumers: move the aggregate's checkpoint forward, or report stale.
+
+    The checkpoint row is locked, so two workers applying events of one aggregate at once
+    serialize here and the older event loses.
+    """
+    if not sub.latest_wins:
+        return True
+    rows = store.rows(store.checkpoints).select_for_update()
+    checkpoint = rows.filter(consumer=sub.consumer, aggregate_id=event.aggregate_id).first()
+    if checkpoint is None:
+        rows.create(consumer=sub.consumer, aggregate_id=event.aggregate_id, sequence=event.sequence)
+        return True
+    if checkpoint.sequence >= event.sequence:
+        return False
+    checkpoint.sequence = event.sequence
+    checkpoint.save(update_fields=["sequence"])
+    return True
+
+
+def known_consumers() -> list[str]:
+    return [s.consumer for s in subscriptions()]
+
+
+def redeliver(store, row) -> str:
+    """Run the handler of a recorded failed delivery again."""
+    sub = by_consumer(row.consumer)
+    if sub is None:
+        reason = f"no subscription named {row.consumer} is hosted here"
+        store.rows(store.failures).filter(pk=row.pk).update(status=row.DEAD, last_error=reason)
+        return FAILED
+    try:
+        event = IntegrationEvent.from_json(row.envelope)
+    except InvalidEnvelope as error:
+        store.rows(store.failures).filter(pk=row.pk).update(status=row.DEAD, last_error=str(error))
+        return FAILED
+    return run_subscription(sub, event, row.envelope)

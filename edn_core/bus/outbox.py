@@ -1,0 +1,71 @@
+"""Write integration events into the outbox, in the caller's transaction.
+
+The caller (a repository save inside a command handler) owns the transaction: the aggregate
+and its events commit together or not at all. On PostgreSQL a ``pg_notify`` in the same
+transaction wakes relays the moment it commits; in-process relays are woken on commit too.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from collections.abc import Sequence
+
+from django.db import connections, transaction
+
+from edn_core.bus.stores import store_for
+from edn_core.domain import DomainEvent
+from edn_core.events import IntegrationEvent, publication_for
+
+__all__ = ["NOTIFY_CHANNEL", "PARTITIONS", "partition_of", "write_outbox"]
+
+# Relays lock partitions, not rows: all events of one aggregate share a partition, so one
+# relay at a time publishes them, in order. Changing this needs an empty outbox.
+PARTITIONS = 16
+NOTIFY_CHANNEL = "edn_outbox"
+_wake_listeners: list = []
+
+
+def partition_of(aggregate_id: str) -> int:
+    return zlib.crc32(aggregate_id.encode()) % PARTITIONS
+
+
+def on_outbox_commit(listener) -> None:
+    """Call ``listener(alias)`` after each commit that wrote outbox rows (in-process relays)."""
+    _wake_listeners.append(listener)
+
+
+def write_outbox(
+    app_label: str, events: Sequence[tuple[int, DomainEvent]]
+) -> list[IntegrationEvent]:
+    """Append the published ones of ``events`` (``(sequence, event)`` pairs) to the outbox."""
+    built = [
+        (pub.build(app_label, event, seq))
+        for seq, event in events
+        if (pub := publication_for(event)) is not None
+    ]
+    if not built:
+        return []
+    store = store_for(app_label)
+    connection = connections[store.alias]
+    if not connection.in_atomic_block:
+        raise RuntimeError("write_outbox must run inside the aggregate's transaction")
+    store.rows(store.outbox).bulk_create(
+        [
+            store.outbox(
+                event_id=uuid.UUID(e.id),
+                topic=e.topic,
+                aggregate_id=e.aggregate_id,
+                sequence=e.sequence,
+                partition=partition_of(e.aggregate_id),
+                envelope=e.to_json(),
+            )
+            for e in built
+        ]
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, store.alias])
+    for listener in _wake_listeners:
+        transaction.on_commit(lambda listener=listener: listener(store.alias), using=store.alias)
+    return built

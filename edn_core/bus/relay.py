@@ -1,0 +1,99 @@
+"""The relay: publish outbox rows in order, mark them sent only once the transport confirmed.
+
+Order per aggregate holds with any number of relays: rows are grouped in partitions by
+aggregate id, and a relay publishes a partition only while it holds that partition's lock --
+a session advisory lock on PostgreSQL, the database write lock on SQLite. A relay that dies
+mid-batch leaves its rows unsent; the next relay publishes them again (at-least-once; the
+consumers' inbox removes the duplicates).
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from contextlib import contextmanager
+
+from django.db import connections, transaction
+from django.utils import timezone
+
+from edn_core.bus.config import bus_config
+from edn_core.bus.outbox import PARTITIONS
+from edn_core.bus.stores import BusStore
+from edn_core.bus.transports import Transport, get_transport
+
+__all__ = ["PublishFailed", "drain", "relay_batch"]
+
+logger = logging.getLogger(__name__)
+
+
+class PublishFailed(RuntimeError):
+    """The transport refused or failed a message; the relay backs off and tries again."""
+
+
+def _lock_class(store: BusStore) -> int:
+    return zlib.crc32(store.outbox._meta.db_table.encode()) & 0x7FFFFFFF
+
+
+@contextmanager
+def _claimed_partitions(store: BusStore):
+    connection = connections[store.alias]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=store.alias):  # SQLite: IMMEDIATE = exclusive writer
+            yield list(range(PARTITIONS))
+        return
+    key = _lock_class(store)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p FROM generate_series(0, %s) AS p WHERE pg_try_advisory_lock(%s, p)",
+            [PARTITIONS - 1, key],
+        )
+        held = [row[0] for row in cursor.fetchall()]
+    try:
+        yield held
+    finally:
+        with connection.cursor() as cursor:
+            for partition in held:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [key, partition])
+
+
+def relay_batch(
+    store: BusStore, transport: Transport | None = None, batch: int | None = None
+) -> int:
+    """Publish one batch of pending rows of ``store``; return how many were confirmed.
+
+    Raise :class:`PublishFailed` when the transport confirmed fewer rows than it was given.
+    """
+    transport = transport or get_transport()
+    with _claimed_partitions(store) as partitions:
+        if not partitions:
+            return 0
+        pending = store.rows(store.outbox).filter(sent_at__isnull=True, partition__in=partitions)
+        rows = list(pending.order_by("id")[: batch or bus_config().relay_batch])
+        if not rows:
+            return 0
+        try:
+            confirmed = transport.publish(rows)
+            error = None if confirmed == len(rows) else "not confirmed by the transport"
+        except Exception as exc:  # broker down, timeout: keep the rows, report, back off
+            confirmed, error = 0, f"{type(exc).__name__}: {exc}"
+        if confirmed:
+            ids = [row.id for row in rows[:confirmed]]
+            store.rows(store.outbox).filter(id__in=ids).update(sent_at=timezone.now())
+        if error:
+            failed = rows[confirmed]
+            store.rows(store.outbox).filter(id=failed.id).update(
+                attempts=failed.attempts + 1, last_error=error[:10_000]
+            )
+            raise PublishFailed(f"{store.alias}: {failed.topic} {failed.event_id}: {error}")
+    return confirmed
+
+
+def drain(store: BusStore, transport: Transport | None = None, *, max_batches: int = 1000) -> int:
+    """Publish until ``store`` has nothing pending that this relay can claim."""
+    total = 0
+    for _ in range(max_batches):
+        moved = relay_batch(store, transport)
+        total += moved
+        if not moved:
+            break
+    return total

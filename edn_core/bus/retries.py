@@ -1,0 +1,119 @@
+"""Failed deliveries: exponential backoff, dead letters after N attempts, replay."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from edn_core.bus.config import bus_config
+from edn_core.bus.stores import BusStore, all_stores, store_for
+
+__all__ = ["backoff", "dead_letter_invalid", "record_failure", "replay", "resolve", "retry_due"]
+
+INVALID_ENVELOPE_CONSUMER = "edn.invalid-envelope"
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before attempt ``attempts + 1``: exponential with full jitter, capped."""
+    config = bus_config()
+    ceiling = min(config.retry_max_seconds, config.retry_base_seconds * 2 ** (attempts - 1))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def record_failure(store: BusStore, consumer: str, event, envelope: str, error: str) -> None:
+    """Count a failed attempt; schedule the next one or make it a dead letter."""
+    max_attempts = bus_config().max_attempts
+    with transaction.atomic(using=store.alias):
+        row, _ = (
+            store.rows(store.failures)
+            .select_for_update()
+            .get_or_create(
+                consumer=consumer,
+                event_id=event.id,
+                defaults={"topic": event.topic, "envelope": envelope},
+            )
+        )
+        row.attempts += 1
+        row.last_error = error[:10_000]
+        row.updated_at = timezone.now()
+        if row.attempts >= max_attempts:
+            row.status, row.next_attempt_at = row.DEAD, None
+        else:
+            row.status, row.next_attempt_at = row.RETRYING, timezone.now() + backoff(row.attempts)
+        row.save()
+
+
+def resolve(store: BusStore, consumer: str, event_id: str) -> None:
+    """Mark an earlier failure of this delivery resolved (in the handler's transaction)."""
+    store.rows(store.failures).filter(consumer=consumer, event_id=event_id).exclude(
+        status=store.failures.RESOLVED
+    ).update(status=store.failures.RESOLVED, next_attempt_at=None, updated_at=timezone.now())
+
+
+def dead_letter_invalid(envelope: str | bytes, error: str, app_labels: set[str] | None) -> None:
+    """Keep a message that is not a valid event as a dead letter; no handler sees it."""
+    raw = envelope if isinstance(envelope, str) else envelope.decode("utf-8", "replace")
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = {}
+    parsed = parsed if isinstance(parsed, dict) else {}
+    event_id = str(parsed.get("id") or hashlib.sha256(raw.encode()).hexdigest()[:32])[:100]
+    stores = [store_for(a) for a in sorted(app_labels)] if app_labels else all_stores()[:1]
+    for store in stores:
+        store.rows(store.failures).update_or_create(
+            consumer=INVALID_ENVELOPE_CONSUMER,
+            event_id=event_id,
+            defaults={
+                "topic": str(parsed.get("type", ""))[:200],
+                "envelope": raw,
+                "status": store.failures.DEAD,
+                "attempts": 1,
+                "last_error": error,
+                "next_attempt_at": None,
+                "updated_at": timezone.now(),
+            },
+        )
+
+
+def _claim(store: BusStore, row) -> bool:
+    """Lease a due retry so that concurrent sweepers do not run it twice at once."""
+    lease = timezone.now() + timedelta(seconds=bus_config().retry_lease_seconds)
+    return bool(
+        store.rows(store.failures)
+        .filter(pk=row.pk, status=row.RETRYING, next_attempt_at=row.next_attempt_at)
+        .update(next_attempt_at=lease)
+    )
+
+
+def retry_due(store: BusStore, *, now=None, limit: int = 100) -> int:
+    """Run failed deliveries whose backoff has passed; return how many were attempted."""
+    from edn_core.bus.dispatch import redeliver
+
+    due = list(
+        store.rows(store.failures)
+        .filter(status=store.failures.RETRYING, next_attempt_at__lte=now or timezone.now())
+        .order_by("next_attempt_at")[:limit]
+    )
+    attempted = 0
+    for row in due:
+        if _claim(store, row):
+            redeliver(store, row)
+            attempted += 1
+    return attempted
+
+
+def replay(store: BusStore, row) -> str:
+    """Deliver a dead letter again now (after a fix); its attempt count starts over."""
+    from edn_core.bus.dispatch import redeliver
+
+    store.rows(store.failures).filter(pk=row.pk).update(
+        status=row.RETRYING, attempts=0, next_attempt_at=timezone.now(), updated_at=timezone.now()
+    )
+    row.refresh_from_db()
+    return redeliver(store, row)

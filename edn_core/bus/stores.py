@@ -1,0 +1,60 @@
+"""Find each app's concrete bus tables and the alias they live in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from django.apps import apps
+from django.db import models
+
+from edn_core.bus.models import (
+    AggregateCheckpointBase,
+    FailedDeliveryBase,
+    InboxEntryBase,
+    OutboxMessageBase,
+)
+from edn_core.routers import alias_for
+
+__all__ = ["BusStore", "all_stores", "store_for"]
+
+
+@dataclass(frozen=True)
+class BusStore:
+    app_label: str
+    alias: str
+    outbox: type[OutboxMessageBase]
+    inbox: type[InboxEntryBase]
+    failures: type[FailedDeliveryBase]
+    checkpoints: type[AggregateCheckpointBase]
+
+    def rows(self, model: type[models.Model]) -> models.QuerySet:
+        return model._default_manager.using(self.alias)
+
+
+def _find(app_label: str, base: type) -> type:
+    found = [m for m in apps.get_app_config(app_label).get_models() if issubclass(m, base)]
+    if len(found) != 1:
+        raise LookupError(f"app {app_label} must declare exactly one {base.__name__} model")
+    return found[0]
+
+
+@cache
+def store_for(app_label: str) -> BusStore:
+    """Return the bus tables of ``app_label`` (an app that declares them in models.py)."""
+    return BusStore(
+        app_label,
+        alias_for(app_label),
+        _find(app_label, OutboxMessageBase),
+        _find(app_label, InboxEntryBase),
+        _find(app_label, FailedDeliveryBase),
+        _find(app_label, AggregateCheckpointBase),
+    )
+
+
+def all_stores() -> list[BusStore]:
+    """Return the bus stores of every installed app that declares an outbox."""
+    labels = sorted(
+        {m._meta.app_label for m in apps.get_models() if issubclass(m, OutboxMessageBase)}
+    )
+    return [store_for(label) for label in labels]

@@ -1,0 +1,57 @@
+"""Which handler of which app consumes which topic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from edn_core.events import TOPIC
+
+__all__ = ["Subscription", "subscribe", "subscriptions", "subscriptions_for"]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    topic: str
+    app_label: str
+    handler: Callable[[Any], None]
+    latest_wins: bool = False
+
+    @property
+    def consumer(self) -> str:
+        """Stable name of this handler in inbox and dead-letter rows."""
+        return f"{self.app_label}.{self.handler.__name__}"
+
+
+_SUBSCRIPTIONS: dict[str, Subscription] = {}
+
+
+def subscribe(topic: str, *, latest_wins: bool = False):
+    """Run the decorated function for every event published under ``topic``.
+
+    The handler runs in a transaction on its app's alias together with the inbox row, so a
+    redelivered event has no second effect. With ``latest_wins`` an event older than one
+    already applied for the same aggregate is skipped (for events that carry state).
+    """
+    if not TOPIC.match(topic):
+        raise ValueError(f"topic {topic!r} must look like v1.SomethingHappened")
+
+    def register(handler: Callable[[Any], None]):
+        sub = Subscription(topic, handler.__module__.split(".")[0], handler, latest_wins)
+        _SUBSCRIPTIONS[sub.consumer] = sub
+        return handler
+
+    return register
+
+
+def subscriptions() -> list[Subscription]:
+    return sorted(_SUBSCRIPTIONS.values(), key=lambda s: (s.topic, s.consumer))
+
+
+def subscriptions_for(topic: str) -> list[Subscription]:
+    return [s for s in subscriptions() if s.topic == topic]
+
+
+def by_consumer(consumer: str) -> Subscription | None:
+    return _SUBSCRIPTIONS.get(consumer)

@@ -1,0 +1,18 @@
+"""Celery tasks for the bus: run them from beat (see config/celery.py)."""
+
+from celery import shared_task
+
+from edn_core.bus import maintenance
+from edn_core.bus.worker import BusWorker
+
+
+@shared_task(name="edn.relay_outbox", ignore_result=True)
+def relay_outbox() -> int:
+    """Drain every outbox of this service and run due retries once."""
+    return BusWorker(listen=False).run_once()
+
+
+@shared_task(name="edn.cleanup_bus", ignore_result=True)
+def cleanup_bus() -> dict:
+    """Delete inbox rows past their TTL and sent outbox rows past retention."""
+    return maintenance.cleanup()

@@ -1,0 +1,114 @@
+"""The long-running loop behind ``manage.py edn_relay`` and the in-process relay thread.
+
+It drains every outbox, runs due retries, then sleeps until woken: by a commit in this
+process, by PostgreSQL ``NOTIFY`` from any process, or by the sweep timeout (recovery).
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import threading
+import time
+
+from django.db import close_old_connections, connections
+
+from edn_core.bus import retries
+from edn_core.bus.config import bus_config
+from edn_core.bus.outbox import NOTIFY_CHANNEL, on_outbox_commit
+from edn_core.bus.relay import PublishFailed, drain
+from edn_core.bus.stores import all_stores
+
+__all__ = ["BusWorker", "ensure_in_process_worker"]
+
+logger = logging.getLogger(__name__)
+
+
+class _PostgresListener:
+    """LISTEN on each PostgreSQL alias; wake the worker when a notification arrives."""
+
+    def __init__(self, aliases: list[str], wake: threading.Event) -> None:
+        import psycopg
+
+        self.connections = []
+        for alias in aliases:
+            params = connections[alias].get_connection_params()
+            conn = psycopg.connect(**params, autocommit=True)
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self.connections.append(conn)
+        self.wake = wake
+        threading.Thread(target=self._listen, name="edn-listen", daemon=True).start()
+
+    def _listen(self) -> None:
+        while self.connections:
+            try:
+                ready, _, _ = select.select(self.connections, [], [], 5)
+                for conn in ready:
+                    if list(conn.notifies(timeout=0)):
+                        self.wake.set()
+            except Exception:  # connection lost: fall back to the sweep, retry later
+                logger.exception("outbox listener failed; relying on the periodic sweep")
+                time.sleep(5)
+
+
+class BusWorker:
+    """Relay every outbox of this process and run due retries until stopped."""
+
+    def __init__(self, *, listen: bool = True) -> None:
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.listen = listen
+        self.failures = 0
+
+    def run_once(self) -> int:
+        """Drain each outbox and run due retries once; return how much moved."""
+        moved = 0
+        for store in all_stores():
+            try:
+                moved += drain(store)
+            except PublishFailed as error:
+                self.failures += 1
+                logger.warning("relay: %s", error)
+            moved += retries.retry_due(store)
+        return moved
+
+    def run(self) -> None:
+        stores = all_stores()
+        pg = [s.alias for s in stores if connections[s.alias].vendor == "postgresql"]
+        if self.listen and pg:
+            _PostgresListener(sorted(set(pg)), self.wake)
+        while not self.stopping.is_set():
+            close_old_connections()
+            self.failures = 0
+            try:
+                moved = self.run_once()
+            except Exception:  # database restarting: keep the loop alive
+                logger.exception("bus worker round failed")
+                moved, self.failures = 0, self.failures + 1
+            if moved and not self.failures:
+                continue
+            timeout = bus_config().sweep_seconds if not self.failures else 1.0
+            self.wake.wait(timeout)
+            self.wake.clear()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+
+_in_process: BusWorker | None = None
+_lock = threading.Lock()
+
+
+def ensure_in_process_worker(**_) -> BusWorker | None:
+    """Start the in-process relay thread once (one-process development)."""
+    global _in_process
+    if _in_process is not None or not bus_config().in_process:
+        return _in_process
+    with _lock:
+        if _in_process is None:
+            worker = BusWorker()
+            on_outbox_commit(lambda alias: worker.wake.set())
+            threading.Thread(target=worker.run, name="edn-bus", daemon=True).start()
+            _in_process = worker
+    return _in_process

@@ -1,0 +1,26 @@
+import signal
+
+from django.core.management.base import BaseCommand
+
+from edn_core.bus.worker import BusWorker
+
+
+class Command(BaseCommand):
+    help = (
+        "Publish outbox rows of every hosted alias and run due retries. Wakes on commit "
+        "(PostgreSQL LISTEN/NOTIFY) and sweeps periodically; any number may run at once."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="drain once and exit")
+
+    def handle(self, *args, once=False, **options):
+        worker = BusWorker()
+        if once:
+            moved = worker.run_once()
+            self.stdout.write(f"moved {moved} message(s)")
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: worker.stop())
+        self.stdout.write("relay running; Ctrl-C to stop")
+        worker.run()

@@ -1,0 +1,99 @@
+"""Message context that travels with work: correlation, causation and W3C trace context.
+
+An HTTP request (see :class:`MessageContextMiddleware`) or a delivered event sets the context;
+the outbox copies it into every envelope it writes, so the consumer continues the same trace.
+The W3C ``traceparent`` format is small and fixed (version-traceid-parentid-flags), so it is
+parsed here rather than through a tracing SDK; an OpenTelemetry exporter can read the same
+header.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import secrets
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+__all__ = [
+    "MessageContext",
+    "MessageContextMiddleware",
+    "caused_by",
+    "child_traceparent",
+    "current",
+    "using",
+]
+
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+@dataclass(frozen=True)
+class MessageContext:
+    correlation_id: str
+    causation_id: str | None
+    traceparent: str
+
+
+def child_traceparent(parent: str | None) -> str:
+    """Return a traceparent for new work: same trace as ``parent`` (if valid), new span id."""
+    match = _TRACEPARENT.match(parent or "")
+    if match and match.group(1) != "0" * 32:
+        trace_id, flags = match.group(1), match.group(3)
+    else:
+        trace_id, flags = secrets.token_hex(16), "01"
+    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+
+
+def trace_id(traceparent: str) -> str | None:
+    match = _TRACEPARENT.match(traceparent or "")
+    return match.group(1) if match else None
+
+
+_current: contextvars.ContextVar[MessageContext | None] = contextvars.ContextVar(
+    "edn_message_context", default=None
+)
+
+
+def current() -> MessageContext:
+    """Return the active context, or a fresh one (new correlation id and trace)."""
+    context = _current.get()
+    if context is None:
+        return MessageContext(str(uuid.uuid4()), None, child_traceparent(None))
+    return context
+
+
+@contextmanager
+def using(context: MessageContext) -> Iterator[MessageContext]:
+    """Make ``context`` the active one inside the block."""
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
+
+
+class MessageContextMiddleware:
+    """Start a context per request from ``traceparent`` and ``X-Correlation-ID`` headers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        correlation = request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
+        context = MessageContext(
+            correlation[:64], None, child_traceparent(request.headers.get("traceparent"))
+        )
+        with using(context):
+            response = self.get_response(request)
+        response["X-Correlation-ID"] = context.correlation_id
+        response["traceparent"] = context.traceparent
+        return response
+
+
+def caused_by(event_id: str, correlation_id: str | None, traceparent: str | None) -> MessageContext:
+    """Return the context for work caused by a received event (same correlation and trace)."""
+    return MessageContext(
+        correlation_id or str(uuid.uuid4()), event_id, child_traceparent(traceparent)
+    )

@@ -1,0 +1,5 @@
+from edn_core.apps import ServiceAppConfig
+
+
+class OrdersConfig(ServiceAppConfig):
+    name = "orders"

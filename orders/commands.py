@@ -1,0 +1,89 @@
+"""Write side of orders: commands and their handlers."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from edn_core.cqrs import Command, handles
+from edn_core.domain import new_id
+from orders.domain import Address, Order, OrderItem, OrderState
+from orders.models import OrderRecord, OrderRepository
+
+orders = OrderRepository()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaceOrder(Command):
+    customer_id: UUID
+    shipping_address: dict
+    items: list[dict]
+    order_id: UUID | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipOrder(Command):
+    order_id: UUID
+    expected_version: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelOrder(Command):
+    order_id: UUID
+    expected_version: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeCustomerShippingAddress(Command):
+    customer_id: UUID
+    shipping_address: dict
+
+
+@handles(PlaceOrder)
+def place_order(cmd: PlaceOrder) -> Order:
+    order = Order.place(
+        cmd.order_id or new_id(),
+        customer_id=cmd.customer_id,
+        shipping_address=Address(**cmd.shipping_address),
+        items=[OrderItem(**item) for item in cmd.items],
+    )
+    with orders.atomic():
+        orders.add(order)
+    return order
+
+
+def _transition(order_id: UUID, expected_version: int | None, change) -> Order:
+    with orders.atomic():
+        order = orders.get(order_id)
+        order.check_version(expected_version)
+        change(order)
+        orders.save(order)
+    return order
+
+
+@handles(ShipOrder)
+def ship_order(cmd: ShipOrder) -> Order:
+    return _transition(cmd.order_id, cmd.expected_version, Order.ship)
+
+
+@handles(CancelOrder)
+def cancel_order(cmd: CancelOrder) -> Order:
+    return _transition(cmd.order_id, cmd.expected_version, Order.cancel)
+
+
+@handles(ChangeCustomerShippingAddress)
+def change_customer_shipping_address(cmd: ChangeCustomerShippingAddress) -> int:
+    """Send the customer's open orders to the new address; return how many changed."""
+    address = Address(**cmd.shipping_address)
+    open_orders = (
+        OrderRecord.objects.using(orders.alias)
+        .filter(customer_id=cmd.customer_id, state__in=[OrderState.PENDING, OrderState.CREATED])
+        .values_list("id", flat=True)
+    )
+    changed = 0
+    with orders.atomic():
+        for order_id in open_orders:
+            order = orders.get(order_id)
+            order.change_shipping_address(address)
+            if order.pending_events:
+                orders.save(order)
+                changed += 1
+    return changed
