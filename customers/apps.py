@@ -1,5 +1,5 @@
-from edn_core.apps import ServiceAppConfig
+from edn_core import apps
 
 
-class CustomersConfig(ServiceAppConfig):
+class CustomersConfig(apps.ServiceAppConfig):
     name = "customers"

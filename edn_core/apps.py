@@ -5,6 +5,7 @@ from django.core.signals import request_started
 
 
 class EdnCoreConfig(AppConfig):
+    default = True  # this module also defines ServiceAppConfig, a base for the service apps
     name = "edn_core"
     verbose_name = "Event Driven Django core"
 

@@ -26,6 +26,7 @@ from edn_core.domain import DomainEvent
 
 __all__ = ["IntegrationEvent", "InvalidEnvelope", "Publication", "publication_for", "publishes"]
 
+REQUIRED = ("id", "source", "type", "specversion", "time", "subject", "sequence")
 TOPIC = re.compile(r"^v[1-9][0-9]*\.[A-Z][A-Za-z0-9]*$")
 _FORMAT = JSONFormat()
 
@@ -73,15 +74,18 @@ class IntegrationEvent:
     def from_json(cls, raw: str | bytes) -> IntegrationEvent:
         """Read a structured CloudEvent; raise :class:`InvalidEnvelope` unless it is ours."""
         try:
+            # The SDK fills in a missing id or time; a received event must carry its own.
+            parsed = json.loads(raw)
+            if not isinstance(parsed, dict) or not all(parsed.get(k) for k in REQUIRED):
+                raise InvalidEnvelope(f"a CloudEvent needs {REQUIRED}")
             event = _FORMAT.read(None, raw)
         except (BaseCloudEventException, ValueError, TypeError, KeyError) as error:
             raise InvalidEnvelope(f"not a valid CloudEvent: {error}") from None
         attrs, data = event.get_attributes(), event.get_data()
-        missing = [name for name in ("subject", "sequence", "time") if not attrs.get(name)]
-        if missing or not isinstance(data, dict) or not TOPIC.match(attrs["type"]):
+        if not isinstance(data, dict) or not TOPIC.match(attrs["type"]):
             raise InvalidEnvelope(
-                f"event {attrs.get('id')} lacks {missing}, has a non-object data, "
-                f"or a type that is not a versioned topic: {attrs.get('type')!r}"
+                f"event {attrs['id']} must have object data and a versioned topic as type, "
+                f"not {attrs['type']!r}"
             )
         try:
             sequence = int(attrs["sequence"])

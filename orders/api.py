@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 
-from edn_core.cqrs.dto import StrictCharField, StrictSerializer
+from edn_core.cqrs.dto import StrictCharField, StrictSerializer, StrictUUIDField
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
 from orders import commands, queries
 from orders.domain import OrderState
@@ -19,7 +19,7 @@ class OrderAddressIn(StrictSerializer):
 
 
 class OrderItemIn(StrictSerializer):
-    productId = serializers.UUIDField(source="product_id")
+    productId = StrictUUIDField(source="product_id")
     productName = StrictCharField(source="product_name", max_length=200)
     productPrice = serializers.DecimalField(
         source="product_price", max_digits=12, decimal_places=2, min_value=0
@@ -28,7 +28,7 @@ class OrderItemIn(StrictSerializer):
 
 
 class OrderIn(StrictSerializer):
-    customerId = serializers.UUIDField(source="customer_id")
+    customerId = StrictUUIDField(source="customer_id")
     shippingAddress = OrderAddressIn(source="shipping_address")
     items = serializers.ListField(child=OrderItemIn(), min_length=1, max_length=100)
 
@@ -55,7 +55,8 @@ class OrderOut(serializers.Serializer):
     items = OrderItemOut(many=True)
     state = serializers.ChoiceField(choices=[s.value for s in OrderState])
     rejectionReason = serializers.CharField(source="rejection_reason")
-    orderTotal = serializers.DecimalField(source="order_total", max_digits=14, decimal_places=2)
+    # 100 lines of 100,000 units at the largest price: 20 digits
+    orderTotal = serializers.DecimalField(source="order_total", max_digits=20, decimal_places=2)
 
 
 IF_MATCH = OpenApiParameter(

@@ -1,5 +1,5 @@
-from edn_core.apps import ServiceAppConfig
+from edn_core import apps
 
 
-class OrdersConfig(ServiceAppConfig):
+class OrdersConfig(apps.ServiceAppConfig):
     name = "orders"

@@ -102,3 +102,44 @@ def test_new_user_can_run_and_use_the_customers_api(served):
         assert api.put(url, json=body, headers={"If-Match": tag}).status_code == 412
         assert api.delete(url, headers={"If-Match": updated.headers["ETag"]}).status_code == 204
         assert api.get(url).status_code == 404
+
+
+def test_events_flow_inside_the_one_process_server(served):
+    """The in-process relay delivers the address change without any other process."""
+    base, token = served
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=auth, timeout=10) as api:
+        customer = api.get("/api/customers", params={"name": "Lovelace"}).json()["results"][0]
+        order = api.post(
+            "/api/orders",
+            json={
+                "customerId": customer["id"],
+                "shippingAddress": customer["shippingAddress"],
+                "items": [
+                    {
+                        "productId": "8a0e3b9c-6c5e-4b7a-9f55-2f0f7c1d1a01",
+                        "productName": "Widget",
+                        "productPrice": "7.50",
+                        "quantity": 3,
+                    }
+                ],
+            },
+        )
+        assert order.status_code == 202
+        url = f"/api/customers/{customer['id']}"
+        current = api.get(url)
+        moved = {**customer["shippingAddress"], "street": "1 Moved Street"}
+        body = {k: customer[k] for k in ("firstName", "lastName", "creditLimit")}
+        response = api.put(
+            url,
+            json={**body, "shippingAddress": moved},
+            headers={"If-Match": current.headers["ETag"]},
+        )
+        assert response.status_code == 200
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            shipping = api.get(order.headers["Location"]).json()["shippingAddress"]
+            if shipping["street"] == "1 Moved Street":
+                break
+            time.sleep(0.05)
+        assert shipping["street"] == "1 Moved Street"

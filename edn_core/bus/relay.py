@@ -84,7 +84,8 @@ def relay_batch(
             store.rows(store.outbox).filter(id=failed.id).update(
                 attempts=failed.attempts + 1, last_error=error[:10_000]
             )
-            raise PublishFailed(f"{store.alias}: {failed.topic} {failed.event_id}: {error}")
+    if error:  # raised outside the claim: on SQLite that is a transaction to commit first
+        raise PublishFailed(f"{store.alias}: {failed.topic} {failed.event_id}: {error}")
     return confirmed
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from edn_core.events import TOPIC
 
-__all__ = ["Subscription", "subscribe", "subscriptions", "subscriptions_for"]
+__all__ = ["Subscription", "subscribe", "subscriptions", "subscriptions_for", "unsubscribe"]
 
 
 @dataclass(frozen=True)
@@ -27,22 +27,28 @@ class Subscription:
 _SUBSCRIPTIONS: dict[str, Subscription] = {}
 
 
-def subscribe(topic: str, *, latest_wins: bool = False):
+def subscribe(topic: str, *, latest_wins: bool = False, app: str | None = None):
     """Run the decorated function for every event published under ``topic``.
 
     The handler runs in a transaction on its app's alias together with the inbox row, so a
     redelivered event has no second effect. With ``latest_wins`` an event older than one
     already applied for the same aggregate is skipped (for events that carry state).
+    ``app`` defaults to the package the handler is defined in.
     """
     if not TOPIC.match(topic):
         raise ValueError(f"topic {topic!r} must look like v1.SomethingHappened")
 
     def register(handler: Callable[[Any], None]):
-        sub = Subscription(topic, handler.__module__.split(".")[0], handler, latest_wins)
+        sub = Subscription(topic, app or handler.__module__.split(".")[0], handler, latest_wins)
         _SUBSCRIPTIONS[sub.consumer] = sub
         return handler
 
     return register
+
+
+def unsubscribe(consumer: str) -> None:
+    """Remove a subscription (tests register temporary ones)."""
+    _SUBSCRIPTIONS.pop(consumer, None)
 
 
 def subscriptions() -> list[Subscription]:

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-__all__ = ["StrictCharField", "StrictSerializer"]
+__all__ = ["StrictCharField", "StrictSerializer", "StrictUUIDField"]
 
 
 class StrictSerializer(serializers.Serializer):
@@ -30,4 +30,13 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUIDField that takes only JSON strings (DRF's own turns 42 into a UUID)."""
+
+    def to_internal_value(self, data: Any):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
         return super().to_internal_value(data)

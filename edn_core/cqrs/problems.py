@@ -69,6 +69,9 @@ def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(errors, dict):
         flat: dict[str, list[str]] = {}
         for key, value in errors.items():
+            if isinstance(key, int):  # ListField reports items by index
+                flat.update(_flatten(value, f"{prefix}[{key}]"))
+                continue
             name = "" if key == "non_field_errors" else str(key)
             path = f"{prefix}.{name}" if prefix and name else (prefix or name)
             flat.update(_flatten(value, path))

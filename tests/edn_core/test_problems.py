@@ -7,6 +7,7 @@ def test_nested_errors_flatten_to_paths():
         "firstName": ["Required."],
         "shippingAddress": {"city": ["Blank."], "postalCode": ["Required."]},
         "items": [{}, {"quantity": ["Too small."]}],
+        "lines": {2: {"price": ["Negative."]}},
         "non_field_errors": ["Whole body."],
     }
     assert _flatten(errors) == {
@@ -14,6 +15,7 @@ def test_nested_errors_flatten_to_paths():
         "shippingAddress.city": ["Blank."],
         "shippingAddress.postalCode": ["Required."],
         "items[1].quantity": ["Too small."],
+        "lines[2].price": ["Negative."],
         "": ["Whole body."],
     }
 
