@@ -48,8 +48,13 @@ def deliver(envelope: str | bytes, *, app_labels: set[str] | None = None) -> dic
     return {s.consumer: run_subscription(s, event, raw) for s in targets}
 
 
-def run_subscription(sub: Subscription, event: IntegrationEvent, envelope: str) -> str:
-    """Run one handler for one event; record success in the inbox or the failure for retry."""
+def run_subscription(
+    sub: Subscription, event: IntegrationEvent, envelope: str, *, retrying: bool = False
+) -> str:
+    """Run one handler for one event; record success in the inbox or the failure for retry.
+
+    ``retrying`` marks a redelivery of a recorded failure, which success then resolves.
+    """
     store = store_for(sub.app_label)
     context = tracing.caused_by(event.id, event.correlation_id, event.traceparent)
     try:
@@ -65,7 +70,8 @@ def run_subscription(sub: Subscription, event: IntegrationEvent, envelope: str) 
             )
             if outcome == HANDLED:
                 sub.handler(event)
-            retries.resolve(store, sub.consumer, event.id)
+            if retrying:
+                retries.resolve(store, sub.consumer, event.id)
     except IntegrityError as error:
         if store.rows(store.inbox).filter(consumer=sub.consumer, event_id=event.id).exists():
             retries.resolve(store, sub.consumer, event.id)  # a replay of a handled event
@@ -118,4 +124,4 @@ def redeliver(store, row) -> str:
     except InvalidEnvelope as error:
         store.rows(store.failures).filter(pk=row.pk).update(status=row.DEAD, last_error=str(error))
         return FAILED
-    return run_subscription(sub, event, row.envelope)
+    return run_subscription(sub, event, row.envelope, retrying=True)

@@ -1,0 +1,180 @@
+"""Relays as real OS processes on PostgreSQL: crash recovery and per-aggregate order.
+
+5,000 ``v1.CustomerAddressUpdated`` events over 200 customers, each customer with one open
+order. Every applied event moves that order's version by one, so a duplicate effect would
+show as a version above 1 + 25; the orders inbox records the order in which events were
+applied, per customer.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db import connections, transaction
+
+from customers.domain import Address as CustomerAddress
+from customers.domain import CustomerAddressUpdated
+from customers.models import OutboxMessage
+from edn_core.bus.outbox import write_outbox
+from edn_core.cqrs import send
+from orders.commands import PlaceOrder
+from orders.models import InboxEntry, OrderRecord
+
+ROOT = Path(__file__).resolve().parents[2]
+CUSTOMERS, EVENTS_EACH = 200, 25
+CONSUMER = "orders.update_shipping_address_of_open_orders"
+pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+
+
+def _url(alias: str) -> str:
+    s = connections[alias].settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def start_relay(tmp_path: Path, name: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DEFAULT_DATABASE_URL": _url("default"),
+        "CUSTOMERS_DATABASE_URL": _url("customers"),
+        "ORDERS_DATABASE_URL": _url("orders"),
+        "EDN_BUS_SWEEP_SECONDS": "0.5",
+    }
+    log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115  closed with the process
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "edn_relay"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def seed(count: int = CUSTOMERS) -> dict[uuid.UUID, CustomerAddress]:
+    """One open order per customer; 25 address changes per customer, interleaved."""
+    customers = [uuid.uuid4() for _ in range(count)]
+    first = {"street": "0 Start St", "city": "C", "state": "S", "country": "X", "postal_code": "0"}
+    for customer in customers:
+        send(
+            PlaceOrder(
+                customer_id=customer,
+                shipping_address=first,
+                items=[
+                    {
+                        "product_id": uuid.uuid4(),
+                        "product_name": "Widget",
+                        "product_price": Decimal("1.00"),
+                        "quantity": 1,
+                    }
+                ],
+            )
+        )
+    events = []
+    for n in range(1, EVENTS_EACH + 1):
+        for customer in customers:
+            address = CustomerAddress(f"{n} Road", "C", "S", "X", str(n))
+            events.append(
+                (n, CustomerAddressUpdated(aggregate_id=customer, shipping_address=address))
+            )
+    with transaction.atomic(using="customers"):
+        write_outbox("customers", events)
+    return {
+        c: CustomerAddress(f"{EVENTS_EACH} Road", "C", "S", "X", str(EVENTS_EACH))
+        for c in customers
+    }
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def delivered() -> int:
+    return InboxEntry.objects.filter(consumer=CONSUMER).count()
+
+
+def sent() -> int:
+    return OutboxMessage.objects.filter(sent_at__isnull=False).count()
+
+
+def assert_all_applied_once_in_order(last_address: dict) -> None:
+    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 0
+    entries = list(
+        InboxEntry.objects.filter(consumer=CONSUMER)
+        .order_by("id")
+        .values_list("aggregate_id", "sequence", "outcome")
+    )
+    assert len(entries) == len(last_address) * EVENTS_EACH
+    assert {outcome for _, _, outcome in entries} == {"handled"}  # nothing arrived late
+    per_customer: dict[str, list[int]] = {}
+    for aggregate, sequence, _ in entries:
+        per_customer.setdefault(aggregate, []).append(sequence)
+    assert all(seqs == list(range(1, EVENTS_EACH + 1)) for seqs in per_customer.values())
+    for order in OrderRecord.objects.all():
+        assert order.version == 1 + EVENTS_EACH, "an event had a second effect"
+        assert order.shipping_address == _as_order_address(last_address[order.customer_id])
+
+
+def _as_order_address(address: CustomerAddress):
+    from orders.domain import Address
+
+    return Address(*address.__dict__.values())
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_sigkill_mid_batch_then_restart_loses_nothing_and_duplicates_have_no_effect(
+    require_postgres, tmp_path
+):
+    require_postgres("customers", "orders")
+    last = seed(count=80)
+    total = len(last) * EVENTS_EACH
+    relay = start_relay(tmp_path, "first")
+    try:
+        # Mid-batch: events already applied by the consumer but not yet marked sent.
+        wait_until(lambda: delivered() >= 500 and delivered() > sent(), 120, "a batch in flight")
+        relay.send_signal(signal.SIGKILL)
+        relay.wait(timeout=10)
+        in_flight = delivered() - sent()
+        assert in_flight > 0, "the kill must land between delivery and the sent mark"
+        assert sent() < total
+        relay = start_relay(tmp_path, "second")
+        wait_until(lambda: delivered() == total and sent() == total, 180, "the rest after restart")
+    finally:
+        stop(relay)
+    assert_all_applied_once_in_order(last)
+
+
+def test_two_relays_on_one_alias_keep_per_aggregate_order(require_postgres, tmp_path):
+    require_postgres("customers", "orders")
+    last = seed()
+    relays = [start_relay(tmp_path, "a"), start_relay(tmp_path, "b")]
+    try:
+        wait_until(
+            lambda: sent() == CUSTOMERS * EVENTS_EACH and delivered() == CUSTOMERS * EVENTS_EACH,
+            240,
+            "both relays to finish",
+        )
+        assert all(r.poll() is None for r in relays), "a relay died"
+    finally:
+        stop(*relays)
+    assert_all_applied_once_in_order(last)
