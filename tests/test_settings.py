@@ -64,3 +64,33 @@ def test_each_service_gets_its_own_alias(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "['customers', 'default'] customers" in result.stdout
+
+
+def test_a_single_service_process_hosts_only_its_app(tmp_path):
+    code = (
+        "import django; django.setup(); from django.urls import resolve, Resolver404;\n"
+        "from django.conf import settings as s; print(sorted(s.DATABASES));\n"
+        "resolve('/api/orders');\n"
+        "try:\n    resolve('/api/customers'); print('customers served')\n"
+        "except Resolver404:\n    print('customers not served')\n"
+    )
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "EDN_")) and not k.endswith("_DATABASE_URL")
+    }
+    env = {
+        **clean,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_DEBUG": "1",
+        "EDN_DATA_DIR": str(tmp_path),
+        "EDN_SERVICES": "orders",
+    }
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["['default', 'orders']", "customers not served"]
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate_all"], capture_output=True, text=True, env=env
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    assert {p.name for p in tmp_path.glob("*.sqlite3")} == {"default.sqlite3", "orders.sqlite3"}
