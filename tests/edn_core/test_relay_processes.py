@@ -37,14 +37,14 @@ def _url(alias: str) -> str:
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def start_relay(tmp_path: Path, name: str) -> subprocess.Popen:
+def start_relay(tmp_path: Path, name: str, sweep: float = 0.5) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DEFAULT_DATABASE_URL": _url("default"),
         "CUSTOMERS_DATABASE_URL": _url("customers"),
         "ORDERS_DATABASE_URL": _url("orders"),
-        "EDN_BUS_SWEEP_SECONDS": "0.5",
+        "EDN_BUS_SWEEP_SECONDS": str(sweep),
     }
     log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115  closed with the process
     return subprocess.Popen(
@@ -178,3 +178,32 @@ def test_two_relays_on_one_alias_keep_per_aggregate_order(require_postgres, tmp_
     finally:
         stop(*relays)
     assert_all_applied_once_in_order(last)
+
+
+def test_relay_wakes_on_commit_not_on_its_sweep(require_postgres, tmp_path):
+    """With a 60 s sweep, only LISTEN/NOTIFY can deliver within seconds."""
+    require_postgres("customers", "orders")
+    last = seed(count=1)
+    relay = start_relay(tmp_path, "listener", sweep=60)
+    try:
+        wait_until(lambda: delivered() == EVENTS_EACH, 30, "the first drain at start")
+        (customer,) = last
+        moved = CustomerAddress("99 Late St", "C", "S", "X", "99")
+        time.sleep(1)  # the relay is idle, waiting
+        started = time.monotonic()
+        with transaction.atomic(using="customers"):
+            write_outbox(
+                "customers",
+                [
+                    (
+                        EVENTS_EACH + 1,
+                        CustomerAddressUpdated(aggregate_id=customer, shipping_address=moved),
+                    )
+                ],
+            )
+        wait_until(lambda: delivered() == EVENTS_EACH + 1, 10, "the woken relay")
+        assert time.monotonic() - started < 5
+    finally:
+        stop(relay)
+    order = OrderRecord.objects.get(customer_id=customer)
+    assert order.shipping_address.street == "99 Late St"

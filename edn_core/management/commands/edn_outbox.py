@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from edn_core.bus import maintenance
 from edn_core.bus.stores import all_stores
 
 
@@ -11,7 +12,20 @@ class Command(BaseCommand):
         "and dead letters."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--cleanup",
+            action="store_true",
+            help="first delete inbox rows past their TTL and old sent rows",
+        )
+
+    def handle(self, *args, cleanup=False, **options):
+        if cleanup:
+            for alias, counts in maintenance.cleanup().items():
+                self.stdout.write(
+                    f"{alias}: deleted {counts['inbox']} inbox and "
+                    f"{counts['outbox']} sent outbox rows"
+                )
         now = timezone.now()
         header = f"{'alias':<16}{'pending':>9}{'oldest':>10}{'retrying':>10}{'dead':>7}"
         self.stdout.write(header)
