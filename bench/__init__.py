@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): each prints figures beside a baseline run alongside it."""
