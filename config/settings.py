@@ -202,6 +202,12 @@ EDN_BUS = {
     "in_process": env.bool("EDN_BUS_IN_PROCESS", default=EDN_BUS_TRANSPORT == "local"),
 }
 
+# Schema registry: hosted here (schema_registry in EDN_SERVICES) or reached over HTTP.
+EDN_SCHEMA_REGISTRY_URL = env.str("EDN_SCHEMA_REGISTRY_URL", default="")
+EDN_SCHEMA_REGISTRY_TOKEN = env.str("EDN_SCHEMA_REGISTRY_TOKEN", default="")
+EDN_SCHEMA_VALIDATION = env.bool("EDN_SCHEMA_VALIDATION", default=True)
+EDN_SCHEMA_LATEST_TTL = env.float("EDN_SCHEMA_LATEST_TTL", default=60.0)
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

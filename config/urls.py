@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from edn_core.asyncapi import asyncapi_view
 from edn_core.health import healthz, readyz
 
 urlpatterns = [
@@ -11,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/asyncapi.json", asyncapi_view, name="asyncapi"),
     *[path("api/", include(f"{app}.urls")) for app in settings.EDN_SERVICES],
 ]
 

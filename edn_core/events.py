@@ -21,7 +21,7 @@ from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-from edn_core import tracing
+from edn_core import schemas, tracing
 from edn_core.domain import DomainEvent
 
 __all__ = ["IntegrationEvent", "InvalidEnvelope", "Publication", "publication_for", "publishes"]
@@ -111,10 +111,16 @@ class Publication:
     topic: str
     to_data: Callable[[Any], dict[str, Any]]
 
+    @property
+    def app_label(self) -> str:
+        """The app that publishes this topic (the package declaring it)."""
+        return self.to_data.__module__.split(".")[0]
+
     def build(self, app_label: str, event: DomainEvent, sequence: int) -> IntegrationEvent:
         """Turn ``event`` into the integration event it publishes, in the active context."""
         context = tracing.current()
         data = json.loads(json.dumps(self.to_data(event), default=str))  # plain JSON types only
+        dataschema = schemas.validate_for_publish(self.topic, data)
         return IntegrationEvent(
             id=str(uuid.uuid4()),
             topic=self.topic,
@@ -126,6 +132,7 @@ class Publication:
             causation_id=context.causation_id,
             traceparent=context.traceparent,
             data=data,
+            dataschema=dataschema,
         )
 
 
@@ -147,6 +154,10 @@ def publishes(event_type: type[DomainEvent], *, topic: str):
 def publication_for(event: DomainEvent) -> Publication | None:
     """Return how ``event`` is published, or None for events that stay inside the app."""
     return _PUBLICATIONS.get(type(event))
+
+
+def publications() -> list[Publication]:
+    return sorted(_PUBLICATIONS.values(), key=lambda p: p.topic)
 
 
 def published_topics() -> list[str]:

@@ -46,3 +46,15 @@ def require_postgres():
         pytest.skip(reason)
 
     return check
+
+
+@pytest.fixture(autouse=True)
+def registered_event_schemas(request):
+    """Tests with a database start with every app's event schemas registered, as in a
+    deployment where ``edn_schemas register`` ran before the services started."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.core.management import call_command
+
+    call_command("edn_schemas", "register", stdout=open(os.devnull, "w"))  # noqa: SIM115

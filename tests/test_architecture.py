@@ -22,7 +22,10 @@ APP_SHAPE = [
 MAX_MODULE_LINES = 200
 
 
-@pytest.mark.parametrize("app", SERVICE_APPS)
+AGGREGATE_APPS = [app for app in SERVICE_APPS if app != "schema_registry"]
+
+
+@pytest.mark.parametrize("app", AGGREGATE_APPS)
 def test_every_service_app_has_the_same_shape(app):
     missing = [name for name in APP_SHAPE if not (ROOT / app / name).exists()]
     assert not missing, f"{app} lacks {missing}"

@@ -46,6 +46,7 @@ def served(tmp_path):
         ).stdout
 
     manage("migrate_all")
+    manage("edn_schemas", "register")
     assert "3 demo record(s) created" in manage("edn_demo")
     token = manage("edn_token", "newcomer").strip().splitlines()[-1]
     port = _free_port()

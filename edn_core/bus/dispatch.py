@@ -9,11 +9,12 @@ dead-lettered without reaching any handler.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.db import IntegrityError, transaction
 
-from edn_core import tracing
+from edn_core import schemas, tracing
 from edn_core.bus import retries
 from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import (
@@ -28,6 +29,7 @@ __all__ = ["DUPLICATE", "FAILED", "HANDLED", "STALE", "deliver", "run_subscripti
 
 logger = logging.getLogger(__name__)
 HANDLED, DUPLICATE, STALE, FAILED = "handled", "duplicate", "stale", "failed"
+DEAD_LETTERED = "dead-lettered"
 
 
 def deliver(envelope: str | bytes, *, app_labels: set[str] | None = None) -> dict[str, str]:
@@ -56,6 +58,14 @@ def run_subscription(
     ``retrying`` marks a redelivery of a recorded failure, which success then resolves.
     """
     store = store_for(sub.app_label)
+    try:
+        schemas.validate_for_consume(event.topic, event.data, event.dataschema)
+    except (schemas.EventSchemaViolation, schemas.UnknownSchema) as error:
+        detail = json.dumps(getattr(error, "errors", {}) or {}, sort_keys=True)
+        retries.dead_letter(store, sub.consumer, event, envelope, f"{error.message} {detail}")
+        return DEAD_LETTERED
+    except schemas.RegistryUnavailable as error:
+        return _failed(sub, event, envelope, str(error.detail))
     context = tracing.caused_by(event.id, event.correlation_id, event.traceparent)
     try:
         with tracing.using(context), transaction.atomic(using=store.alias):

@@ -81,6 +81,7 @@ class FailedDeliveryBase(models.Model):
 
     class Meta:
         abstract = True
+        verbose_name_plural = "failed deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["consumer", "event_id"], name="%(app_label)s_failed_delivery_once"

@@ -13,7 +13,15 @@ from django.utils import timezone
 from edn_core.bus.config import bus_config
 from edn_core.bus.stores import BusStore, all_stores, store_for
 
-__all__ = ["backoff", "dead_letter_invalid", "record_failure", "replay", "resolve", "retry_due"]
+__all__ = [
+    "backoff",
+    "dead_letter",
+    "dead_letter_invalid",
+    "record_failure",
+    "replay",
+    "resolve",
+    "retry_due",
+]
 
 INVALID_ENVELOPE_CONSUMER = "edn.invalid-envelope"
 
@@ -46,6 +54,23 @@ def record_failure(store: BusStore, consumer: str, event, envelope: str, error: 
         else:
             row.status, row.next_attempt_at = row.RETRYING, timezone.now() + backoff(row.attempts)
         row.save()
+
+
+def dead_letter(store: BusStore, consumer: str, event, envelope: str, error: str) -> None:
+    """Make this delivery a dead letter at once (it can never succeed as it is)."""
+    store.rows(store.failures).update_or_create(
+        consumer=consumer,
+        event_id=event.id,
+        defaults={
+            "topic": event.topic,
+            "envelope": envelope,
+            "status": store.failures.DEAD,
+            "attempts": 1,
+            "last_error": error[:10_000],
+            "next_attempt_at": None,
+            "updated_at": timezone.now(),
+        },
+    )
 
 
 def resolve(store: BusStore, consumer: str, event_id: str) -> None:

@@ -46,6 +46,7 @@ class CommandResult:
     value: Any = None
     message: str = ""
     errors: dict[str, list[str]] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def accepted(self) -> bool:
@@ -90,4 +91,5 @@ def send(command: Command) -> CommandResult:
     except DomainError as error:
         outcome = next(o for kind, o in _OUTCOME_OF_ERROR if isinstance(error, kind))
         errors = error.errors if isinstance(error, ValidationFailed) else {}
-        return CommandResult(outcome, message=error.message, errors=errors)
+        details = {k: v for k, v in error.details.items() if k != "errors"}
+        return CommandResult(outcome, message=error.message, errors=errors, details=details)

@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from edn_core.cqrs.problems import django_problem
 
-__all__ = ["resource"]
+__all__ = ["resource", "route"]
 
 COLLECTION = {"get": ("queries", "list"), "post": ("commands", "create")}
 ITEM = {
@@ -76,3 +76,11 @@ def resource(
         view = _method_dispatcher({"POST": commands.as_view({"post": action})})
         patterns.append(path(f"{prefix}/<uuid:pk>/{action}", view, name=f"{basename}-{action}"))
     return patterns
+
+
+def route(pattern: str, name: str, **method_views: Callable) -> URLPattern:
+    """Serve ``pattern`` with one view per HTTP method (``GET=…, POST=…``), e.g. a query
+    view and a command view sharing a path."""
+    return path(
+        pattern, _method_dispatcher({m.upper(): v for m, v in method_views.items()}), name=name
+    )

@@ -38,8 +38,15 @@ class Recorder:
         self.calls.append((event.aggregate_id, event.sequence, event.data))
 
 
+def register_test_topic() -> None:
+    from edn_core import schemas
+
+    schemas.source().register(TOPIC, {"type": "object"})
+
+
 @pytest.fixture
 def recorder():
+    register_test_topic()
     rec = Recorder(calls=[])
 
     def pinged(event):

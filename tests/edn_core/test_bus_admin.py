@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from edn_core.bus.dispatch import deliver
 from edn_core.bus.subscriptions import subscribe, unsubscribe
 from orders.models import FailedDelivery, InboxEntry
-from tests.edn_core.test_bus import TOPIC, ping
+from tests.edn_core.test_bus import TOPIC, ping, register_test_topic
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -20,6 +20,7 @@ def staff(client):
 
 @pytest.fixture
 def flaky():
+    register_test_topic()
     state = {"broken": True, "calls": 0}
 
     def flaky_handler(event):

@@ -41,10 +41,8 @@ def start_relay(tmp_path: Path, name: str, sweep: float = 0.5) -> subprocess.Pop
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DEFAULT_DATABASE_URL": _url("default"),
-        "CUSTOMERS_DATABASE_URL": _url("customers"),
-        "ORDERS_DATABASE_URL": _url("orders"),
         "EDN_BUS_SWEEP_SECONDS": str(sweep),
+        **{f"{alias.upper()}_DATABASE_URL": _url(alias) for alias in connections},
     }
     log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115  closed with the process
     return subprocess.Popen(

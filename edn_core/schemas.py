@@ -1,0 +1,198 @@
+"""Validate integration event data against the schema registry, with compiled validators cached.
+
+The registry is reached through a :class:`SchemaSource`: the ``schema_registry`` app installs a
+local one when this process hosts it; otherwise ``EDN_SCHEMA_REGISTRY_URL`` names a registry
+to fetch from over HTTP. Registered versions are immutable, so a fetched version and its
+compiled validator are cached for the life of the process; "latest" is re-read after
+``EDN_SCHEMA_LATEST_TTL`` seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+from jsonschema import Draft202012Validator, FormatChecker
+from rest_framework import exceptions, status
+
+from edn_core.domain import DomainError, ValidationFailed
+
+__all__ = [
+    "EventSchemaViolation",
+    "RegisteredSchema",
+    "RegistryUnavailable",
+    "SchemaRefused",
+    "SchemaSource",
+    "UnknownSchema",
+    "install_local_source",
+    "reference",
+    "source",
+    "validate_for_consume",
+    "validate_for_publish",
+]
+
+
+@dataclass(frozen=True)
+class RegisteredSchema:
+    subject: str
+    version: int
+    id: int
+    document: dict
+
+
+class SchemaSource(Protocol):
+    def get(self, subject: str, version: int | None) -> RegisteredSchema | None:
+        """Return ``version`` (None = latest) of ``subject``, or None when not registered."""
+
+    def register(self, subject: str, document: dict) -> RegisteredSchema:
+        """Register ``document`` (the same one again is a no-op); raise :class:`SchemaRefused`."""
+
+    def compatibility(self, subject: str, document: dict) -> list[str]:
+        """Return why ``document`` could not be registered now; [] when it could."""
+
+
+class SchemaRefused(Exception):
+    """The registry refused a schema (invalid or incompatible); ``reasons`` say why."""
+
+    def __init__(self, message: str, reasons: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message, self.reasons = message, reasons or []
+
+
+class EventSchemaViolation(ValidationFailed):
+    """An event's data breaks its registered schema; ``errors`` maps data paths to messages."""
+
+    def __init__(self, topic: str, errors: dict[str, list[str]], reference: str) -> None:
+        super().__init__(errors, f"Event {topic} does not match its registered schema {reference}.")
+
+
+class UnknownSchema(DomainError):
+    """No schema is registered for the topic (or the version) an event names."""
+
+
+class RegistryUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "schema-registry-unavailable"
+    default_detail = "The schema registry cannot be reached and the schema is not cached."
+
+
+def reference(schema: RegisteredSchema) -> str:
+    """The ``dataschema`` of an envelope: names the subject, version and global id."""
+    return f"urn:edn:schema:{schema.subject}:{schema.version}:{schema.id}"
+
+
+def parse_reference(value: str) -> tuple[str, int] | None:
+    parts = value.rsplit(":", 2)
+    if not value.startswith("urn:edn:schema:") or len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return parts[0].removeprefix("urn:edn:schema:"), int(parts[1])
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.versions: dict[tuple[str, int], RegisteredSchema] = {}
+        self.latest: dict[str, tuple[float, RegisteredSchema]] = {}
+        self.validators: dict[int, Draft202012Validator] = {}
+        self.lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.versions.clear()
+            self.latest.clear()
+            self.validators.clear()
+
+
+_cache = _Cache()
+_local: SchemaSource | None = None
+
+
+def install_local_source(source: SchemaSource | None) -> None:
+    """Called by the schema_registry app when this process hosts the registry."""
+    global _local
+    _local = source
+    _cache.clear()
+
+
+def source() -> SchemaSource | None:
+    """Return the registry this process uses: its own, or the remote one, or None."""
+    return _source()
+
+
+def _source() -> SchemaSource | None:
+    if _local is not None:
+        return _local
+    if getattr(settings, "EDN_SCHEMA_REGISTRY_URL", ""):
+        from edn_core.schema_client import HttpSchemaSource
+
+        return HttpSchemaSource(settings.EDN_SCHEMA_REGISTRY_URL)
+    return None
+
+
+def validation_enabled() -> bool:
+    return _source() is not None and getattr(settings, "EDN_SCHEMA_VALIDATION", True)
+
+
+def lookup(subject: str, version: int | None) -> RegisteredSchema:
+    """Return a registered schema (cached); raise UnknownSchema or RegistryUnavailable."""
+    if version is not None and (subject, version) in _cache.versions:
+        return _cache.versions[subject, version]
+    ttl = getattr(settings, "EDN_SCHEMA_LATEST_TTL", 60.0)
+    cached = _cache.latest.get(subject)
+    if version is None and cached and (_local is not None or time.monotonic() - cached[0] < ttl):
+        return cached[1]
+    found = _source().get(subject, version)
+    if found is None:
+        which = "latest" if version is None else f"version {version}"
+        raise UnknownSchema(f"No schema is registered for {subject} ({which}).")
+    with _cache.lock:
+        _cache.versions[subject, found.version] = found
+        if version is None:
+            _cache.latest[subject] = (time.monotonic(), found)
+    return found
+
+
+def _validator(schema: RegisteredSchema) -> Draft202012Validator:
+    validator = _cache.validators.get(schema.id)
+    if validator is None:
+        validator = Draft202012Validator(schema.document, format_checker=FormatChecker())
+        _cache.validators[schema.id] = validator
+    return validator
+
+
+def _errors(schema: RegisteredSchema, data: dict) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for error in _validator(schema).iter_errors(data):
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        errors.setdefault(path.lstrip(".") or "(root)", []).append(error.message)
+    return errors
+
+
+def validate_for_publish(topic: str, data: dict) -> str | None:
+    """Check ``data`` against the latest schema of ``topic``; return the ``dataschema``.
+
+    Raise :class:`EventSchemaViolation` (the command fails, nothing is written) or
+    :class:`UnknownSchema`. Return None when no registry is configured.
+    """
+    if not validation_enabled():
+        return None
+    schema = lookup(topic, None)
+    errors = _errors(schema, data)
+    if errors:
+        raise EventSchemaViolation(topic, errors, reference(schema))
+    return reference(schema)
+
+
+def validate_for_consume(topic: str, data: dict, dataschema: str | None) -> None:
+    """Check a received event against the version its envelope names (else the latest)."""
+    if not validation_enabled():
+        return
+    named = parse_reference(dataschema) if dataschema else None
+    if dataschema and (named is None or named[0] != topic):
+        raise UnknownSchema(f"dataschema {dataschema!r} does not name a version of {topic}.")
+    schema = lookup(topic, named[1] if named else None)
+    errors = _errors(schema, data)
+    if errors:
+        raise EventSchemaViolation(topic, errors, reference(schema))

@@ -1,0 +1,61 @@
+"""Registry rules, pure Python: canonical documents, validity, and compatibility decisions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from edn_core.domain import Conflict, DomainError
+from schema_registry.compatibility import Incompatibility, Mode, check
+
+__all__ = ["IncompatibleSchema", "InvalidSchema", "canonical", "ensure_compatible", "ensure_valid"]
+
+
+class InvalidSchema(DomainError):
+    """The document is not a valid JSON Schema (draft 2020-12)."""
+
+
+class IncompatibleSchema(Conflict):
+    """The document breaks the subject's compatibility mode; ``reasons`` say where and why."""
+
+    def __init__(self, subject: str, mode: str, reasons: list[Incompatibility]) -> None:
+        super().__init__(
+            f"Schema is incompatible with {subject} under {mode}: "
+            + "; ".join(reason.message for reason in reasons),
+            reasons=[reason.message for reason in reasons],
+        )
+        self.reasons = reasons
+
+
+def canonical(document: dict) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def fingerprint(document: dict) -> str:
+    return hashlib.sha256(canonical(document).encode()).hexdigest()
+
+
+def ensure_valid(document: object) -> dict:
+    """Return ``document`` if it is a JSON Schema object (draft 2020-12); raise otherwise."""
+    if not isinstance(document, dict):
+        raise InvalidSchema("A schema must be a JSON object.")
+    try:
+        Draft202012Validator.check_schema(document)
+    except SchemaError as error:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        raise InvalidSchema(f"Invalid JSON Schema at {where}: {error.message}") from None
+    return document
+
+
+def incompatibilities(subject: str, mode: str, new: dict, history: list[dict]) -> list:
+    """Return why ``new`` breaks ``mode`` against ``history`` (oldest first); [] if it does not."""
+    return check(new, history, Mode(mode))
+
+
+def ensure_compatible(subject: str, mode: str, new: dict, history: list[dict]) -> None:
+    reasons = incompatibilities(subject, mode, new, history)
+    if reasons:
+        raise IncompatibleSchema(subject, mode, reasons)
