@@ -16,16 +16,21 @@ __all__ = ["asyncapi_document", "asyncapi_view"]
 
 
 def _message(topic: str) -> dict:
-    message = {"name": topic, "title": topic, "contentType": "application/cloudevents+json",
-               "summary": f"CloudEvents 1.0 structured envelope; data as registered for {topic}"}
+    message = {
+        "name": topic,
+        "title": topic,
+        "contentType": "application/cloudevents+json",
+        "summary": f"CloudEvents 1.0 structured envelope; data as registered for {topic}",
+    }
     try:
         registered = schemas.lookup(topic, None) if schemas.validation_enabled() else None
     except (schemas.UnknownSchema, schemas.RegistryUnavailable):
         registered = None
     if registered is not None:
-        message["payload"] = {"schemaFormat": "application/schema+json;version=draft-07",
-                              "schema": {k: v for k, v in registered.document.items()
-                                         if k != "$schema"}}
+        message["payload"] = {
+            "schemaFormat": "application/schema+json;version=draft-07",
+            "schema": {k: v for k, v in registered.document.items() if k != "$schema"},
+        }
         message["x-edn-dataschema"] = schemas.reference(registered)
     return message
 
@@ -33,23 +38,32 @@ def _message(topic: str) -> dict:
 def asyncapi_document() -> dict:
     """Build the document from the publication and subscription registries and the registry."""
     topics = sorted({p.topic for p in publications()} | {s.topic for s in subscriptions()})
-    channels = {t: {"address": t, "messages": {"event": {"$ref": f"#/components/messages/{t}"}}}
-                for t in topics}
+    channels = {
+        t: {"address": t, "messages": {"event": {"$ref": f"#/components/messages/{t}"}}}
+        for t in topics
+    }
     operations = {}
     for publication in publications():
         operations[f"{publication.app_label}.publish.{publication.topic}"] = {
-            "action": "send", "channel": {"$ref": f"#/channels/{publication.topic}"},
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{publication.topic}"},
             "summary": f"{publication.app_label} publishes {publication.topic}",
-            "x-edn-app": publication.app_label}
+            "x-edn-app": publication.app_label,
+        }
     for sub in subscriptions():
         operations[sub.consumer] = {
-            "action": "receive", "channel": {"$ref": f"#/channels/{sub.topic}"},
-            "summary": f"{sub.app_label} handles {sub.topic}", "x-edn-app": sub.app_label}
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{sub.topic}"},
+            "summary": f"{sub.app_label} handles {sub.topic}",
+            "x-edn-app": sub.app_label,
+        }
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "Event Driven Django events",
-                 "version": settings.SPECTACULAR_SETTINGS.get("VERSION", "0"),
-                 "description": "Integration events between the services of this deployment."},
+        "info": {
+            "title": "Event Driven Django events",
+            "version": settings.SPECTACULAR_SETTINGS.get("VERSION", "0"),
+            "description": "Integration events between the services of this deployment.",
+        },
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
         "operations": operations,
