@@ -4,8 +4,13 @@ import os
 
 from celery import Celery
 
+from edn_core.bus.celery_consumer import EventConsumerStep
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("edn")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["edn_core.bus"])
+
+# With EDN_BUS_TRANSPORT=celery the worker also consumes this service's event queues.
+app.steps["consumer"].add(EventConsumerStep)

@@ -209,6 +209,8 @@ EDN_SCHEMA_VALIDATION = env.bool("EDN_SCHEMA_VALIDATION", default=True)
 EDN_SCHEMA_LATEST_TTL = env.float("EDN_SCHEMA_LATEST_TTL", default=60.0)
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+# Prefix of the event exchange and queues on the broker (<namespace>.events, <namespace>.<app>).
+EDN_BROKER_NAMESPACE = env.str("EDN_BROKER_NAMESPACE", default="edn")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -1,4 +1,4 @@
-"""Fetch registered schemas from a remote registry (``EDN_SCHEMA_REGISTRY_URL``) over HTTP."""
+"""Reach a remote schema registry (``EDN_SCHEMA_REGISTRY_URL``) over HTTP."""
 
 from __future__ import annotations
 
@@ -33,15 +33,21 @@ class HttpSchemaSource:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
-    def get(self, subject: str, version: int | None) -> RegisteredSchema | None:
-        which = "latest" if version is None else str(version)
-        url = f"{self.base_url}/api/schemas/subjects/{quote(subject)}/versions/{which}"
+    def _call(self, method: str, path: str, body: dict | None = None) -> httpx.Response:
         try:
-            response = httpx.get(
-                url, timeout=self.timeout, headers={"Authorization": f"Bearer {_token()}"}
+            return httpx.request(
+                method,
+                f"{self.base_url}/api/schemas/{path}",
+                json=body,
+                timeout=self.timeout,
+                headers={"Authorization": f"Bearer {_token()}"},
             )
         except httpx.HTTPError as error:
             raise RegistryUnavailable(f"Schema registry at {self.base_url}: {error}") from None
+
+    def get(self, subject: str, version: int | None) -> RegisteredSchema | None:
+        which = "latest" if version is None else str(version)
+        response = self._call("GET", f"subjects/{quote(subject)}/versions/{which}")
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -62,7 +68,8 @@ class HttpSchemaSource:
         if response.status_code != 200:
             raise RegistryUnavailable(f"registering {subject}: HTTP {response.status_code}")
         registered = self.get(subject, None)
-        assert registered is not None
+        if registered is None:
+            raise RegistryUnavailable(f"{subject} vanished right after registration")
         return registered
 
     def compatibility(self, subject: str, document: dict) -> list[str]:

@@ -58,3 +58,27 @@ def registered_event_schemas(request):
     from django.core.management import call_command
 
     call_command("edn_schemas", "register", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+
+BROKERS = {
+    "rabbitmq": os.environ.get("EDN_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//"),
+    "redis": os.environ.get("EDN_TEST_REDIS_URL", "redis://127.0.0.1:6379/5"),
+}
+
+
+@pytest.fixture(params=sorted(BROKERS))
+def broker_url(request):
+    """A reachable broker URL, once per broker kind (skips, or fails under
+    EDN_REQUIRE_SERVICES=1, when the broker does not answer)."""
+    from kombu import Connection
+
+    url = BROKERS[request.param]
+    try:
+        with Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as error:
+        reason = f"{request.param} at {url} is not reachable: {error}"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"EDN_REQUIRE_SERVICES=1 but {reason}")
+        pytest.skip(reason)
+    return url

@@ -15,7 +15,10 @@ from django.utils.module_loading import import_string
 
 __all__ = ["TRANSPORTS", "Transport", "get_transport"]
 
-TRANSPORTS = {"local": "edn_core.bus.transports.local.LocalTransport"}
+TRANSPORTS = {
+    "local": "edn_core.bus.transports.local.LocalTransport",
+    "celery": "edn_core.bus.transports.celery.CeleryTransport",
+}
 
 
 class Transport(ABC):

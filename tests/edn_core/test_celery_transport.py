@@ -1,0 +1,111 @@
+"""The celery transport against real brokers: RabbitMQ (publisher confirms) and Redis."""
+
+import uuid
+
+import pytest
+from kombu import Connection
+
+from customers.models import OutboxMessage
+from edn_core.bus import celery_consumer
+from edn_core.bus.relay import relay_batch
+from edn_core.bus.stores import store_for
+from edn_core.bus.transports.celery import CeleryTransport, app_queues, declare_topology
+from orders.models import InboxEntry
+from tests.customers.factories import AddressFactory, CreateCustomerFactory
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+@pytest.fixture
+def broker(broker_url, settings):
+    settings.CELERY_BROKER_URL = broker_url
+    settings.EDN_BROKER_NAMESPACE = f"edn-test-{uuid.uuid4().hex[:8]}"
+    with Connection(broker_url) as connection:
+        declare_topology(connection)
+        yield connection
+        for queue in app_queues().values():
+            queue(connection.default_channel).delete()
+
+
+def moved_customers(count: int) -> None:
+    from customers.commands import UpdateCustomer
+    from edn_core.cqrs import send
+
+    for _ in range(count):
+        customer = CreateCustomerFactory.create()
+        assert send(
+            UpdateCustomer(
+                customer_id=customer.id, expected_version=None, shipping_address=AddressFactory()
+            )
+        ).accepted
+
+
+def drain(connection, queue, limit=100):
+    bound = queue(connection.default_channel)
+    messages = []
+    for _ in range(limit):
+        message = bound.get(no_ack=False)
+        if message is None:
+            break
+        messages.append(message)
+    return messages
+
+
+def test_relay_publishes_envelopes_in_order_and_marks_them_sent(broker):
+    moved_customers(5)
+    transport = CeleryTransport()
+    try:
+        assert relay_batch(store_for("customers"), transport) == 5
+    finally:
+        transport.close()
+    rows = list(OutboxMessage.objects.order_by("id"))
+    assert all(row.sent_at for row in rows)
+    messages = drain(broker, app_queues()["orders"])
+    assert [m.body.decode() if isinstance(m.body, bytes) else m.body for m in messages] == [
+        row.envelope for row in rows
+    ]
+    assert messages[0].content_type == "application/cloudevents+json"
+    assert messages[0].delivery_info["routing_key"] == "v1.CustomerAddressUpdated"
+
+
+def test_consumer_step_delivers_then_acks(broker):
+    moved_customers(3)
+    transport = CeleryTransport()
+    relay_batch(store_for("customers"), transport)
+    transport.close()
+    handler = celery_consumer.EventConsumerStep._handler("orders")
+    for message in drain(broker, app_queues()["orders"]):
+        handler(message)
+        assert message.acknowledged
+    assert InboxEntry.objects.count() == 3
+    assert drain(broker, app_queues()["orders"]) == []
+
+
+def test_a_failed_delivery_is_requeued_for_the_broker_to_redeliver(broker, monkeypatch):
+    moved_customers(1)
+    transport = CeleryTransport()
+    relay_batch(store_for("customers"), transport)
+    transport.close()
+
+    def database_down(*args, **kwargs):
+        raise ConnectionError("database unavailable")
+
+    monkeypatch.setattr("edn_core.bus.dispatch.deliver", database_down)
+    handler = celery_consumer.EventConsumerStep._handler("orders")
+    (message,) = drain(broker, app_queues()["orders"])
+    handler(message)
+    assert message.acknowledged  # settled: requeued, not acked
+    monkeypatch.undo()
+    (again,) = drain(broker, app_queues()["orders"])
+    celery_consumer.EventConsumerStep._handler("orders")(again)
+    assert InboxEntry.objects.count() == 1
+
+
+def test_unreachable_broker_confirms_nothing(settings):
+    settings.CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:1//"
+    moved_customers(1)
+    from edn_core.bus.relay import PublishFailed
+
+    with pytest.raises(PublishFailed):
+        relay_batch(store_for("customers"), CeleryTransport())
+    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 1
