@@ -1,5 +1,6 @@
 """Liveness (/healthz) and readiness (/readyz): no authentication, no sessions."""
 
+from django.conf import settings
 from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -24,14 +25,27 @@ def _check_database(alias: str) -> str | None:
     return None
 
 
+def _check_broker() -> str | None:
+    from edn_core.bus.transports.celery import broker_connection
+
+    try:
+        with broker_connection() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+    except Exception as error:  # any transport error means "not ready"
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
 @never_cache
 @require_GET
 def readyz(request):
-    """Answer 200 when every database alias of this process answers, else 503 with reasons."""
+    """Answer 200 when every database alias (and the broker, if any) answers, else 503."""
     failures = {
         f"database:{alias}": problem
         for alias in connections.settings
         if (problem := _check_database(alias)) is not None
     }
+    if settings.EDN_BUS_TRANSPORT == "celery" and (problem := _check_broker()):
+        failures["broker"] = problem
     body = {"status": "unavailable" if failures else "ok", "checks": failures or {}}
     return JsonResponse(body, status=503 if failures else 200)

@@ -117,3 +117,10 @@ def test_demo_data_is_idempotent(capsys):
     call_command("edn_demo")
     call_command("edn_demo")
     assert CustomerRecord.objects.count() == 3
+
+
+def test_readyz_checks_the_broker_when_events_go_through_one(anonymous, settings):
+    settings.EDN_BUS_TRANSPORT = "celery"
+    settings.CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:1//"
+    response = anonymous.get("/readyz")
+    assert response.status_code == 503 and "broker" in response.json()["checks"]
