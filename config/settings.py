@@ -202,6 +202,21 @@ EDN_BUS = {
     "in_process": env.bool("EDN_BUS_IN_PROCESS", default=EDN_BUS_TRANSPORT == "local"),
 }
 
+# Dapr (EDN_BUS_TRANSPORT=dapr, docs/dapr.md): the sidecar's HTTP API, and the tokens each side
+# sends (DAPR_API_TOKEN: app -> sidecar; APP_API_TOKEN: sidecar -> app, checked by /dapr/ routes).
+DAPR_HOST = env.str("DAPR_HOST", default="127.0.0.1")
+DAPR_HTTP_PORT = env.int("DAPR_HTTP_PORT", default=3500)
+DAPR_API_TOKEN = env.str("DAPR_API_TOKEN", default="")
+APP_API_TOKEN = env.str("APP_API_TOKEN", default="")
+if EDN_BUS_TRANSPORT == "dapr" and not APP_API_TOKEN and not DEBUG:
+    raise ImproperlyConfigured("APP_API_TOKEN is required with EDN_BUS_TRANSPORT=dapr")
+EDN_DAPR_PUBSUB = env.str("EDN_DAPR_PUBSUB", default="pubsub")
+EDN_DAPR_BULK_PUBLISH = env.bool("EDN_DAPR_BULK_PUBLISH", default=True)
+EDN_DAPR_BULK_SUBSCRIBE = env.bool("EDN_DAPR_BULK_SUBSCRIBE", default=False)
+EDN_DAPR_DEAD_LETTER_TOPIC = env.str("EDN_DAPR_DEAD_LETTER_TOPIC", default="{topic}.deadletter")
+EDN_DAPR_TIMEOUT_SECONDS = env.float("EDN_DAPR_TIMEOUT_SECONDS", default=10.0)
+EDN_DAPR_MAX_BODY_BYTES = env.int("EDN_DAPR_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+
 # Schema registry: hosted here (schema_registry in EDN_SERVICES) or reached over HTTP.
 EDN_SCHEMA_REGISTRY_URL = env.str("EDN_SCHEMA_REGISTRY_URL", default="")
 EDN_SCHEMA_REGISTRY_TOKEN = env.str("EDN_SCHEMA_REGISTRY_TOKEN", default="")

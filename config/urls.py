@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from edn_core.asyncapi import asyncapi_view
+from edn_core.dapr_app import urlpatterns as dapr_urlpatterns
 from edn_core.health import healthz, readyz
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("api/asyncapi.json", asyncapi_view, name="asyncapi"),
     *[path("api/", include(f"{app}.urls")) for app in settings.EDN_SERVICES],
 ]
+if settings.EDN_BUS_TRANSPORT == "dapr":  # the sidecar's routes: never served without Dapr
+    urlpatterns += dapr_urlpatterns
 
 handler400 = "edn_core.cqrs.errors.bad_request"
 handler404 = "edn_core.cqrs.errors.not_found"

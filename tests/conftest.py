@@ -70,14 +70,17 @@ BROKERS = {
 def broker_url(request):
     """A reachable broker URL, once per broker kind (skips, or fails under
     EDN_REQUIRE_SERVICES=1, when the broker does not answer)."""
+    return broker_or_skip(BROKERS[request.param])
+
+
+def broker_or_skip(url: str) -> str:
     from kombu import Connection
 
-    url = BROKERS[request.param]
     try:
         with Connection(url, connect_timeout=3) as connection:
             connection.ensure_connection(max_retries=1)
     except Exception as error:
-        reason = f"{request.param} at {url} is not reachable: {error}"
+        reason = f"the broker at {url} is not reachable: {error}"
         if REQUIRE_SERVICES:
             pytest.fail(f"EDN_REQUIRE_SERVICES=1 but {reason}")
         pytest.skip(reason)

@@ -18,6 +18,7 @@ __all__ = ["TRANSPORTS", "Transport", "get_transport"]
 TRANSPORTS = {
     "local": "edn_core.bus.transports.local.LocalTransport",
     "celery": "edn_core.bus.transports.celery.CeleryTransport",
+    "dapr": "edn_core.bus.transports.dapr.DaprTransport",
 }
 
 

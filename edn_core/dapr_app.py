@@ -1,0 +1,154 @@
+"""The app side of Dapr pub/sub: the subscription document and the delivery route.
+
+The sidecar reads ``GET /dapr/subscribe`` once at start and posts every event of a subscribed
+topic to ``/dapr/events/<topic>``. Each envelope goes through :func:`deliver`, so the inbox
+keeps the effect exactly-once and failures are retried from our own table: the sidecar is told
+``SUCCESS`` once the delivery is recorded either way, ``DROP`` for a message that is not a
+valid event (dead-lettered here), and ``RETRY`` only when nothing could be recorded (e.g. the
+database is down). The sidecar authenticates with ``dapr-api-token`` (``APP_API_TOKEN``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from edn_core.bus import retries
+from edn_core.bus.dispatch import deliver
+from edn_core.bus.subscriptions import subscriptions
+from edn_core.cqrs.problems import django_problem
+from edn_core.events import IntegrationEvent, InvalidEnvelope
+
+__all__ = ["dapr_event", "dapr_subscribe", "subscription_document", "urlpatterns"]
+
+logger = logging.getLogger(__name__)
+SUCCESS, RETRY, DROP = "SUCCESS", "RETRY", "DROP"
+ACCEPTED_CONTENT_TYPES = {"application/cloudevents+json", "application/json"}
+DEFAULT_BULK_SUBSCRIBE = {"enabled": True, "maxMessagesCount": 100, "maxAwaitDurationMs": 40}
+
+
+def subscription_document() -> list[dict]:
+    """One subscription per topic that a handler of this process consumes."""
+    pubsub = getattr(settings, "EDN_DAPR_PUBSUB", "") or "pubsub"
+    dead_letters = getattr(settings, "EDN_DAPR_DEAD_LETTER_TOPIC", "{topic}.deadletter")
+    metadata = {"rawPayload": "false", **getattr(settings, "EDN_DAPR_SUBSCRIPTION_METADATA", {})}
+    bulk = getattr(settings, "EDN_DAPR_BULK_SUBSCRIBE", False)
+    document = []
+    for topic in sorted({sub.topic for sub in subscriptions()}):
+        item = {
+            "pubsubname": pubsub,
+            "topic": topic,
+            "route": f"/dapr/events/{topic}",
+            "metadata": metadata,
+        }
+        if dead_letters:
+            item["deadLetterTopic"] = dead_letters.format(topic=topic)
+        if bulk:
+            item["bulkSubscribe"] = DEFAULT_BULK_SUBSCRIBE if bulk is True else dict(bulk)
+        document.append(item)
+    return document
+
+
+def _refusal(request: HttpRequest) -> JsonResponse | None:
+    """401 unless the request carries the app token (when one is configured)."""
+    expected = getattr(settings, "APP_API_TOKEN", "")
+    if not expected:
+        return None
+    given = request.headers.get("dapr-api-token", "")
+    if hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        return None
+    return django_problem(401, "A valid dapr-api-token header is required.", "unauthorized")
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes | None:
+    """Return the body, or None when it is larger than ``limit`` bytes."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+def _deliver(raw: str | bytes, topic: str) -> str:
+    """Deliver one envelope that arrived on ``topic``; return the status for the sidecar."""
+    try:
+        try:
+            event = IntegrationEvent.from_json(raw)
+        except InvalidEnvelope:
+            deliver(raw)  # dead-letters it, reaching no handler
+            return DROP
+        if event.topic != topic:
+            error = f"a {event.topic} event arrived on topic {topic}"
+            retries.dead_letter_invalid(raw, error, None)
+            return DROP
+        deliver(raw)
+    except Exception:  # nothing recorded (database down...): the sidecar must deliver again
+        logger.exception("dapr delivery on %s could not be recorded; asking for a retry", topic)
+        return RETRY
+    return SUCCESS
+
+
+def _entry_status(entry: object, topic: str) -> dict | None:
+    if not isinstance(entry, dict):
+        return None
+    entry_id = entry.get("entryId") or entry.get("entryID")
+    if not entry_id:
+        return None
+    event = entry.get("event")
+    raw = event if isinstance(event, str) else json.dumps(event)
+    return {"entryId": entry_id, "status": _deliver(raw, topic)}
+
+
+@never_cache
+@csrf_exempt
+def dapr_subscribe(request: HttpRequest) -> JsonResponse:
+    """``GET /dapr/subscribe``: the programmatic subscriptions of this process."""
+    if request.method != "GET":
+        return django_problem(405, "Use GET.", "method-not-allowed")
+    return _refusal(request) or JsonResponse(subscription_document(), safe=False)
+
+
+@csrf_exempt
+def dapr_event(request: HttpRequest, topic: str) -> JsonResponse:
+    """``POST /dapr/events/<topic>``: one CloudEvent, or a bulk of them (``entries``)."""
+    if request.method != "POST":
+        return django_problem(405, "Use POST.", "method-not-allowed")
+    refused = _refusal(request)
+    if refused:
+        return refused
+    if request.content_type not in ACCEPTED_CONTENT_TYPES:
+        detail = f"Send one of {sorted(ACCEPTED_CONTENT_TYPES)}."
+        return django_problem(415, detail, "unsupported-media-type")
+    limit = int(getattr(settings, "EDN_DAPR_MAX_BODY_BYTES", 4 * 1024 * 1024))
+    try:
+        body = _read_body(request, limit)
+    except OSError:  # the sidecar went away mid-request; it will deliver again
+        return JsonResponse({"status": RETRY})
+    if body is None:
+        return django_problem(413, f"Bodies are limited to {limit} bytes.", "request-too-large")
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and "specversion" not in parsed:
+        entries = parsed.get("entries")
+        if isinstance(entries, list):
+            statuses = [_entry_status(entry, topic) for entry in entries]
+            return JsonResponse({"statuses": [s for s in statuses if s]})
+    return JsonResponse({"status": _deliver(body, topic)})
+
+
+urlpatterns = [
+    path("dapr/subscribe", dapr_subscribe, name="dapr-subscribe"),
+    path("dapr/events/<str:topic>", dapr_event, name="dapr-event"),
+]
