@@ -13,7 +13,9 @@ from edn_core.bus.transports.celery import CeleryTransport, app_queues, declare_
 from orders.models import InboxEntry
 from tests.customers.factories import AddressFactory, CreateCustomerFactory
 
-pytestmark = pytest.mark.django_db(databases="__all__")
+# transaction=True: the consumer step closes stale connections between messages, as a worker
+# does, which an enclosing test transaction would not survive.
+pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
 
 @pytest.fixture
