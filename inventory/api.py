@@ -1,0 +1,84 @@
+"""HTTP side of inventory: input/output DTOs, the command viewset and the query viewset."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+
+from edn_core.cqrs.dto import StrictCharField, StrictSerializer
+from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
+from inventory import commands, queries
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """Only JSON integers (DRF's own also takes "7" and 7.0)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ProductIn(StrictSerializer):
+    description = StrictCharField(max_length=200)
+    amountAvailable = StrictIntegerField(
+        source="amount_available", min_value=0, max_value=2_000_000_000
+    )
+
+
+class ProductOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    description = serializers.CharField()
+    amountAvailable = serializers.IntegerField(source="amount_available")
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="The ETag of the version this change is based on.",
+)
+PROBLEM = OpenApiResponse(description="problem+json")
+
+
+@extend_schema(tags=["inventory"])
+class ProductCommands(CommandViewSet):
+    output_serializer_class = ProductOut
+    detail_route = "inventory-detail"
+
+    @extend_schema(request=ProductIn, responses={201: ProductOut, 400: PROBLEM})
+    def create(self, request):
+        """Add a product with its stock; answers 201 with Location and ETag."""
+        data = self.read(ProductIn)
+        return self.run(commands.CreateProduct(**data), status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ProductIn,
+        parameters=[IF_MATCH],
+        responses={200: ProductOut, 400: PROBLEM, 404: PROBLEM, 412: PROBLEM, 428: PROBLEM},
+    )
+    def update(self, request, pk):
+        """Replace a product's description and stock; needs If-Match."""
+        version = self.if_match()
+        data = self.read(ProductIn)
+        return self.run(commands.UpdateProduct(product_id=pk, expected_version=version, **data))
+
+
+@extend_schema(tags=["inventory"])
+class ProductQueries(QueryViewSet):
+    output_serializer_class = ProductOut
+
+    def select_many(self, params):
+        return queries.list_products(description=params.get("description"))
+
+    def select_one(self, pk):
+        return queries.get_product(pk)
+
+    @extend_schema(parameters=[OpenApiParameter("description", str)])
+    def list(self, request, *args, **kwargs):
+        """List products, paginated; ``description`` filters by text."""
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={200: ProductOut, 304: None, 404: PROBLEM})
+    def retrieve(self, request, *args, **kwargs):
+        """Get one product with its ETag; If-None-Match answers 304 when unchanged."""
+        return super().retrieve(request, *args, **kwargs)

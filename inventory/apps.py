@@ -1,0 +1,5 @@
+from edn_core import apps
+
+
+class InventoryConfig(apps.ServiceAppConfig):
+    name = "inventory"

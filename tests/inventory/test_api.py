@@ -1,0 +1,118 @@
+"""The inventory HTTP contract, and reservations all or nothing."""
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections
+
+from edn_core.cqrs import send
+from edn_core.testing import EventBus
+from inventory import commands
+from inventory.models import ProductRecord
+from tests.inventory.factories import CreateProductFactory
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def test_create_get_list_and_update_with_etags(api):
+    created = api.post(
+        "/api/inventory", {"description": "Widget", "amountAvailable": 9}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["amountAvailable"] == 9 and created["Location"].endswith(body["id"])
+    assert api.get(created["Location"]).json()["description"] == "Widget"
+    assert api.get("/api/inventory", {"description": "widg"}).json()["count"] == 1
+    assert (
+        api.put(
+            created["Location"], {"description": "Widget", "amountAvailable": 5}, format="json"
+        ).status_code
+        == 428
+    )
+    updated = api.put(
+        created["Location"],
+        {"description": "Widget", "amountAvailable": 5},
+        format="json",
+        HTTP_IF_MATCH=created["ETag"],
+    )
+    assert updated.status_code == 200 and updated.json()["amountAvailable"] == 5
+    stale = api.put(
+        created["Location"],
+        {"description": "Widget", "amountAvailable": 1},
+        format="json",
+        HTTP_IF_MATCH=created["ETag"],
+    )
+    assert stale.status_code == 412
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"description": "W", "amountAvailable": -1},
+        {"description": "W", "amountAvailable": "9"},
+        {"description": "W", "amountAvailable": 9.5},
+        {"description": 7, "amountAvailable": 9},
+        {"description": "W"},
+        {"description": "W", "amountAvailable": 9, "price": 3},
+    ],
+)
+def test_bad_input_is_400_problem_and_writes_nothing(api, body):
+    response = api.post("/api/inventory", body, format="json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert ProductRecord.objects.count() == 0
+
+
+def test_malformed_json_is_400(api):
+    response = api.generic("POST", "/api/inventory", "{", content_type="application/json")
+    assert response.status_code == 400 and ProductRecord.objects.count() == 0
+
+
+def test_stock_changes_are_published(api):
+    bus = EventBus()
+    product = CreateProductFactory.create(amount_available=9)
+    send(commands.ReserveStock(reservation="order-1", lines=[(product.id, 3)]))
+    events = bus.published("v1.ProductStockChanged")
+    assert [e.data["amountAvailable"] for e in events] == [9, 6]
+
+
+def test_a_reservation_is_all_or_nothing():
+    plenty = CreateProductFactory.create(amount_available=9)
+    scarce = CreateProductFactory.create(amount_available=1)
+    result = send(
+        commands.ReserveStock(reservation="order-1", lines=[(plenty.id, 3), (scarce.id, 2)])
+    )
+    assert not result.accepted and "available" in result.message
+    amounts = dict(ProductRecord.objects.values_list("id", "amount_available"))
+    assert amounts == {plenty.id: 9, scarce.id: 1}
+
+
+def test_unknown_product_fails_the_reservation():
+    result = send(commands.ReserveStock(reservation="o", lines=[(uuid.uuid4(), 1)]))
+    assert result.outcome == "NotFound"
+
+
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_concurrent_reservations_never_oversell(require_postgres):
+    require_postgres("inventory")
+    product = CreateProductFactory.create(amount_available=10)
+    start = threading.Barrier(30)
+
+    def reserve(n: int) -> bool:
+        try:
+            start.wait(timeout=30)
+            for _ in range(5):  # optimistic concurrency: retry a lost race a few times
+                result = send(commands.ReserveStock(reservation=f"o{n}", lines=[(product.id, 1)]))
+                if result.outcome != "PreconditionFailed":
+                    return result.accepted
+            return False
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        accepted = sum(pool.map(reserve, range(30)))
+    row = ProductRecord.objects.get(pk=product.id)
+    assert row.amount_available == 10 - accepted >= 0
+    assert accepted <= 10
