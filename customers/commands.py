@@ -77,3 +77,35 @@ def delete_customer(cmd: DeleteCustomer) -> None:
         customer.check_version(cmd.expected_version)
         customer.delete()
         customers.remove(customer)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveCredit(Command):
+    customer_id: UUID
+    amount: Decimal
+    reservation: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseCredit(Command):
+    customer_id: UUID
+    amount: Decimal
+    reservation: str
+
+
+@handles(ReserveCredit)
+def reserve_credit(cmd: ReserveCredit) -> Customer:
+    with customers.atomic():
+        customer = customers.get(cmd.customer_id)
+        customer.reserve_credit(cmd.amount, cmd.reservation)
+        customers.save(customer)
+    return customer
+
+
+@handles(ReleaseCredit)
+def release_credit(cmd: ReleaseCredit) -> Customer:
+    with customers.atomic():
+        customer = customers.get(cmd.customer_id)
+        customer.release_credit(cmd.amount, cmd.reservation)
+        customers.save(customer)
+    return customer

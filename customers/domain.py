@@ -58,6 +58,18 @@ class CustomerDeleted(DomainEvent):
     pass
 
 
+@dataclass(frozen=True, kw_only=True)
+class CreditReserved(DomainEvent):
+    amount: Decimal
+    reservation: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreditReleased(DomainEvent):
+    amount: Decimal
+    reservation: str
+
+
 def _check(first_name: str, last_name: str, credit_limit: Decimal, reserved: Decimal) -> None:
     errors: dict[str, list[str]] = {}
     for name, value in (("first_name", first_name), ("last_name", last_name)):
@@ -155,6 +167,25 @@ class Customer(AggregateRoot):
             self.record(
                 CustomerAddressUpdated(aggregate_id=self.id, shipping_address=shipping_address)
             )
+
+    def reserve_credit(self, amount: Decimal, reservation: str) -> None:
+        """Set ``amount`` aside for ``reservation`` (an order); refuse beyond the limit."""
+        if amount <= 0:
+            raise ValidationFailed({"amount": ["Reserve a positive amount."]})
+        if amount > self.credit_available:
+            raise InvalidState(
+                f"Customer {self.id} has {self.credit_available} credit "
+                f"available, {amount} requested."
+            )
+        self.credit_reserved += amount
+        self.record(CreditReserved(aggregate_id=self.id, amount=amount, reservation=reservation))
+
+    def release_credit(self, amount: Decimal, reservation: str) -> None:
+        """Give back credit set aside for ``reservation``."""
+        if amount <= 0 or amount > self.credit_reserved:
+            raise ValidationFailed({"amount": [f"Release between 0 and {self.credit_reserved}."]})
+        self.credit_reserved -= amount
+        self.record(CreditReleased(aggregate_id=self.id, amount=amount, reservation=reservation))
 
     def delete(self) -> None:
         if self.credit_reserved > 0:

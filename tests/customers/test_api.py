@@ -170,3 +170,21 @@ def test_unsupported_method_is_405_with_allow(api):
     response = api.post(f"/api/customers/{customer.id}", {}, format="json")
     assert response.status_code == 405
     assert response["Allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
+
+
+def test_reserved_credit_shows_in_credit_available(api):
+    from decimal import Decimal
+
+    from customers.commands import ReserveCredit
+    from edn_core.cqrs import send
+
+    customer = CreateCustomerFactory.create(credit_limit=Decimal("100.00"))
+    result = send(
+        ReserveCredit(customer_id=customer.id, amount=Decimal("22.50"), reservation="order-1")
+    )
+    assert result.accepted
+    assert api.get(f"/api/customers/{customer.id}").json()["creditAvailable"] == "77.50"
+    refused = send(
+        ReserveCredit(customer_id=customer.id, amount=Decimal("80.00"), reservation="order-2")
+    )
+    assert refused.outcome == "InvalidState"

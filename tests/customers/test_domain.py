@@ -91,3 +91,27 @@ def test_delete_refused_while_credit_is_reserved():
     customer.credit_reserved = Decimal("0")
     customer.delete()
     assert isinstance(customer.pending_events[-1], CustomerDeleted)
+
+
+def test_reserving_credit_reduces_what_is_available():
+    customer = make(credit_limit=Decimal("100"))
+    customer.reserve_credit(Decimal("22.50"), "order-1")
+    assert customer.credit_available == Decimal("77.50")
+    customer.release_credit(Decimal("22.50"), "order-1")
+    assert customer.credit_available == Decimal("100")
+
+
+def test_credit_cannot_be_reserved_beyond_the_limit():
+    customer = make(credit_limit=Decimal("20"))
+    customer.pull_events()
+    with pytest.raises(InvalidState):
+        customer.reserve_credit(Decimal("22.50"), "order-1")
+    assert customer.credit_available == Decimal("20") and customer.pending_events == ()
+
+
+@pytest.mark.parametrize("amount", [Decimal("0"), Decimal("-1")])
+def test_credit_amounts_are_positive(amount):
+    with pytest.raises(ValidationFailed):
+        make().reserve_credit(amount, "order-1")
+    with pytest.raises(ValidationFailed):
+        make().release_credit(Decimal("1"), "nothing-reserved")
