@@ -84,7 +84,8 @@ def run_subscription(
                 retries.resolve(store, sub.consumer, event.id)
     except IntegrityError as error:
         if store.rows(store.inbox).filter(consumer=sub.consumer, event_id=event.id).exists():
-            retries.resolve(store, sub.consumer, event.id)  # a replay of a handled event
+            if retrying:  # a replay of an event that was handled meanwhile
+                retries.resolve(store, sub.consumer, event.id)
             return DUPLICATE
         return _failed(sub, event, envelope, f"IntegrityError: {error}")
     except Exception as error:  # a handler bug must not stop other events from flowing
