@@ -199,7 +199,12 @@ EDN_BUS = {
     "sweep_seconds": env.float("EDN_BUS_SWEEP_SECONDS", default=5.0),
     "inbox_ttl_days": env.int("EDN_BUS_INBOX_TTL_DAYS", default=7),
     "sent_retention_days": env.int("EDN_BUS_SENT_RETENTION_DAYS", default=7),
-    "in_process": env.bool("EDN_BUS_IN_PROCESS", default=EDN_BUS_TRANSPORT == "local"),
+    # The in-process relay delivers only to this process: never the default for a process
+    # hosting a subset of the apps, where it would mark events sent that others never got.
+    "in_process": env.bool(
+        "EDN_BUS_IN_PROCESS",
+        default=EDN_BUS_TRANSPORT == "local" and set(EDN_SERVICES) == set(hosted_services("")),
+    ),
 }
 
 # Dapr (EDN_BUS_TRANSPORT=dapr, docs/dapr.md): the sidecar's HTTP API, and the tokens each side

@@ -94,3 +94,29 @@ def test_a_single_service_process_hosts_only_its_app(tmp_path):
     )
     assert migrate.returncode == 0, migrate.stderr
     assert {p.name for p in tmp_path.glob("*.sqlite3")} == {"default.sqlite3", "orders.sqlite3"}
+
+
+def test_the_in_process_relay_is_off_for_a_subset_of_the_apps(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.EDN_BUS['in_process'])"
+    )
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "EDN_")) and not k.endswith("_DATABASE_URL")
+    }
+    base = {
+        **clean,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_DEBUG": "1",
+        "EDN_DATA_DIR": str(tmp_path),
+    }
+    every = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=base)
+    subset = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**base, "EDN_SERVICES": "orders"},
+    )
+    assert (every.stdout.strip(), subset.stdout.strip()) == ("True", "False")
