@@ -53,9 +53,7 @@ def create_customer(cmd: CreateCustomer) -> Customer:
 
 @handles(UpdateCustomer)
 def update_customer(cmd: UpdateCustomer) -> Customer:
-    with customers.atomic():
-        customer = customers.get(cmd.customer_id)
-        customer.check_version(cmd.expected_version)
+    def apply(customer: Customer) -> None:
         address = None
         if cmd.shipping_address is not None:  # PATCH may name only some address parts
             address = customer.shipping_address.replace(**cmd.shipping_address)
@@ -65,9 +63,8 @@ def update_customer(cmd: UpdateCustomer) -> Customer:
             shipping_address=address,
             credit_limit=cmd.credit_limit,
         )
-        if customer.pending_events:
-            customers.save(customer)
-    return customer
+
+    return customers.change(cmd.customer_id, apply, cmd.expected_version)
 
 
 @handles(DeleteCustomer)
@@ -95,17 +92,13 @@ class ReleaseCredit(Command):
 
 @handles(ReserveCredit)
 def reserve_credit(cmd: ReserveCredit) -> Customer:
-    with customers.atomic():
-        customer = customers.get(cmd.customer_id)
-        customer.reserve_credit(cmd.amount, cmd.reservation)
-        customers.save(customer)
-    return customer
+    return customers.change(
+        cmd.customer_id, lambda c: c.reserve_credit(cmd.amount, cmd.reservation)
+    )
 
 
 @handles(ReleaseCredit)
 def release_credit(cmd: ReleaseCredit) -> Customer:
-    with customers.atomic():
-        customer = customers.get(cmd.customer_id)
-        customer.release_credit(cmd.amount, cmd.reservation)
-        customers.save(customer)
-    return customer
+    return customers.change(
+        cmd.customer_id, lambda c: c.release_credit(cmd.amount, cmd.reservation)
+    )

@@ -11,6 +11,7 @@ in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from django.db import models, router, transaction
@@ -55,6 +56,19 @@ class Repository(Generic[A]):
         if row is None:
             raise NotFound(f"{self.model._meta.verbose_name} {aggregate_id} does not exist.")
         return self.to_domain(row)
+
+    def change(
+        self, aggregate_id: Any, change: Callable[[A], None], expected_version: int | None = None
+    ) -> A:
+        """Load, check ``expected_version``, apply ``change`` and save if it recorded events,
+        all in one transaction; return the aggregate."""
+        with self.atomic():
+            aggregate = self.get(aggregate_id)
+            aggregate.check_version(expected_version)
+            change(aggregate)
+            if aggregate.pending_events:
+                self.save(aggregate)
+        return aggregate
 
     def add(self, aggregate: A) -> None:
         events = aggregate.pull_events()

@@ -54,13 +54,11 @@ def create_product(cmd: CreateProduct) -> Product:
 
 @handles(UpdateProduct)
 def update_product(cmd: UpdateProduct) -> Product:
-    with products.atomic():
-        product = products.get(cmd.product_id)
-        product.check_version(cmd.expected_version)
-        product.update(description=cmd.description, amount_available=cmd.amount_available)
-        if product.pending_events:
-            products.save(product)
-    return product
+    return products.change(
+        cmd.product_id,
+        lambda p: p.update(description=cmd.description, amount_available=cmd.amount_available),
+        cmd.expected_version,
+    )
 
 
 @handles(ReserveStock)
@@ -68,15 +66,11 @@ def reserve_stock(cmd: ReserveStock) -> None:
     """All lines in one transaction: one short product fails the whole reservation."""
     with products.atomic():
         for product_id, quantity in sorted(cmd.lines):  # a fixed order avoids deadlocks
-            product = products.get(product_id)
-            product.reserve(quantity, cmd.reservation)
-            products.save(product)
+            products.change(product_id, lambda p, q=quantity: p.reserve(q, cmd.reservation))
 
 
 @handles(ReleaseStock)
 def release_stock(cmd: ReleaseStock) -> None:
     with products.atomic():
         for product_id, quantity in sorted(cmd.lines):
-            product = products.get(product_id)
-            product.release(quantity, cmd.reservation)
-            products.save(product)
+            products.change(product_id, lambda p, q=quantity: p.release(q, cmd.reservation))

@@ -50,23 +50,14 @@ def place_order(cmd: PlaceOrder) -> Order:
     return order
 
 
-def _transition(order_id: UUID, expected_version: int | None, change) -> Order:
-    with orders.atomic():
-        order = orders.get(order_id)
-        order.check_version(expected_version)
-        change(order)
-        orders.save(order)
-    return order
-
-
 @handles(ShipOrder)
 def ship_order(cmd: ShipOrder) -> Order:
-    return _transition(cmd.order_id, cmd.expected_version, Order.ship)
+    return orders.change(cmd.order_id, Order.ship, cmd.expected_version)
 
 
 @handles(CancelOrder)
 def cancel_order(cmd: CancelOrder) -> Order:
-    return _transition(cmd.order_id, cmd.expected_version, Order.cancel)
+    return orders.change(cmd.order_id, Order.cancel, cmd.expected_version)
 
 
 @handles(ChangeCustomerShippingAddress)

@@ -69,9 +69,7 @@ def test_invalid_schema_is_422(api):
         api.post(f"{BASE}/subjects/v1.Thing/versions", {"schema": "{"}, format="json").status_code
         == 400
     )
-    assert api.get(f"{BASE}/subjects").json() == [
-        s for s in api.get(f"{BASE}/subjects").json() if s != "v1.Thing"
-    ]
+    assert "v1.Thing" not in api.get(f"{BASE}/subjects").json()  # nothing was registered
 
 
 def test_unknown_subject_version_or_id_is_404_with_confluent_codes(api):
