@@ -51,9 +51,11 @@ def _claimed_partitions(store: BusStore):
     try:
         yield held
     finally:
-        with connection.cursor() as cursor:
-            for partition in held:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [key, partition])
+        if held:
+            with connection.cursor() as cursor:  # one round trip for every partition held
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, p) FROM unnest(%s::int[]) AS p", [key, held]
+                )
 
 
 def relay_batch(
@@ -91,10 +93,10 @@ def relay_batch(
 
 def drain(store: BusStore, transport: Transport | None = None, *, max_batches: int = 1000) -> int:
     """Publish until ``store`` has nothing pending that this relay can claim."""
-    total = 0
+    total, batch = 0, bus_config().relay_batch
     for _ in range(max_batches):
-        moved = relay_batch(store, transport)
+        moved = relay_batch(store, transport, batch)
         total += moved
-        if not moved:
+        if moved < batch:  # a short batch: nothing more was pending when it was read
             break
     return total
