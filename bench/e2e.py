@@ -1087,7 +1087,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=2000,
         help="for the in-process deliver() probe (default 2000)",
     )
-    parser.add_argument("--relay-batch", type=int, default=200, help="EDN_BUS_RELAY_BATCH")
+    parser.add_argument(
+        "--relay-batch",
+        type=int,
+        default=1000,
+        help="EDN_BUS_RELAY_BATCH (default: the product default, 1000)",
+    )
     parser.add_argument(
         "--phase-timeout", type=float, default=600, help="max seconds to wait for a phase"
     )
