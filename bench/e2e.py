@@ -86,6 +86,11 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make the project importable
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import cpu_model, percentile, stop_cleanly_on_sigterm  # noqa: E402
+
 PYTHON = sys.executable
 ROLES = {"registry": ["schema_registry"], "customers": ["customers"], "orders": ["orders"]}
 CONSUMER = "orders.update_shipping_address_of_open_orders"
@@ -101,13 +106,6 @@ def say(message: str) -> None:
 
 
 # --- statistics -----------------------------------------------------------------------------
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of already sorted values (``q`` in 0..1)."""
-    if not sorted_values:
-        return math.nan
-    return sorted_values[max(1, math.ceil(q * len(sorted_values))) - 1]
 
 
 def ms(values: list[float]) -> str:
@@ -941,12 +939,7 @@ def machine_summary(pg: str, broker: str) -> str:
     import django
     import kombu
 
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model()
     with Connection(broker, connect_timeout=5) as conn:
         conn.ensure_connection(max_retries=1)
         props = getattr(conn.connection, "server_properties", {}) or {}
@@ -1130,13 +1123,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _raise_keyboard_interrupt(signum, frame):  # SIGTERM -> the same clean stop as Ctrl-C
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    stop_cleanly_on_sigterm()
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="edn-bench-e2e-"))

@@ -52,6 +52,11 @@ import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make the project importable
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import cpu_model, percentile, stop_cleanly_on_sigterm  # noqa: E402
+
 PYTHON = sys.executable
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 25.0
@@ -116,14 +121,6 @@ class Stats:
     rps: float
     p50_ms: float
     p99_ms: float
-
-
-def percentile(sorted_values: list[int], q: float) -> float:
-    """Nearest-rank percentile of already sorted values (``q`` in 0..1)."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return float(sorted_values[rank - 1])
 
 
 def stats_of(latencies_ns: list[int], errors: int, wall_s: float) -> Stats:
@@ -348,14 +345,7 @@ def machine_summary(pg_version: str) -> str:
     import gunicorn
     import rest_framework
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return (
         f"machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}\n"
         f"software: Python {platform.python_version()}, Django {django.__version__}, "
@@ -436,13 +426,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _raise_keyboard_interrupt(signum, frame):  # SIGTERM -> the same clean stop as Ctrl-C
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    stop_cleanly_on_sigterm()
     server_url = args.postgres.rstrip("/")
     databases = {alias: f"{args.db_prefix}_{alias}" for alias in ("default", "customers")}
     port = args.port or free_port()

@@ -58,7 +58,6 @@ import platform
 import pstats
 import secrets
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -78,11 +77,8 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 
 import psycopg  # noqa: E402
 
-from bench.http_commands import (  # noqa: E402
-    drop_databases,
-    percentile,
-    recreate_databases,
-)
+from bench.common import cpu_model, percentile, stop_cleanly_on_sigterm  # noqa: E402
+from bench.http_commands import drop_databases, recreate_databases  # noqa: E402
 from config.services import SERVICE_APPS  # noqa: E402
 
 TOPIC = "v1.CustomerAddressUpdated"
@@ -140,14 +136,7 @@ def machine_summary(pg_version: str) -> str:
 
     import django
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return (
         f"machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}\n"
         f"software: Python {platform.python_version()}, Django {django.__version__}, "
@@ -793,13 +782,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _raise_keyboard_interrupt(signum, frame):  # SIGTERM -> the same clean stop as Ctrl-C
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    stop_cleanly_on_sigterm()
     server_url = args.postgres.rstrip("/")
     databases = {alias: f"{args.db_prefix}_{alias}" for alias in ALIASES}
     workdir = Path(tempfile.mkdtemp(prefix="edn-bench-validation-"))
