@@ -64,17 +64,13 @@ def cancel_order(cmd: CancelOrder) -> Order:
 def change_customer_shipping_address(cmd: ChangeCustomerShippingAddress) -> int:
     """Send the customer's open orders to the new address; return how many changed."""
     address = Address(**cmd.shipping_address)
-    open_orders = (
-        OrderRecord.objects.using(orders.alias)
-        .filter(customer_id=cmd.customer_id, state__in=[OrderState.PENDING, OrderState.CREATED])
-        .values_list("id", flat=True)
+    open_orders = OrderRecord.objects.using(orders.alias).filter(
+        customer_id=cmd.customer_id, state__in=[OrderState.PENDING, OrderState.CREATED]
     )
-    changed = 0
     with orders.atomic():
-        for order_id in open_orders:
-            order = orders.get(order_id)
-            order.change_shipping_address(address)
-            if order.pending_events:
-                orders.save(order)
-                changed += 1
-    return changed
+        versions = dict(open_orders.values_list("id", "version"))
+        moved = [
+            orders.change(order_id, lambda o: o.change_shipping_address(address))
+            for order_id in versions
+        ]
+    return sum(order.version != versions[order.id] for order in moved)
