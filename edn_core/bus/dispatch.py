@@ -20,7 +20,6 @@ from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import (
     Subscription,
     by_consumer,
-    subscriptions,
     subscriptions_for,
 )
 from edn_core.events import IntegrationEvent, InvalidEnvelope
@@ -117,10 +116,6 @@ def _claim_checkpoint(store, sub: Subscription, event: IntegrationEvent) -> bool
     checkpoint.sequence = event.sequence
     checkpoint.save(update_fields=["sequence"])
     return True
-
-
-def known_consumers() -> list[str]:
-    return [s.consumer for s in subscriptions()]
 
 
 def redeliver(store, row) -> str:
