@@ -3,18 +3,9 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 
-from edn_core.cqrs.dto import StrictCharField, StrictSerializer
+from edn_core.cqrs.dto import StrictCharField, StrictIntegerField, StrictSerializer
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
 from inventory import commands, queries
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """Only JSON integers (DRF's own also takes "7" and 7.0)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class ProductIn(StrictSerializer):

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-__all__ = ["StrictCharField", "StrictSerializer", "StrictUUIDField"]
+__all__ = ["StrictCharField", "StrictIntegerField", "StrictSerializer", "StrictUUIDField"]
 
 
 class StrictSerializer(serializers.Serializer):
@@ -39,4 +39,13 @@ class StrictUUIDField(serializers.UUIDField):
     def to_internal_value(self, data: Any):
         if not isinstance(data, str):
             self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """Only JSON integers (DRF's own also takes "7" and 7.0)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
         return super().to_internal_value(data)
