@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("edn")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["edn_core.bus"])
+app.autodiscover_tasks(["edn_core.bus", "sagas"])
 
 # With EDN_BUS_TRANSPORT=celery the worker also consumes this service's event queues.
 app.steps["consumer"].add(EventConsumerStep)

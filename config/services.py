@@ -7,7 +7,7 @@ monolith or as one process per app.
 
 from django.core.exceptions import ImproperlyConfigured
 
-SERVICE_APPS: tuple[str, ...] = ("customers", "orders", "inventory", "schema_registry")
+SERVICE_APPS: tuple[str, ...] = ("customers", "orders", "inventory", "sagas", "schema_registry")
 
 
 def hosted_services(raw: str) -> list[str]:

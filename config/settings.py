@@ -238,6 +238,8 @@ CELERY_BEAT_SCHEDULE = {
     "relay-outbox": {"task": "edn.relay_outbox", "schedule": EDN_BUS["sweep_seconds"]},
     "cleanup-bus": {"task": "edn.cleanup_bus", "schedule": 3600.0},
 }
+if "sagas" in EDN_SERVICES:  # fail saga steps whose reply is overdue, and compensate
+    CELERY_BEAT_SCHEDULE["saga-timeouts"] = {"task": "sagas.expire_overdue_steps", "schedule": 1.0}
 
 LOGGING = {
     "version": 1,

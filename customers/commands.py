@@ -5,11 +5,13 @@ from decimal import Decimal
 from uuid import UUID
 
 from customers.domain import Address, Customer
-from customers.models import CustomerRepository
+from customers.models import CreditReservation, CustomerRepository
 from edn_core.cqrs import Command, handles
 from edn_core.domain import new_id
+from edn_core.reservations import Ledger, Outcome
 
 customers = CustomerRepository()
+ledger = Ledger(CreditReservation, customers.alias)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +80,8 @@ def delete_customer(cmd: DeleteCustomer) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class ReserveCredit(Command):
+    """Set credit aside for ``reservation`` (a saga), at most once."""
+
     customer_id: UUID
     amount: Decimal
     reservation: str
@@ -85,20 +89,28 @@ class ReserveCredit(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class ReleaseCredit(Command):
-    customer_id: UUID
-    amount: Decimal
+    """Give back whatever ``reservation`` holds, at most once (see edn_core.reservations)."""
+
     reservation: str
 
 
 @handles(ReserveCredit)
-def reserve_credit(cmd: ReserveCredit) -> Customer:
-    return customers.change(
-        cmd.customer_id, lambda c: c.reserve_credit(cmd.amount, cmd.reservation)
+def reserve_credit(cmd: ReserveCredit) -> Outcome:
+    return ledger.reserve(
+        cmd.reservation,
+        {"customerId": str(cmd.customer_id), "amount": str(cmd.amount)},
+        lambda: customers.change(
+            cmd.customer_id, lambda c: c.reserve_credit(cmd.amount, cmd.reservation)
+        ),
     )
 
 
 @handles(ReleaseCredit)
-def release_credit(cmd: ReleaseCredit) -> Customer:
-    return customers.change(
-        cmd.customer_id, lambda c: c.release_credit(cmd.amount, cmd.reservation)
-    )
+def release_credit(cmd: ReleaseCredit) -> Outcome:
+    def undo(held: dict) -> None:
+        amount = Decimal(held["amount"])
+        customers.change(
+            UUID(held["customerId"]), lambda c: c.release_credit(amount, cmd.reservation)
+        )
+
+    return ledger.release(cmd.reservation, undo)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from customers.domain import Address, Customer
 from edn_core.bus import models as bus
 from edn_core.persistence import Repository
+from edn_core.reservations import ReservationBase
 
 
 class CustomerRecord(models.Model):
@@ -96,3 +97,10 @@ class FailedDelivery(bus.FailedDeliveryBase):
 
 class AggregateCheckpoint(bus.AggregateCheckpointBase):
     pass
+
+
+class CreditReservation(ReservationBase):
+    """Credit held for a saga (an order), so a repeated or late request has no second effect."""
+
+    class Meta(ReservationBase.Meta):
+        db_table = "customers_credit_reservation"

@@ -1,139 +1,92 @@
-"""Integration events: what crosses a service boundary, as CloudEvents 1.0 structured JSON.
+"""Integration events: what crosses a service boundary (envelope in :mod:`edn_core.envelope`).
 
 An app declares which of its domain events it publishes, under which versioned topic
-(``v1.CustomerAddressUpdated``) and with which data, using :func:`publishes`. The envelope is
-built and read by the CloudEvents SDK; our own attributes are CloudEvents extensions:
-``partitionkey`` (aggregate id), ``sequence`` (per-aggregate), ``correlationid``,
-``causationid`` and ``traceparent``.
+(``v1.CustomerAddressUpdated``) and with which data, using :func:`publishes`; and with
+:func:`sends`, the topics of messages it writes directly (a saga's commands, the replies of
+its participants). :func:`message` builds either kind in the active message context.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-
-from cloudevents.core.exceptions import BaseCloudEventException
-from cloudevents.core.formats.json import JSONFormat
-from cloudevents.core.v1.event import CloudEvent
 
 from edn_core import schemas, tracing
 from edn_core.domain import DomainEvent
+from edn_core.envelope import TOPIC, IntegrationEvent, InvalidEnvelope
 
-__all__ = ["IntegrationEvent", "InvalidEnvelope", "Publication", "publication_for", "publishes"]
-
-REQUIRED = ("id", "source", "type", "specversion", "time", "subject", "sequence")
-TOPIC = re.compile(r"^v[1-9][0-9]*\.[A-Z][A-Za-z0-9]*$")
-_FORMAT = JSONFormat()
-
-
-class InvalidEnvelope(ValueError):
-    """A received message is not a CloudEvent this platform can deliver."""
-
-
-@dataclass(frozen=True)
-class IntegrationEvent:
-    id: str
-    topic: str
-    source: str
-    time: datetime
-    aggregate_id: str
-    sequence: int
-    correlation_id: str
-    causation_id: str | None
-    traceparent: str
-    data: dict[str, Any]
-    dataschema: str | None = None
-
-    def to_json(self) -> str:
-        """Serialize as a CloudEvents 1.0 structured-mode JSON document."""
-        attributes = {
-            "id": self.id,
-            "source": self.source,
-            "type": self.topic,
-            "specversion": "1.0",
-            "time": self.time,
-            "subject": self.aggregate_id,
-            "datacontenttype": "application/json",
-            "partitionkey": self.aggregate_id,
-            "sequence": str(self.sequence),
-            "correlationid": self.correlation_id,
-            "traceparent": self.traceparent,
-        }
-        if self.causation_id:
-            attributes["causationid"] = self.causation_id
-        if self.dataschema:
-            attributes["dataschema"] = self.dataschema
-        return _FORMAT.write(CloudEvent(attributes, self.data)).decode("utf-8")
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> IntegrationEvent:
-        """Read a structured CloudEvent; raise :class:`InvalidEnvelope` unless it is ours."""
-        try:
-            # The SDK fills in a missing id or time; a received event must carry its own.
-            parsed = json.loads(raw)
-            if not isinstance(parsed, dict) or not all(parsed.get(k) for k in REQUIRED):
-                raise InvalidEnvelope(f"a CloudEvent needs {REQUIRED}")
-            event = _FORMAT.read(None, raw)
-        except (BaseCloudEventException, ValueError, TypeError, KeyError) as error:
-            raise InvalidEnvelope(f"not a valid CloudEvent: {error}") from None
-        attrs, data = event.get_attributes(), event.get_data()
-        if not isinstance(data, dict) or not TOPIC.match(attrs["type"]):
-            raise InvalidEnvelope(
-                f"event {attrs['id']} must have object data and a versioned topic as type, "
-                f"not {attrs['type']!r}"
-            )
-        try:
-            sequence = int(attrs["sequence"])
-        except (TypeError, ValueError):
-            raise InvalidEnvelope(f"sequence {attrs['sequence']!r} is not an integer") from None
-        return cls(
-            id=attrs["id"],
-            topic=attrs["type"],
-            source=attrs["source"],
-            time=attrs["time"],
-            aggregate_id=attrs["subject"],
-            sequence=sequence,
-            correlation_id=attrs.get("correlationid") or attrs["id"],
-            causation_id=attrs.get("causationid"),
-            traceparent=attrs.get("traceparent", ""),
-            data=data,
-            dataschema=attrs.get("dataschema"),
-        )
+__all__ = [
+    "IntegrationEvent",
+    "InvalidEnvelope",
+    "Publication",
+    "message",
+    "publication_for",
+    "publishes",
+    "sends",
+]
 
 
 @dataclass(frozen=True)
 class Publication:
     topic: str
     to_data: Callable[[Any], dict[str, Any]]
+    app: str = ""
 
     @property
     def app_label(self) -> str:
         """The app that publishes this topic (the package declaring it)."""
-        return self.to_data.__module__.split(".")[0]
+        return self.app or self.to_data.__module__.split(".")[0]
 
     def build(self, app_label: str, event: DomainEvent, sequence: int) -> IntegrationEvent:
         """Turn ``event`` into the integration event it publishes, in the active context."""
-        context = tracing.current()
-        data = json.loads(json.dumps(self.to_data(event), default=str))  # plain JSON types only
-        dataschema = schemas.validate_for_publish(self.topic, data)
-        return IntegrationEvent(
-            id=str(uuid.uuid4()),
-            topic=self.topic,
-            source=f"/{app_label}",
-            time=event.occurred_at,
-            aggregate_id=str(event.aggregate_id),
+        return message(
+            app_label,
+            self.topic,
+            self.to_data(event),
+            key=str(event.aggregate_id),
             sequence=sequence,
-            correlation_id=context.correlation_id,
-            causation_id=context.causation_id,
-            traceparent=context.traceparent,
-            data=data,
-            dataschema=dataschema,
+            time=event.occurred_at,
         )
+
+
+def message(
+    app_label: str,
+    topic: str,
+    data: dict[str, Any],
+    *,
+    key: str,
+    sequence: int = 0,
+    time: datetime | None = None,
+    correlation_id: str | None = None,
+    event_id: str | None = None,
+) -> IntegrationEvent:
+    """Build an integration event in the active message context, validated against its schema.
+
+    ``key`` is the partition key (the aggregate id; for a saga's commands and their replies,
+    the saga id); ``sequence`` 0 marks a message that is not one of an aggregate's events.
+    """
+    if not TOPIC.match(topic):
+        raise ValueError(f"topic {topic!r} must look like v1.SomethingHappened")
+    context = tracing.current()
+    data = json.loads(json.dumps(data, default=str))  # plain JSON types only
+    dataschema = schemas.validate_for_publish(topic, data)
+    return IntegrationEvent(
+        id=event_id or str(uuid.uuid4()),
+        topic=topic,
+        source=f"/{app_label}",
+        time=time or datetime.now(UTC),
+        aggregate_id=key,
+        sequence=sequence,
+        correlation_id=correlation_id or context.correlation_id,
+        causation_id=context.causation_id,
+        traceparent=context.traceparent,
+        data=data,
+        dataschema=dataschema,
+    )
 
 
 _PUBLICATIONS: dict[type[DomainEvent], Publication] = {}
@@ -156,9 +109,25 @@ def publication_for(event: DomainEvent) -> Publication | None:
     return _PUBLICATIONS.get(type(event))
 
 
+def sends(*topics: str, app: str) -> None:
+    """Declare the topics ``app`` writes with :func:`edn_core.bus.outbox.send` (commands to
+    other services, replies): they need schemas and show in the AsyncAPI document like events."""
+    for topic in topics:
+        if not TOPIC.match(topic):
+            raise ValueError(f"topic {topic!r} must look like v1.SomethingHappened")
+        _SENT[topic] = Publication(topic, dict, app)
+
+
+def is_declared(topic: str) -> bool:
+    return topic in _SENT or any(p.topic == topic for p in _PUBLICATIONS.values())
+
+
+_SENT: dict[str, Publication] = {}
+
+
 def publications() -> list[Publication]:
-    return sorted(_PUBLICATIONS.values(), key=lambda p: p.topic)
+    return sorted([*_PUBLICATIONS.values(), *_SENT.values()], key=lambda p: p.topic)
 
 
 def published_topics() -> list[str]:
-    return sorted({publication.topic for publication in _PUBLICATIONS.values()})
+    return sorted({publication.topic for publication in publications()})

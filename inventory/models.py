@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from edn_core.bus import models as bus
 from edn_core.persistence import Repository
+from edn_core.reservations import ReservationBase
 from inventory.domain import Product
 
 
@@ -63,3 +64,10 @@ class FailedDelivery(bus.FailedDeliveryBase):
 
 class AggregateCheckpoint(bus.AggregateCheckpointBase):
     pass
+
+
+class StockReservation(ReservationBase):
+    """Stock held for a saga (an order), so a repeated or late request has no second effect."""
+
+    class Meta(ReservationBase.Meta):
+        db_table = "inventory_stock_reservation"

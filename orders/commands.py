@@ -60,6 +60,27 @@ def cancel_order(cmd: CancelOrder) -> Order:
     return orders.change(cmd.order_id, Order.cancel, cmd.expected_version)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ConfirmOrder(Command):
+    order_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class RejectOrder(Command):
+    order_id: UUID
+    reason: str
+
+
+@handles(ConfirmOrder)
+def confirm_order(cmd: ConfirmOrder) -> Order:
+    return orders.change(cmd.order_id, Order.confirm)
+
+
+@handles(RejectOrder)
+def reject_order(cmd: RejectOrder) -> Order:
+    return orders.change(cmd.order_id, lambda o: o.reject(cmd.reason))
+
+
 @handles(ChangeCustomerShippingAddress)
 def change_customer_shipping_address(cmd: ChangeCustomerShippingAddress) -> int:
     """Send the customer's open orders to the new address; return how many changed."""

@@ -69,6 +69,16 @@ class OrderCancelled(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OrderConfirmed(DomainEvent):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderRejected(DomainEvent):
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class OrderShippingAddressChanged(DomainEvent):
     shipping_address: Address
 
@@ -103,7 +113,7 @@ class Order(AggregateRoot):
         shipping_address: Address,
         items: list[OrderItem],
     ) -> Order:
-        """Place an order. Until the create-order saga exists it is Created at once."""
+        """Place an order: it stays Pending until the create-order saga confirms or rejects it."""
         if not items:
             raise ValidationFailed({"items": ["An order needs at least one line."]})
         products = [item.product_id for item in items]
@@ -114,7 +124,7 @@ class Order(AggregateRoot):
             customer_id=customer_id,
             shipping_address=shipping_address,
             items=tuple(items),
-            state=OrderState.CREATED,
+            state=OrderState.PENDING,
         )
         order.record(
             OrderPlaced(
@@ -129,6 +139,18 @@ class Order(AggregateRoot):
     @property
     def order_total(self) -> Decimal:
         return sum((item.total for item in self.items), Decimal("0"))
+
+    def confirm(self) -> None:
+        """Credit and stock are reserved: the order is Created."""
+        self._require({OrderState.PENDING}, "confirm")
+        self.state = OrderState.CREATED
+        self.record(OrderConfirmed(aggregate_id=self.id))
+
+    def reject(self, reason: str) -> None:
+        """The create-order saga gave up (and undid its reservations); closed orders stay."""
+        if self.state in OPEN_STATES:
+            self.state, self.rejection_reason = OrderState.REJECTED, reason[:500]
+            self.record(OrderRejected(aggregate_id=self.id, reason=self.rejection_reason))
 
     def ship(self) -> None:
         self._require({OrderState.CREATED}, "ship")

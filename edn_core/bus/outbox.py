@@ -15,9 +15,9 @@ from django.db import connections, transaction
 
 from edn_core.bus.stores import store_for
 from edn_core.domain import DomainEvent
-from edn_core.events import IntegrationEvent, publication_for
+from edn_core.events import IntegrationEvent, is_declared, message, publication_for
 
-__all__ = ["NOTIFY_CHANNEL", "PARTITIONS", "partition_of", "write_outbox"]
+__all__ = ["NOTIFY_CHANNEL", "PARTITIONS", "append", "partition_of", "send", "write_outbox"]
 
 # Relays lock partitions, not rows: all events of one aggregate share a partition, so one
 # relay at a time publishes them, in order. Changing this needs an empty outbox.
@@ -44,12 +44,41 @@ def write_outbox(
         for seq, event in events
         if (pub := publication_for(event)) is not None
     ]
+    return append(app_label, built)
+
+
+def send(
+    app_label: str,
+    topic: str,
+    data: dict,
+    *,
+    key: str,
+    correlation_id: str | None = None,
+    event_id: str | None = None,
+) -> IntegrationEvent:
+    """Write one message that is not an aggregate's event (a command to another service, a
+    reply) to ``app_label``'s outbox, in the caller's transaction.
+
+    ``key`` orders it: messages with one key are published in the order they were written.
+    The correlation id defaults to the active context's (a reply keeps its request's).
+    """
+    if not is_declared(topic):
+        raise LookupError(f"{topic} is not declared: call edn_core.events.sends({topic!r}, ...)")
+    event = message(
+        app_label, topic, data, key=key, correlation_id=correlation_id, event_id=event_id
+    )
+    append(app_label, [event])
+    return event
+
+
+def append(app_label: str, built: Sequence[IntegrationEvent]) -> list[IntegrationEvent]:
+    """Append built events to ``app_label``'s outbox inside the open transaction."""
     if not built:
         return []
     store = store_for(app_label)
     connection = connections[store.alias]
     if not connection.in_atomic_block:
-        raise RuntimeError("write_outbox must run inside the aggregate's transaction")
+        raise RuntimeError("the outbox is written inside the transaction of the change it reports")
     store.rows(store.outbox).bulk_create(
         [
             store.outbox(
@@ -68,4 +97,4 @@ def write_outbox(
             cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, store.alias])
     for listener in _wake_listeners:
         transaction.on_commit(lambda listener=listener: listener(store.alias), using=store.alias)
-    return built
+    return list(built)

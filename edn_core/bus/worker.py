@@ -10,6 +10,7 @@ import logging
 import select
 import threading
 import time
+from collections.abc import Callable
 
 from django.db import close_old_connections, connections
 
@@ -19,9 +20,16 @@ from edn_core.bus.outbox import NOTIFY_CHANNEL, on_outbox_commit
 from edn_core.bus.relay import PublishFailed, drain
 from edn_core.bus.stores import all_stores
 
-__all__ = ["BusWorker", "ensure_in_process_worker"]
+__all__ = ["BusWorker", "ensure_in_process_worker", "every"]
 
 logger = logging.getLogger(__name__)
+_periodic: dict[str, tuple[float, Callable[[], object]]] = {}
+
+
+def every(seconds: float, job: Callable[[], object], *, name: str) -> None:
+    """Run ``job`` from every bus worker about every ``seconds`` (apps register sweepers here:
+    edn_core cannot import them). Registering a name again replaces the job."""
+    _periodic[name] = (seconds, job)
 
 
 class _PostgresListener:
@@ -59,6 +67,21 @@ class BusWorker:
         self.stopping = threading.Event()
         self.listen = listen
         self.failures = 0
+        self._next_run: dict[str, float] = {}
+
+    def run_periodic(self) -> float:
+        """Run the registered jobs that are due; return seconds until the next one is."""
+        now, wait = time.monotonic(), float("inf")
+        for name, (seconds, job) in list(_periodic.items()):
+            due = self._next_run.setdefault(name, now)
+            if due <= now:
+                try:
+                    job()
+                except Exception:  # a sweeper bug must not stop the relay
+                    logger.exception("periodic job %s failed", name)
+                due = self._next_run[name] = now + seconds
+            wait = min(wait, due - now)
+        return wait
 
     def run_once(self) -> int:
         """Drain each outbox and run due retries once; return how much moved."""
@@ -85,9 +108,11 @@ class BusWorker:
             except Exception:  # database restarting: keep the loop alive
                 logger.exception("bus worker round failed")
                 moved, self.failures = 0, self.failures + 1
+            next_job = self.run_periodic()
             if moved and not self.failures:
                 continue
             timeout = bus_config().sweep_seconds if not self.failures else 1.0
+            timeout = max(0.0, min(timeout, next_job))
             self.wake.wait(timeout)
             self.wake.clear()
 

@@ -182,9 +182,9 @@ def test_reserved_credit_shows_in_credit_available(api):
     result = send(
         ReserveCredit(customer_id=customer.id, amount=Decimal("22.50"), reservation="order-1")
     )
-    assert result.accepted
+    assert result.accepted and result.value.ok
     assert api.get(f"/api/customers/{customer.id}").json()["creditAvailable"] == "77.50"
     refused = send(
         ReserveCredit(customer_id=customer.id, amount=Decimal("80.00"), reservation="order-2")
     )
-    assert refused.outcome == "InvalidState"
+    assert not refused.value.ok and "77.50 credit available" in refused.value.reason

@@ -145,7 +145,7 @@ def service_apps(labels: tuple[str, ...] | None = None) -> dict[str, ServiceApp]
     return {
         label: ServiceApp(
             label,
-            frozenset(p.topic for p in publications() if p.to_data.__module__ == module),
+            frozenset(p.topic for p in publications() if p.app_label == label),
             frozenset(s.topic for s in subscriptions() if s.handler.__module__ == module),
         )
         for label, module in declared_in.items()

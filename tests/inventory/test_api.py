@@ -84,14 +84,32 @@ def test_a_reservation_is_all_or_nothing():
     result = send(
         commands.ReserveStock(reservation="order-1", lines=[(plenty.id, 3), (scarce.id, 2)])
     )
-    assert not result.accepted and "available" in result.message
+    assert result.accepted and not result.value.ok and "available" in result.value.reason
     amounts = dict(ProductRecord.objects.values_list("id", "amount_available"))
     assert amounts == {plenty.id: 9, scarce.id: 1}
 
 
 def test_unknown_product_fails_the_reservation():
     result = send(commands.ReserveStock(reservation="o", lines=[(uuid.uuid4(), 1)]))
-    assert result.outcome == "NotFound"
+    assert not result.value.ok and "does not exist" in result.value.reason
+
+
+def test_release_returns_exactly_what_was_held_once():
+    product = CreateProductFactory.create(amount_available=9)
+    send(commands.ReserveStock(reservation="o", lines=[(product.id, 3)]))
+    send(commands.ReserveStock(reservation="o", lines=[(product.id, 3)]))  # a repeat
+    assert ProductRecord.objects.get(pk=product.id).amount_available == 6
+    for _ in range(2):
+        send(commands.ReleaseStock(reservation="o"))
+    assert ProductRecord.objects.get(pk=product.id).amount_available == 9
+
+
+def test_a_release_before_the_reserve_refuses_the_late_reserve():
+    product = CreateProductFactory.create(amount_available=9)
+    send(commands.ReleaseStock(reservation="o"))
+    late = send(commands.ReserveStock(reservation="o", lines=[(product.id, 3)]))
+    assert not late.value.ok
+    assert ProductRecord.objects.get(pk=product.id).amount_available == 9
 
 
 @pytest.mark.django_db(databases="__all__", transaction=True)
@@ -106,7 +124,7 @@ def test_concurrent_reservations_never_oversell(require_postgres):
             for _ in range(5):  # optimistic concurrency: retry a lost race a few times
                 result = send(commands.ReserveStock(reservation=f"o{n}", lines=[(product.id, 1)]))
                 if result.outcome != "PreconditionFailed":
-                    return result.accepted
+                    return result.accepted and result.value.ok
             return False
         finally:
             connections.close_all()

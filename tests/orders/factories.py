@@ -41,6 +41,13 @@ class PlaceOrderFactory(factory.Factory):
         return result.value
 
 
+def confirm(order):
+    """Confirm ``order`` as the create-order saga does once credit and stock are reserved."""
+    result = send(commands.ConfirmOrder(order_id=order.id))
+    assert result.accepted, result
+    return result.value
+
+
 def ship(order):
     """Ship ``order`` through its command; return the updated aggregate."""
     result = send(commands.ShipOrder(order_id=order.id, expected_version=order.version))

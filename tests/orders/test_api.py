@@ -13,6 +13,7 @@ from tests.orders.factories import (
     OrderItemFactory,
     PlaceOrderFactory,
     cancel,
+    confirm,
     order_payload,
     ship,
 )
@@ -65,21 +66,21 @@ def test_api_needs_a_bearer_token(anonymous):
     assert snapshot() == before
 
 
-def test_place_answers_202_with_location_etag_and_created_state(api):
+def test_place_answers_202_with_location_etag_and_pending_state(api):
     payload = order_payload()
     response = api.post("/api/orders", payload, format="json")
     assert response.status_code == 202, response.content
     body = response.json()
     assert response["Location"] == f"/api/orders/{body['id']}"
     assert response["ETag"] == '"1"'
-    assert body["state"] == "Created"  # no create-order saga yet
+    assert body["state"] == "Pending"  # until the create-order saga confirms or rejects it
     assert body["orderTotal"] == "22.50"
     assert body["rejectionReason"] == ""
     assert body["customerId"] == payload["customerId"]
     assert body["shippingAddress"] == payload["shippingAddress"]
     assert body["items"] == payload["items"]
     row = OrderRecord.objects.get(pk=body["id"])
-    assert (row.state, row.version, str(row.customer_id)) == ("Created", 1, payload["customerId"])
+    assert (row.state, row.version, str(row.customer_id)) == ("Pending", 1, payload["customerId"])
     assert row.items.count() == 1
     (event,) = OutboxMessage.objects.all()
     assert (event.topic, event.aggregate_id, event.sequence) == ("v1.OrderPlaced", body["id"], 1)
@@ -114,15 +115,15 @@ def test_get_returns_etag_and_304_when_unchanged(api):
     assert response.status_code == 200
     assert response["ETag"] == '"1"'
     body = response.json()
-    assert (body["id"], body["state"], body["orderTotal"]) == (str(order.id), "Created", "22.50")
+    assert (body["id"], body["state"], body["orderTotal"]) == (str(order.id), "Pending", "22.50")
     again = api.get(url(order), HTTP_IF_NONE_MATCH=response["ETag"])
     assert again.status_code == 304
     assert again["ETag"] == '"1"'
-    ship(order)
+    confirm(order)
     changed = api.get(url(order), HTTP_IF_NONE_MATCH='"1"')
     assert changed.status_code == 200
     assert changed["ETag"] == '"2"'
-    assert changed.json()["state"] == "Shipped"
+    assert changed.json()["state"] == "Created"
 
 
 def test_unknown_order_is_404_problem(api):
@@ -143,20 +144,26 @@ def test_list_filters_by_customer(api):
 
 
 def test_list_filters_by_state(api):
-    created = PlaceOrderFactory.create()
-    shipped = ship(PlaceOrderFactory.create())
+    pending = PlaceOrderFactory.create()
+    created = confirm(PlaceOrderFactory.create())
+    shipped = ship(confirm(PlaceOrderFactory.create()))
     cancelled = cancel(PlaceOrderFactory.create())
-    for state, order in (("Created", created), ("Shipped", shipped), ("Cancelled", cancelled)):
+    for state, order in (
+        ("Pending", pending),
+        ("Created", created),
+        ("Shipped", shipped),
+        ("Cancelled", cancelled),
+    ):
         results = api.get("/api/orders", {"state": state}).json()["results"]
         assert [(r["id"], r["state"]) for r in results] == [(str(order.id), state)]
-    assert api.get("/api/orders", {"state": "Pending"}).json()["count"] == 0
+    assert api.get("/api/orders", {"state": "Rejected"}).json()["count"] == 0
 
 
 def test_list_combines_customer_and_state(api):
     customer = uuid.uuid4()
-    ship(PlaceOrderFactory.create(customer_id=customer))
-    open_order = PlaceOrderFactory.create(customer_id=customer)
-    ship(PlaceOrderFactory.create())
+    ship(confirm(PlaceOrderFactory.create(customer_id=customer)))
+    open_order = confirm(PlaceOrderFactory.create(customer_id=customer))
+    ship(confirm(PlaceOrderFactory.create()))
     page = api.get("/api/orders", {"customerId": str(customer), "state": "Created"}).json()
     assert [r["id"] for r in page["results"]] == [str(open_order.id)]
 
@@ -189,18 +196,18 @@ def test_list_items_carry_the_read_side_total(api):
 
 
 def test_ship_with_current_etag_ships_and_returns_a_new_etag(api):
-    order = PlaceOrderFactory.create()
-    response = api.post(url(order, "ship"), HTTP_IF_MATCH='"1"')
+    order = confirm(PlaceOrderFactory.create())
+    response = api.post(url(order, "ship"), HTTP_IF_MATCH='"2"')
     assert response.status_code == 200, response.content
-    assert response["ETag"] == '"2"'
+    assert response["ETag"] == '"3"'
     assert response.json()["state"] == "Shipped"
     fresh = api.get(url(order))
     assert fresh.json()["state"] == "Shipped"
     assert fresh["ETag"] == response["ETag"]
     row = OrderRecord.objects.get(pk=order.id)
-    assert (row.state, row.version) == ("Shipped", 2)
+    assert (row.state, row.version) == ("Shipped", 3)
     topics = list(OutboxMessage.objects.values_list("topic", "sequence"))
-    assert topics == [("v1.OrderPlaced", 1), ("v1.OrderShipped", 2)]
+    assert topics == [("v1.OrderPlaced", 1), ("v1.OrderShipped", 3)]
 
 
 def test_cancel_with_current_etag_cancels_and_returns_a_new_etag(api):
@@ -227,9 +234,10 @@ def test_if_match_star_takes_any_version(api):
     [(cancel, "ship"), (ship, "cancel"), (ship, "ship"), (cancel, "cancel")],
 )
 def test_wrong_state_is_409_and_changes_nothing(api, first, then):
-    order = first(PlaceOrderFactory.create())
+    order = first(confirm(PlaceOrderFactory.create()))
     before = snapshot()
-    body = assert_problem(api.post(url(order, then), HTTP_IF_MATCH='"2"'), 409, "invalid-state")
+    current = f'"{order.version}"'
+    body = assert_problem(api.post(url(order, then), HTTP_IF_MATCH=current), 409, "invalid-state")
     assert str(order.id) in body["detail"]
     assert snapshot() == before
 
@@ -249,7 +257,7 @@ def test_stale_etag_is_412_and_changes_nothing(api, action):
         response = api.post(url(order, action), HTTP_IF_MATCH=stale)
         assert_problem(response, 412, "precondition-failed")
     assert snapshot() == before
-    assert OrderRecord.objects.get(pk=order.id).state == "Created"
+    assert OrderRecord.objects.get(pk=order.id).state == "Pending"
 
 
 @pytest.mark.parametrize("action", ["ship", "cancel"])

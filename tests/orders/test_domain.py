@@ -46,7 +46,7 @@ def test_place_creates_the_order_and_records_order_placed():
     line = item("7.50", 3)
     customer_id = new_id()
     order = Order.place(new_id(), customer_id=customer_id, shipping_address=HOME, items=[line])
-    assert order.state is OrderState.CREATED  # no create-order saga yet
+    assert order.state is OrderState.PENDING  # the create-order saga confirms or rejects it
     assert order.items == (line,)
     assert order.rejection_reason == ""
     (event,) = order.pending_events
@@ -167,3 +167,25 @@ def test_address_parts_may_not_be_blank():
     with pytest.raises(ValidationFailed) as error:
         Address("", "c", "s", " ", "p")
     assert set(error.value.errors) == {"shipping_address.street", "shipping_address.country"}
+
+
+def test_confirm_makes_a_pending_order_created_once():
+    order = in_state(OrderState.PENDING)
+    order.confirm()
+    assert order.state is OrderState.CREATED and len(order.pending_events) == 1
+    with pytest.raises(InvalidState):
+        order.confirm()
+
+
+@pytest.mark.parametrize("state", [OrderState.PENDING, OrderState.CREATED])
+def test_reject_closes_an_open_order_with_its_reason(state):
+    order = in_state(state)
+    order.reject("Not enough credit")
+    assert (order.state, order.rejection_reason) == (OrderState.REJECTED, "Not enough credit")
+
+
+@pytest.mark.parametrize("state", [OrderState.SHIPPED, OrderState.CANCELLED, OrderState.REJECTED])
+def test_reject_leaves_a_closed_order_alone(state):
+    order = in_state(state)
+    order.reject("too late")
+    assert order.state is state and not order.pending_events

@@ -1,0 +1,118 @@
+"""HTTP side of sagas: saga state for people and tools, and the operator's two actions."""
+
+from datetime import datetime
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from edn_core.cqrs.dto import StrictCharField, StrictSerializer
+from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
+from sagas import commands, queries
+from sagas.states import SagaState
+
+
+def with_durations(steps: list[dict]) -> list[dict]:
+    """The stored timeline, each phase with ``durationMs`` (None while it runs)."""
+    shown = []
+    for step in steps:
+        shown.append({"name": step["name"]})
+        for kind in ("action", "compensation"):
+            phase = dict(step[kind])
+            start, end = phase.get("startedAt"), phase.get("endedAt")
+            phase["durationMs"] = (
+                round(
+                    (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+                    * 1000,
+                    3,
+                )
+                if start and end
+                else None
+            )
+            shown[-1][kind] = phase
+    return shown
+
+
+class SagaOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    type = serializers.CharField(source="saga_type")
+    key = serializers.CharField()
+    state = serializers.ChoiceField(choices=[s.value for s in SagaState])
+    currentStep = serializers.CharField(source="current_step_name")
+    reason = serializers.CharField()
+    deadline = serializers.DateTimeField(allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+    data = serializers.JSONField()
+    steps = serializers.SerializerMethodField()
+
+    def get_steps(self, row) -> list[dict]:
+        return with_durations(row.steps)
+
+
+class CancelIn(StrictSerializer):
+    reason = StrictCharField(max_length=500)
+
+
+IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True)
+PROBLEM = OpenApiResponse(description="problem+json")
+TRANSITION = {200: SagaOut, 404: PROBLEM, 409: PROBLEM, 412: PROBLEM, 428: PROBLEM}
+
+
+@extend_schema(tags=["sagas"])
+class SagaCommands(CommandViewSet):
+    output_serializer_class = SagaOut
+    detail_route = "sagas-detail"
+
+    @extend_schema(request=CancelIn, parameters=[IF_MATCH], responses=TRANSITION)
+    def cancel(self, request, pk):
+        """Stop waiting: an executing saga compensates, a compensating one needs attention."""
+        version = self.if_match()
+        reason = self.read(CancelIn)["reason"]
+        return self.run(commands.CancelSaga(saga_id=pk, reason=reason, expected_version=version))
+
+    @extend_schema(request=None, parameters=[IF_MATCH], responses=TRANSITION)
+    def retry(self, request, pk):
+        """Send the failed compensation of a NeedsAttention saga again."""
+        version = self.if_match()
+        return self.run(commands.RetryCompensation(saga_id=pk, expected_version=version))
+
+
+class SagaFilter(StrictSerializer):
+    state = serializers.ChoiceField(choices=[s.value for s in SagaState], required=False)
+    type = serializers.CharField(required=False, max_length=100)
+    key = serializers.CharField(required=False, max_length=100)
+    olderThanSeconds = serializers.FloatField(required=False, min_value=0)
+    page = serializers.IntegerField(required=False)
+    pageSize = serializers.IntegerField(required=False)
+
+
+@extend_schema(tags=["sagas"])
+class SagaQueries(QueryViewSet):
+    output_serializer_class = SagaOut
+
+    def select_many(self, params):
+        filters = SagaFilter(data=params.dict())
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        data = filters.validated_data
+        return queries.list_sagas(
+            state=data.get("state"),
+            saga_type=data.get("type"),
+            key=data.get("key"),
+            older_than_seconds=data.get("olderThanSeconds"),
+        )
+
+    def select_one(self, pk):
+        return queries.get_saga(pk)
+
+    @extend_schema(parameters=[SagaFilter])
+    def list(self, request, *args, **kwargs):
+        """List sagas, newest first; filter by ``state``, ``type``, ``key`` (e.g. an order id)
+        and ``olderThanSeconds``."""
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={200: SagaOut, 304: None, 404: PROBLEM})
+    def retrieve(self, request, *args, **kwargs):
+        """Get one saga: its state, current step and every step's timeline with durations."""
+        return super().retrieve(request, *args, **kwargs)

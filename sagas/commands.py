@@ -1,0 +1,126 @@
+"""Write side of sagas: start a saga, apply a reply, expire overdue steps, operator actions.
+
+Every change is a load-change-save with optimistic concurrency (``UPDATE ... WHERE version``),
+so any orchestrator process may advance any saga; a loser of a race reloads and re-applies.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from django.db import IntegrityError
+from django.utils import timezone
+
+from edn_core.cqrs import Command, handles
+from edn_core.domain import ConcurrencyConflict, InvalidState, new_id
+from sagas.domain import Saga
+from sagas.engine import definition
+from sagas.models import SagaRecord, SagaRepository
+from sagas.states import WAITING
+
+logger = logging.getLogger(__name__)
+sagas = SagaRepository()
+RACE_RETRIES = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartSaga(Command):
+    saga_type: str
+    data: dict
+    saga_id: UUID | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandleReply(Command):
+    saga_id: UUID
+    topic: str
+    data: dict
+    message_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpireOverdueSteps(Command):
+    now: datetime | None = None
+    limit: int = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelSaga(Command):
+    saga_id: UUID
+    reason: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryCompensation(Command):
+    saga_id: UUID
+    expected_version: int | None = None
+
+
+@handles(StartSaga)
+def start_saga(cmd: StartSaga) -> Saga | None:
+    """Start a saga, once per (type, key): a second start for the same key does nothing."""
+    saga = Saga.start(cmd.saga_id or new_id(), definition(cmd.saga_type), cmd.data, timezone.now())
+    try:
+        with sagas.atomic(), sagas.atomic():  # inner savepoint: a duplicate key rolls back alone
+            sagas.add(saga)
+    except IntegrityError:
+        if SagaRecord.objects.filter(saga_type=cmd.saga_type, key=saga.key).exists():
+            logger.info("saga %s for %s already started", cmd.saga_type, saga.key)
+            return None
+        raise
+    return saga
+
+
+@handles(HandleReply)
+def handle_reply(cmd: HandleReply) -> Saga | None:
+    """Apply a reply to its saga; an unknown saga id is logged and dropped."""
+    if not SagaRecord.objects.filter(pk=cmd.saga_id).exists():
+        logger.warning("reply %s %s for unknown saga %s", cmd.topic, cmd.message_id, cmd.saga_id)
+        return None
+    return _change_racing(
+        cmd.saga_id, lambda s: s.on_reply(cmd.topic, cmd.data, cmd.message_id, timezone.now())
+    )
+
+
+@handles(ExpireOverdueSteps)
+def expire_overdue_steps(cmd: ExpireOverdueSteps) -> int:
+    """Fail every step whose deadline passed and compensate; return how many sagas moved."""
+    now = cmd.now or timezone.now()
+    overdue = SagaRecord.objects.filter(
+        deadline__lte=now, state__in=[s.value for s in WAITING]
+    ).order_by("deadline")
+    expired = []
+    for saga_id in overdue.values_list("id", flat=True)[: cmd.limit]:
+        try:
+            sagas.change(saga_id, lambda s: s.expire(now) and expired.append(s.id))
+        except ConcurrencyConflict:
+            continue  # a reply or another sweeper got there first; the next sweep looks again
+    return len(expired)
+
+
+@handles(CancelSaga)
+def cancel_saga(cmd: CancelSaga) -> SagaRecord:
+    """Stop a stuck saga (an operator's action); answers with the saved row."""
+    sagas.change(cmd.saga_id, lambda s: s.cancel(cmd.reason, timezone.now()), cmd.expected_version)
+    return SagaRecord.objects.get(pk=cmd.saga_id)
+
+
+@handles(RetryCompensation)
+def retry_compensation(cmd: RetryCompensation) -> SagaRecord:
+    """Send a failed compensation again (an operator's action); answers with the saved row."""
+    sagas.change(cmd.saga_id, lambda s: s.retry_compensation(timezone.now()), cmd.expected_version)
+    return SagaRecord.objects.get(pk=cmd.saga_id)
+
+
+def _change_racing(saga_id: UUID, change) -> Saga:
+    """Apply ``change``; when another process saved the saga first, reload and apply again."""
+    for attempt in range(RACE_RETRIES):
+        try:
+            with sagas.atomic():
+                return sagas.change(saga_id, change)
+        except ConcurrencyConflict:
+            if attempt == RACE_RETRIES - 1:
+                raise
+    raise InvalidState("unreachable")

@@ -1,0 +1,58 @@
+"""What the orchestrator listens to: each saga's starting event and every reply its steps
+await. The subscriptions are derived from the registered definitions; sagas publishes only
+the commands its steps send (schemas in sagas/schemas/)."""
+
+import logging
+from uuid import UUID
+
+from edn_core.bus.subscriptions import subscribe
+from edn_core.events import sends
+from sagas import commands, definitions
+from sagas.engine import SagaDefinition
+from sagas.engine import definitions as registered
+
+__all__ = ["definitions"]
+logger = logging.getLogger(__name__)
+
+
+def _starter(saga: SagaDefinition):
+    def start(event) -> None:
+        commands.start_saga(commands.StartSaga(saga_type=saga.name, data=event.data))
+
+    start.__name__ = f"start_{saga.name}"
+    return start
+
+
+def _reply_handler(topic: str):
+    def on_reply(event) -> None:
+        try:
+            UUID(event.correlation_id)
+        except ValueError:
+            logger.warning(
+                "%s %s names no saga (correlation id %r)", topic, event.id, event.correlation_id
+            )
+            return
+        commands.handle_reply(
+            commands.HandleReply(
+                saga_id=UUID(event.correlation_id),
+                topic=event.topic,
+                data=event.data,
+                message_id=event.id,
+            )
+        )
+
+    on_reply.__name__ = f"on_{topic.replace('.', '_')}"
+    return on_reply
+
+
+def _subscribe_all() -> None:
+    replies = set()
+    for saga in registered():
+        subscribe(saga.started_by, app="sagas")(_starter(saga))
+        sends(*saga.sent_topics, app="sagas")
+        replies.update(saga.reply_topics)
+    for topic in sorted(replies):
+        subscribe(topic, app="sagas")(_reply_handler(topic))
+
+
+_subscribe_all()

@@ -1,0 +1,111 @@
+"""Persistence of saga instances: one row each, the step timeline as JSON beside it."""
+
+from django.db import models
+from django.utils import timezone
+
+from edn_core.bus import models as bus
+from edn_core.bus.outbox import send
+from edn_core.persistence import Repository
+from sagas.domain import Saga
+from sagas.engine import definition
+from sagas.states import MessageSent, SagaState
+
+
+class SagaRecord(models.Model):
+    id = models.UUIDField(primary_key=True)
+    version = models.PositiveIntegerField()
+    saga_type = models.CharField(max_length=100)
+    key = models.CharField(max_length=100, help_text="what the saga is about, e.g. the order id")
+    state = models.CharField(max_length=20, choices=[(s.value, s.value) for s in SagaState])
+    current_step = models.PositiveSmallIntegerField(default=0)
+    data = models.JSONField(default=dict)
+    steps = models.JSONField(default=list)
+    reason = models.TextField(blank=True)
+    deadline = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "sagas_saga"
+        verbose_name = "saga"
+        ordering = ("-created_at", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["saga_type", "key"], name="sagas_one_per_key")
+        ]
+        indexes = [
+            models.Index(fields=["state", "created_at"]),
+            models.Index(
+                fields=["deadline"],
+                condition=models.Q(deadline__isnull=False),
+                name="sagas_waiting_deadline",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.saga_type} {self.key} ({self.state})"
+
+    @property
+    def current_step_name(self) -> str:
+        steps = self.steps or []
+        return steps[self.current_step]["name"] if self.current_step < len(steps) else ""
+
+
+class SagaRepository(Repository[Saga]):
+    model = SagaRecord
+
+    def to_domain(self, row: SagaRecord) -> Saga:
+        return Saga(
+            row.id,
+            definition(row.saga_type),
+            key=row.key,
+            data=row.data,
+            state=SagaState(row.state),
+            current=row.current_step,
+            steps=row.steps,
+            reason=row.reason,
+            deadline=row.deadline,
+            version=row.version,
+        )
+
+    def to_fields(self, saga: Saga) -> dict:
+        return {
+            "saga_type": saga.definition.name,
+            "key": saga.key,
+            "state": saga.state.value,
+            "current_step": saga.current,
+            "data": saga.data,
+            "steps": saga.steps,
+            "reason": saga.reason,
+            "deadline": saga.deadline,
+            "updated_at": timezone.now(),
+        }
+
+    def _publish(self, events: list, first_sequence: int) -> None:
+        """The saga's commands go out keyed and correlated by the saga id."""
+        for event in events:
+            if isinstance(event, MessageSent):
+                saga_id = str(event.aggregate_id)
+                send(
+                    "sagas",
+                    event.topic,
+                    event.data,
+                    key=saga_id,
+                    correlation_id=saga_id,
+                    event_id=event.message_id,
+                )
+
+
+class OutboxMessage(bus.OutboxMessageBase):
+    pass
+
+
+class InboxEntry(bus.InboxEntryBase):
+    pass
+
+
+class FailedDelivery(bus.FailedDeliveryBase):
+    pass
+
+
+class AggregateCheckpoint(bus.AggregateCheckpointBase):
+    pass
