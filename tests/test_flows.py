@@ -16,13 +16,13 @@ NEW_ADDRESS = {
 }
 
 
-def order_payload(customer_id, address):
+def order_payload(customer_id, address, product_id="8a0e3b9c-6c5e-4b7a-9f55-2f0f7c1d1a01"):
     return {
         "customerId": customer_id,
         "shippingAddress": address,
         "items": [
             {
-                "productId": "8a0e3b9c-6c5e-4b7a-9f55-2f0f7c1d1a01",
+                "productId": product_id,
                 "productName": "Widget",
                 "productPrice": "7.50",
                 "quantity": 3,
@@ -36,16 +36,22 @@ def test_address_changed_flow(api):
     created = api.post("/api/customers", customer_payload(), format="json")
     customer = created.json()
     address = customer["shippingAddress"]
-    open_order = api.post("/api/orders", order_payload(customer["id"], address), format="json")
-    shipped = api.post("/api/orders", order_payload(customer["id"], address), format="json")
-    ship = api.post(f"{shipped['Location']}/ship", HTTP_IF_MATCH=shipped["ETag"])
+    product = api.post(
+        "/api/inventory", {"description": "Widget", "amountAvailable": 9}, format="json"
+    )
+    payload = order_payload(customer["id"], address, product.json()["id"])
+    open_order = api.post("/api/orders", payload, format="json")
+    shipped = api.post("/api/orders", payload, format="json")
+    bus.run_until_quiet()  # the create-order saga makes both Created
+    etag = api.get(shipped["Location"])["ETag"]
+    ship = api.post(f"{shipped['Location']}/ship", HTTP_IF_MATCH=etag)
     assert (open_order.status_code, ship.status_code) == (202, 200)
 
     update = api.put(
         created["Location"],
         customer_payload(shippingAddress=NEW_ADDRESS),
         format="json",
-        HTTP_IF_MATCH=created["ETag"],
+        HTTP_IF_MATCH=api.get(created["Location"])["ETag"],  # reservations moved it
     )
     assert update.status_code == 200
     assert bus.run_until_quiet() >= 1
@@ -60,19 +66,27 @@ def test_address_changed_flow(api):
 def test_the_order_etag_changes_when_its_address_follows_the_customer(api):
     bus = EventBus()
     created = api.post("/api/customers", customer_payload(), format="json")
+    product = api.post(
+        "/api/inventory", {"description": "Widget", "amountAvailable": 9}, format="json"
+    )
+    customer = created.json()
     order = api.post(
         "/api/orders",
-        order_payload(created.json()["id"], created.json()["shippingAddress"]),
+        order_payload(customer["id"], customer["shippingAddress"], product.json()["id"]),
         format="json",
     )
+    bus.run_until_quiet()  # Created by the saga: version 2
+    order = api.get(order["Location"])
     api.put(
         created["Location"],
         customer_payload(shippingAddress=NEW_ADDRESS),
         format="json",
-        HTTP_IF_MATCH=created["ETag"],
+        HTTP_IF_MATCH=api.get(created["Location"])["ETag"],  # reservations moved it
     )
     bus.run_until_quiet()
-    stale = api.post(f"{order['Location']}/ship", HTTP_IF_MATCH=order["ETag"])
+    location = f"/api/orders/{order.json()['id']}"
+    stale = api.post(f"{location}/ship", HTTP_IF_MATCH=order["ETag"])
     assert stale.status_code == 412
-    fresh = api.get(order["Location"])
-    assert api.post(f"{order['Location']}/ship", HTTP_IF_MATCH=fresh["ETag"]).status_code == 200
+    fresh = api.get(location)
+    assert fresh["ETag"] != order["ETag"]
+    assert api.post(f"{location}/ship", HTTP_IF_MATCH=fresh["ETag"]).status_code == 200
