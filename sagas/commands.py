@@ -1,7 +1,7 @@
 """Write side of sagas: start a saga, apply a reply, expire overdue steps, operator actions.
 
 Every change is a load-change-save with optimistic concurrency (``UPDATE ... WHERE version``),
-so any orchestrator process may advance any saga; a loser of a race reloads and re-applies.
+so any orchestrator process may advance any saga; the loser of a race loads it again.
 """
 
 import logging
@@ -13,7 +13,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from edn_core.cqrs import Command, handles
-from edn_core.domain import ConcurrencyConflict, InvalidState, new_id
+from edn_core.domain import ConcurrencyConflict, new_id
 from sagas.domain import Saga
 from sagas.engine import definition
 from sagas.models import SagaRecord, SagaRepository
@@ -21,7 +21,6 @@ from sagas.states import WAITING
 
 logger = logging.getLogger(__name__)
 sagas = SagaRepository()
-RACE_RETRIES = 5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,7 +78,9 @@ def handle_reply(cmd: HandleReply) -> Saga | None:
     if not SagaRecord.objects.filter(pk=cmd.saga_id).exists():
         logger.warning("reply %s %s for unknown saga %s", cmd.topic, cmd.message_id, cmd.saga_id)
         return None
-    return _change_racing(
+    # A lost race with another process raises ConcurrencyConflict: the bus runs the
+    # delivery again at once on the reloaded saga (edn_core.bus.dispatch).
+    return sagas.change(
         cmd.saga_id, lambda s: s.on_reply(cmd.topic, cmd.data, cmd.message_id, timezone.now())
     )
 
@@ -112,15 +113,3 @@ def retry_compensation(cmd: RetryCompensation) -> SagaRecord:
     """Send a failed compensation again (an operator's action); answers with the saved row."""
     sagas.change(cmd.saga_id, lambda s: s.retry_compensation(timezone.now()), cmd.expected_version)
     return SagaRecord.objects.get(pk=cmd.saga_id)
-
-
-def _change_racing(saga_id: UUID, change) -> Saga:
-    """Apply ``change``; when another process saved the saga first, reload and apply again."""
-    for attempt in range(RACE_RETRIES):
-        try:
-            with sagas.atomic():
-                return sagas.change(saga_id, change)
-        except ConcurrencyConflict:
-            if attempt == RACE_RETRIES - 1:
-                raise
-    raise InvalidState("unreachable")

@@ -22,12 +22,14 @@ from edn_core.bus.subscriptions import (
     by_consumer,
     subscriptions_for,
 )
+from edn_core.domain import ConcurrencyConflict
 from edn_core.events import IntegrationEvent, InvalidEnvelope
 
 __all__ = ["DUPLICATE", "FAILED", "HANDLED", "STALE", "deliver", "run_subscription"]
 
 logger = logging.getLogger(__name__)
 HANDLED, DUPLICATE, STALE, FAILED = "handled", "duplicate", "stale", "failed"
+CONFLICT_RETRIES = 5
 DEAD_LETTERED = "dead-lettered"
 
 
@@ -67,20 +69,8 @@ def run_subscription(
         return _failed(sub, event, envelope, str(error.detail))
     context = tracing.caused_by(event.id, event.correlation_id, event.traceparent)
     try:
-        with tracing.using(context), transaction.atomic(using=store.alias):
-            outcome = HANDLED if _claim_checkpoint(store, sub, event) else STALE
-            store.rows(store.inbox).create(
-                consumer=sub.consumer,
-                event_id=event.id,
-                topic=event.topic,
-                aggregate_id=event.aggregate_id,
-                sequence=event.sequence,
-                outcome=outcome,
-            )
-            if outcome == HANDLED:
-                sub.handler(event)
-            if retrying:
-                retries.resolve(store, sub.consumer, event.id)
+        with tracing.using(context):
+            outcome = _handle(store, sub, event, retrying)
     except IntegrityError as error:
         if store.rows(store.inbox).filter(consumer=sub.consumer, event_id=event.id).exists():
             if retrying:  # a replay of an event that was handled meanwhile
@@ -91,6 +81,33 @@ def run_subscription(
         logger.warning("handler %s failed on %s %s: %r", sub.consumer, event.topic, event.id, error)
         return _failed(sub, event, envelope, f"{type(error).__name__}: {error}")
     return outcome
+
+
+def _handle(store, sub: Subscription, event: IntegrationEvent, retrying: bool) -> str:
+    """One transaction: inbox row, checkpoint, handler. A lost optimistic race (another
+    writer saved the same aggregate first) is run again at once, a few times, before it
+    counts as a failure to retry with backoff."""
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            with transaction.atomic(using=store.alias):
+                outcome = HANDLED if _claim_checkpoint(store, sub, event) else STALE
+                store.rows(store.inbox).create(
+                    consumer=sub.consumer,
+                    event_id=event.id,
+                    topic=event.topic,
+                    aggregate_id=event.aggregate_id,
+                    sequence=event.sequence,
+                    outcome=outcome,
+                )
+                if outcome == HANDLED:
+                    sub.handler(event)
+                if retrying:
+                    retries.resolve(store, sub.consumer, event.id)
+            return outcome
+        except ConcurrencyConflict:
+            if attempt == CONFLICT_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _failed(sub: Subscription, event: IntegrationEvent, envelope: str, error: str) -> str:
