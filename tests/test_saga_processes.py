@@ -1,0 +1,114 @@
+"""The create-order saga across separate OS processes: each service its own gunicorn, relay and
+Celery worker with its own PostgreSQL databases, over RabbitMQ. Then SIGKILL of the
+orchestrator (the sagas worker and relay) mid-run: after a restart every saga finishes."""
+
+import signal
+
+import httpx
+import pytest
+
+from tests.conftest import BROKERS, broker_or_skip
+from tests.support.deployment import (
+    RELAY,
+    Deployment,
+    postgres_or_skip,
+    wait_for,
+    worker_command,
+)
+
+SERVICES = {
+    "registry": ["schema_registry"],
+    "customers": ["customers"],
+    "inventory": ["inventory"],
+    "orders": ["orders"],
+    "sagas": ["sagas"],
+}
+PARTICIPANTS = ("customers", "inventory", "orders")
+ADDRESS = {"street": "1 Road", "city": "Leeds", "state": "WY", "country": "UK", "postalCode": "L1"}
+
+
+@pytest.fixture
+def rabbitmq():
+    postgres_or_skip()
+    return broker_or_skip(BROKERS["rabbitmq"])
+
+
+def start_orchestrator(deployment: Deployment, generation: int):
+    relay = deployment.start("sagas", f"relay-{generation}", *RELAY)
+    worker = deployment.start("sagas", f"worker-{generation}", *worker_command("sagas"))
+    return relay, worker
+
+
+def test_create_order_saga_across_processes_survives_a_killed_orchestrator(rabbitmq, tmp_path):
+    with Deployment(SERVICES, rabbitmq, tmp_path, GUNICORN_WORKERS="1") as deployment:
+        for service in SERVICES:
+            deployment.manage(service, "migrate_all")
+        deployment.serve("registry")
+        for service in (*PARTICIPANTS, "sagas"):
+            deployment.manage(service, "edn_schemas", "register")
+            deployment.manage(service, "edn_broker")
+            deployment.serve(service)
+        for service in PARTICIPANTS:
+            deployment.start(service, "relay", *RELAY)
+            deployment.start(service, "worker", *worker_command(service))
+        orchestrator = start_orchestrator(deployment, 1)
+        token = deployment.manage("customers", "edn_token", "e2e").strip().splitlines()[-1]
+
+        def client(service: str) -> httpx.Client:
+            headers = {"Authorization": f"Bearer {token}"}
+            return httpx.Client(base_url=deployment.url(service), headers=headers, timeout=10)
+
+        customers, inventory, orders, sagas = map(client, (*PARTICIPANTS, "sagas"))
+        customer = customers.post(
+            "/api/customers",
+            json={"firstName": "Ada", "lastName": "L", "creditLimit": "100.00",
+                  "shippingAddress": ADDRESS},
+        ).json()  # fmt: skip
+        product = inventory.post(
+            "/api/inventory", json={"description": "Widget", "amountAvailable": 9}
+        ).json()
+
+        def place(quantity: int) -> str:
+            line = {"productId": product["id"], "productName": "Widget",
+                    "productPrice": "7.50", "quantity": quantity}  # fmt: skip
+            body = {"customerId": customer["id"], "shippingAddress": ADDRESS, "items": [line]}
+            response = orders.post("/api/orders", json=body)
+            assert response.status_code == 202, response.text
+            return response.json()["id"]
+
+        def state_of(order_id: str) -> str:
+            return orders.get(f"/api/orders/{order_id}").json()["state"]
+
+        # the seed's success scenario, every hop over the broker between processes
+        first = place(3)
+        wait_for(lambda: state_of(first) == "Created", 90, f"order Created; logs in {tmp_path}")
+        credit = customers.get(f"/api/customers/{customer['id']}").json()["creditAvailable"]
+        stock = inventory.get(f"/api/inventory/{product['id']}").json()["amountAvailable"]
+        assert (credit, stock) == ("77.50", 6)
+        (saga,) = sagas.get("/api/sagas", params={"key": first}).json()["results"]
+        assert saga["state"] == "Executed"
+
+        # many sagas in flight, then the orchestrator dies without a chance to clean up
+        pending = [place(1) for _ in range(30)]
+        sagas_db = deployment.database("sagas", "sagas")
+        finished = "SELECT count(*) FROM sagas_saga WHERE state IN ('Executed', 'Compensated')"
+        wait_for(lambda: sagas_db.execute(finished).fetchone()[0] >= 5, 90, "sagas under way")
+        for process in orchestrator:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+        done_at_kill = sagas_db.execute(finished).fetchone()[0]
+        assert done_at_kill < 31, "killed too late to prove anything"
+
+        start_orchestrator(deployment, 2)
+        wait_for(
+            lambda: all(state_of(o) != "Pending" for o in pending),
+            180,
+            f"every order out of Pending after the restart; logs in {tmp_path}",
+        )
+        states = [state_of(o) for o in pending]
+        assert states.count("Created") == 6 and states.count("Rejected") == 24  # stock 6 left
+        waiting = "SELECT count(*) FROM sagas_saga WHERE state NOT IN ('Executed', 'Compensated')"
+        assert sagas_db.execute(waiting).fetchone()[0] == 0
+        stock = inventory.get(f"/api/inventory/{product['id']}").json()["amountAvailable"]
+        credit = customers.get(f"/api/customers/{customer['id']}").json()["creditAvailable"]
+        assert (stock, credit) == (0, "32.50")  # 9 units sold at 7.50 of 100.00
