@@ -1,0 +1,87 @@
+"""Phase 4 of bench/sagas.py: the create-order saga with every service in its own processes.
+
+The topology of tests/test_saga_processes.py: registry, customers, inventory, orders and sagas,
+each with gunicorn (1 worker), ``edn_relay`` and a Celery worker (``--pool=solo``) on its own
+PostgreSQL databases, events over RabbitMQ with publisher confirms. Orders are placed by one
+``manage.py shell`` in the orders service, one transaction each, as fast as it can; the rate is
+sagas / (last saga row saved - first order row created), all on this machine's clock.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+SERVICES = {
+    "registry": ["schema_registry"],
+    "customers": ["customers"],
+    "inventory": ["inventory"],
+    "orders": ["orders"],
+    "sagas": ["sagas"],
+}
+PARTICIPANTS = ("customers", "inventory", "orders", "sagas")
+
+CREATE_CUSTOMER = """
+from decimal import Decimal
+from customers.commands import CreateCustomer
+from edn_core.cqrs import send
+a = dict(street="1 Road", city="Leeds", state="WY", country="UK", postal_code="L1")
+print(send(CreateCustomer(first_name="B", last_name="P", shipping_address=a,
+                          credit_limit=Decimal("10000000"))).value.id)
+"""
+CREATE_PRODUCT = """
+from edn_core.cqrs import send
+from inventory.commands import CreateProduct
+print(send(CreateProduct(description="Widget", amount_available=10**9)).value.id)
+"""
+PLACE_ORDERS = """
+from decimal import Decimal
+from uuid import UUID
+from edn_core.cqrs import send
+from orders.commands import PlaceOrder
+a = dict(street="1 Road", city="Leeds", state="WY", country="UK", postal_code="L1")
+line = dict(product_id=UUID("{product}"), product_name="Widget",
+            product_price=Decimal("7.50"), quantity=1)
+for _ in range({count}):
+    send(PlaceOrder(customer_id=UUID("{customer}"), shipping_address=a, items=[line]))
+"""
+
+
+def run_processes(count: int, raw_sagas: float, say) -> float:
+    from tests.conftest import BROKERS, broker_or_skip
+    from tests.support.deployment import RELAY, Deployment, worker_command
+
+    broker = broker_or_skip(BROKERS["rabbitmq"])
+    logs = Path(tempfile.mkdtemp(prefix="edn-bench-sagas-"))
+    say(f"[separate processes] 5 services over RabbitMQ; logs in {logs}")
+    with Deployment(SERVICES, broker, logs, GUNICORN_WORKERS="1") as deployment:
+        for service in SERVICES:
+            deployment.manage(service, "migrate_all")
+        deployment.serve("registry")
+        for service in PARTICIPANTS:
+            deployment.manage(service, "edn_schemas", "register")
+            deployment.manage(service, "edn_broker")
+            deployment.start(service, "relay", *RELAY)
+            deployment.start(service, "worker", *worker_command(service))
+        customer = deployment.manage("customers", "shell", "-c", CREATE_CUSTOMER).split()[-1]
+        product = deployment.manage("inventory", "shell", "-c", CREATE_PRODUCT).split()[-1]
+        time.sleep(3)  # workers connected and consuming
+        script = PLACE_ORDERS.format(product=product, customer=customer, count=count)
+        deployment.manage("orders", "shell", "-c", script)
+        sagas = deployment.database("sagas", "sagas")
+        orders = deployment.database("orders", "orders")
+        deadline = time.monotonic() + 600
+        done_sql = "SELECT count(*), max(updated_at) FROM sagas_saga WHERE state = 'Executed'"
+        while (done := sagas.execute(done_sql).fetchone())[0] < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {done[0]} of {count} sagas finished; logs in {logs}")
+            time.sleep(0.2)
+        first = orders.execute("SELECT min(created_at) FROM orders_order").fetchone()[0]
+        elapsed = (done[1] - first).total_seconds()
+        rate = count / elapsed
+        say(
+            f"  {count} sagas in {elapsed:.2f} s: {rate:.0f} sagas/s = "
+            f"{rate / raw_sagas:.2f}x raw sagas/s"
+        )
+        return rate
