@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from edn_core.bus.admin import register_bus_admin
 from edn_core.cqrs import send
@@ -14,6 +15,10 @@ from sagas import commands
 from sagas.api import with_durations
 from sagas.models import FailedDelivery, InboxEntry, OutboxMessage, SagaRecord
 
+TIMELINE_HEAD = (
+    "<tr><th>step</th><th>phase</th><th>state</th><th>started</th><th>ended</th>"
+    "<th>duration</th><th>messages</th></tr>"
+)
 AGES = {"1m": timedelta(minutes=1), "10m": timedelta(minutes=10), "1h": timedelta(hours=1),
         "1d": timedelta(days=1)}  # fmt: skip
 
@@ -32,7 +37,8 @@ class AgeFilter(admin.SimpleListFilter):
 def _phase_row(step: str, kind: str, phase: dict):
     messages_ = [*phase["sent"], *phase["received"]]
     payloads = format_html_join(
-        "", "<details><summary>{} {}{}</summary><pre>{}</pre></details>",
+        "", '<details><summary>{} {}{}</summary><pre style="white-space:pre-wrap;'
+        'word-break:break-all;max-width:40em">{}</pre></details>',
         ((("sent" if m in phase["sent"] else "received"), m["topic"],
           " (ignored: late)" if m.get("ignored") else "", json.dumps(m["data"], indent=2))
          for m in messages_),
@@ -90,10 +96,11 @@ class SagaAdmin(admin.ModelAdmin):
             for kind in ("action", "compensation")
             if step[kind]["state"] != "NotStarted"
         ]
-        head = "<tr><th>step</th><th>phase</th><th>state</th><th>started</th><th>ended</th><th>duration</th><th>messages</th></tr>"  # noqa: E501
+        head = mark_safe(TIMELINE_HEAD)  # a constant: no user data in it
         return format_html(
-            '<table class="saga-timeline">{}{}</table>',
-            format_html(head),
+            '<div style="overflow-x:auto;max-width:100%">'
+            '<table class="saga-timeline">{}{}</table></div>',
+            head,
             format_html_join("", "{}", ((row,) for row in rows)),
         )
 
