@@ -106,7 +106,8 @@ def test_new_user_can_run_and_use_the_customers_api(served):
 
 
 def test_events_flow_inside_the_one_process_server(served):
-    """The in-process relay delivers the address change without any other process."""
+    """The in-process relay runs the create-order saga and delivers the address change
+    without any other process."""
     base, token = served
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=auth, timeout=10) as api:
@@ -126,8 +127,20 @@ def test_events_flow_inside_the_one_process_server(served):
                 ],
             },
         )
-        assert order.status_code == 202
+        assert order.status_code == 202 and order.json()["state"] == "Pending"
+        # the create-order saga runs in the same process: credit 100 -> 77.50, stock 9 -> 6
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if api.get(order.headers["Location"]).json()["state"] != "Pending":
+                break
+            time.sleep(0.05)
+        assert api.get(order.headers["Location"]).json()["state"] == "Created"
+        (saga,) = api.get("/api/sagas", params={"key": order.json()["id"]}).json()["results"]
+        assert saga["state"] == "Executed"
         url = f"/api/customers/{customer['id']}"
+        assert api.get(url).json()["creditAvailable"] == "77.50"
+        widget = "/api/inventory/8a0e3b9c-6c5e-4b7a-9f55-2f0f7c1d1a01"
+        assert api.get(widget).json()["amountAvailable"] == 6
         current = api.get(url)
         moved = {**customer["shippingAddress"], "street": "1 Moved Street"}
         body = {k: customer[k] for k in ("firstName", "lastName", "creditLimit")}
