@@ -104,11 +104,9 @@ class Saga(AggregateRoot):
 
     def retry_compensation(self, now: datetime) -> None:
         """Send the compensation that failed again (after an operator fixed the cause)."""
-        if (
-            self.state != SagaState.NEEDS_ATTENTION
-            or self._request(self.current, "compensation") is None
-        ):
-            raise InvalidState(f"Saga {self.id} is {self.state}; nothing to retry.")
+        failed = self.steps[self.current]["compensation"]["state"] in {"Failed", "TimedOut"}
+        if self.state != SagaState.NEEDS_ATTENTION or not failed:
+            raise InvalidState(f"Saga {self.id} is {self.state}; no failed compensation to retry.")
         self.state = SagaState.COMPENSATING
         self._begin(self.current, "compensation", now)
 
