@@ -37,7 +37,8 @@ class Repository(Generic[A]):
         return router.db_for_write(self.model)
 
     def atomic(self):
-        """Return a transaction on this repository's alias."""
+        """Return a transaction on this repository's alias (a savepoint inside an open one,
+        so a caller may catch a refusal and go on)."""
         return transaction.atomic(using=self.alias)
 
     def to_domain(self, row: models.Model) -> A:

@@ -65,7 +65,7 @@ class Ledger:
 
     def reserve(self, reservation: str, detail: dict, hold: Callable[[], None]) -> Outcome:
         """Run ``hold`` once for ``reservation``; a domain refusal is an answer, not an error."""
-        with transaction.atomic(using=self.alias):
+        with transaction.atomic(using=self.alias, savepoint=False):
             row = self._locked(reservation)
             if row is not None:
                 if row.state == row.HELD:
@@ -84,7 +84,7 @@ class Ledger:
 
     def release(self, reservation: str, undo: Callable[[dict], None]) -> Outcome:
         """Undo what ``reservation`` holds (``undo(detail)``), once; tombstone an unknown one."""
-        with transaction.atomic(using=self.alias):
+        with transaction.atomic(using=self.alias, savepoint=False):
             row = self._locked(reservation)
             if row is None:
                 self._record(reservation, self.model.RELEASED, {}, "released before reserved")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from edn_core.cqrs import Command, handles
@@ -62,7 +62,8 @@ def start_saga(cmd: StartSaga) -> Saga | None:
     """Start a saga, once per (type, key): a second start for the same key does nothing."""
     saga = Saga.start(cmd.saga_id or new_id(), definition(cmd.saga_type), cmd.data, timezone.now())
     try:
-        with sagas.atomic(), sagas.atomic():  # inner savepoint: a duplicate key rolls back alone
+        # a savepoint of its own: a duplicate key rolls back alone, the delivery goes on
+        with sagas.atomic(), transaction.atomic(using=sagas.alias):
             sagas.add(saga)
     except IntegrityError:
         if SagaRecord.objects.filter(saga_type=cmd.saga_type, key=saga.key).exists():
@@ -75,11 +76,11 @@ def start_saga(cmd: StartSaga) -> Saga | None:
 @handles(HandleReply)
 def handle_reply(cmd: HandleReply) -> Saga | None:
     """Apply a reply to its saga; an unknown saga id is logged and dropped."""
+    # A lost race with another process raises ConcurrencyConflict: the bus runs the
+    # delivery again at once on the reloaded saga (edn_core.bus.dispatch).
     if not SagaRecord.objects.filter(pk=cmd.saga_id).exists():
         logger.warning("reply %s %s for unknown saga %s", cmd.topic, cmd.message_id, cmd.saga_id)
         return None
-    # A lost race with another process raises ConcurrencyConflict: the bus runs the
-    # delivery again at once on the reloaded saga (edn_core.bus.dispatch).
     return sagas.change(
         cmd.saga_id, lambda s: s.on_reply(cmd.topic, cmd.data, cmd.message_id, timezone.now())
     )

@@ -52,15 +52,22 @@ def deliver(envelope: str | bytes, *, app_labels: set[str] | None = None) -> dic
 
 
 def run_subscription(
-    sub: Subscription, event: IntegrationEvent, envelope: str, *, retrying: bool = False
+    sub: Subscription,
+    event: IntegrationEvent,
+    envelope: str,
+    *,
+    retrying: bool = False,
+    validated: bool = False,
 ) -> str:
     """Run one handler for one event; record success in the inbox or the failure for retry.
 
-    ``retrying`` marks a redelivery of a recorded failure, which success then resolves.
+    ``retrying`` marks a redelivery of a recorded failure, which success then resolves;
+    ``validated`` skips the schema check the caller already made.
     """
     store = store_for(sub.app_label)
     try:
-        schemas.validate_for_consume(event.topic, event.data, event.dataschema)
+        if not validated:
+            schemas.validate_for_consume(event.topic, event.data, event.dataschema)
     except (schemas.EventSchemaViolation, schemas.UnknownSchema) as error:
         detail = json.dumps(getattr(error, "errors", {}) or {}, sort_keys=True)
         retries.dead_letter(store, sub.consumer, event, envelope, f"{error.message} {detail}")

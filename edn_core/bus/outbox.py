@@ -1,8 +1,9 @@
 """Write integration events into the outbox, in the caller's transaction.
 
 The caller (a repository save inside a command handler) owns the transaction: the aggregate
-and its events commit together or not at all. On PostgreSQL a ``pg_notify`` in the same
-transaction wakes relays the moment it commits; in-process relays are woken on commit too.
+and its events commit together or not at all. Once the transaction commits, one
+``pg_notify`` (PostgreSQL) wakes the relays of every process, and in-process relays are woken
+directly -- once per transaction however many rows it wrote.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import uuid
 import zlib
 from collections.abc import Sequence
+from functools import cache
 
 from django.db import connections, transaction
 
@@ -92,9 +94,23 @@ def append(app_label: str, built: Sequence[IntegrationEvent]) -> list[Integratio
             for e in built
         ]
     )
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, store.alias])
-    for listener in _wake_listeners:
-        transaction.on_commit(lambda listener=listener: listener(store.alias), using=store.alias)
+    waker = _waker(store.alias)
+    if not any(entry[1] is waker for entry in connection.run_on_commit):
+        transaction.on_commit(waker, using=store.alias, robust=True)  # once per transaction
     return list(built)
+
+
+@cache
+def _waker(alias: str):
+    """After a commit that wrote outbox rows: wake relays in this process and, on PostgreSQL,
+    in every process (NOTIFY). A crash right after the commit leaves them to the sweep."""
+
+    def wake() -> None:
+        connection = connections[alias]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, alias])
+        for listener in _wake_listeners:
+            listener(alias)
+
+    return wake
