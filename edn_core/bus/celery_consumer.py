@@ -1,9 +1,13 @@
 """The consumer as a Celery worker step: take envelopes from this process's app queues,
-deliver them, and ack only after the handlers' transactions committed.
+deliver them in batches, and ack only after the handlers' transactions committed.
 
-A handler failure is recorded in the app's database for retry (then the message is acked);
-an error of the delivery itself (database down) requeues the message for the broker to
-redeliver; a worker killed before the ack gets the message redelivered by the broker.
+Messages the broker hands over in one read are collected and delivered together once the
+worker's event loop has no more to read (``hub.call_soon``), at most ``PREFETCH`` at a time:
+one transaction per app for the whole batch (:mod:`edn_core.bus.batch`), then every message
+of the batch is acked. A handler failure is recorded in the app's database for retry (the
+message is acked); an error of the delivery itself (database down) requeues the batch for the
+broker to redeliver; a worker killed before the acks gets the messages redelivered, and the
+inbox drops what had been committed already.
 """
 
 from __future__ import annotations
@@ -13,12 +17,58 @@ import logging
 from celery import bootsteps
 from kombu import Consumer
 
-__all__ = ["EventConsumerStep"]
+__all__ = ["EventConsumerStep", "MessageBatch"]
 
 logger = logging.getLogger(__name__)
+PREFETCH = 200
+
+
+class MessageBatch:
+    """Messages received but not yet delivered; ``hub`` None delivers each one at once."""
+
+    def __init__(self, hub=None, limit: int = PREFETCH) -> None:
+        self.hub, self.limit = hub, limit
+        self.pending: list[tuple[str, object]] = []
+        self.scheduled = False
+
+    def add(self, app_label: str, message) -> None:
+        self.pending.append((app_label, message))
+        if self.hub is None or len(self.pending) >= self.limit:
+            self.flush()
+        elif not self.scheduled:
+            self.scheduled = True
+            self.hub.call_soon(self.flush)
+
+    def flush(self) -> None:
+        from django.db import close_old_connections
+
+        from edn_core.bus.batch import deliver_batch
+
+        self.scheduled = False
+        taken, self.pending = self.pending, []
+        if not taken:
+            return
+        close_old_connections()
+        by_app: dict[str, list] = {}
+        for app_label, message in taken:
+            by_app.setdefault(app_label, []).append(message)
+        for app_label, messages in by_app.items():
+            try:
+                deliver_batch([m.body for m in messages], app_labels={app_label})
+            except Exception:
+                logger.exception("delivery of %d to %s failed; requeued", len(messages), app_label)
+                for message in messages:
+                    message.requeue()
+                continue
+            for message in messages:
+                message.ack()
 
 
 class EventConsumerStep(bootsteps.ConsumerStep):
+    def start(self, c):
+        self.batch = MessageBatch(getattr(c, "hub", None))
+        super().start(c)
+
     def get_consumers(self, channel):
         from django.conf import settings
 
@@ -26,25 +76,19 @@ class EventConsumerStep(bootsteps.ConsumerStep):
 
         if settings.EDN_BUS_TRANSPORT != "celery":
             return []
+        batch = getattr(self, "batch", None) or MessageBatch()
         return [
-            Consumer(channel, queues=[queue], on_message=self._handler(app), prefetch_count=50)
+            Consumer(
+                channel,
+                queues=[queue],
+                on_message=lambda message, app=app: batch.add(app, message),
+                prefetch_count=PREFETCH,
+            )
             for app, queue in app_queues().items()
         ]
 
     @staticmethod
     def _handler(app_label: str):
-        from django.db import close_old_connections
-
-        from edn_core.bus.dispatch import deliver
-
-        def on_message(message):
-            close_old_connections()
-            try:
-                deliver(message.body, app_labels={app_label})
-            except Exception:
-                logger.exception("delivery to %s failed; requeued", app_label)
-                message.requeue()
-                return
-            message.ack()
-
-        return on_message
+        """Deliver each message on its own (no event loop): tests and tools."""
+        batch = MessageBatch()
+        return lambda message: batch.add(app_label, message)

@@ -92,7 +92,7 @@ def test_a_failed_delivery_is_requeued_for_the_broker_to_redeliver(broker, monke
     def database_down(*args, **kwargs):
         raise ConnectionError("database unavailable")
 
-    monkeypatch.setattr("edn_core.bus.dispatch.deliver", database_down)
+    monkeypatch.setattr("edn_core.bus.batch.deliver_batch", database_down)
     handler = celery_consumer.EventConsumerStep._handler("orders")
     (message,) = drain(broker, app_queues()["orders"])
     handler(message)

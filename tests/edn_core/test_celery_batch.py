@@ -1,0 +1,80 @@
+"""The Celery consumer step's batching: what one read brings is delivered in one go, acked
+only after it committed, requeued as a whole when the delivery itself fails."""
+
+import pytest
+
+from edn_core.bus.celery_consumer import MessageBatch
+
+
+class FakeHub:
+    def __init__(self):
+        self.callbacks = []
+
+    def call_soon(self, callback):
+        self.callbacks.append(callback)
+
+    def run_ready(self):
+        ready, self.callbacks = self.callbacks, []
+        for callback in ready:
+            callback()
+
+
+class FakeMessage:
+    def __init__(self, body):
+        self.body, self.state = body, "received"
+
+    def ack(self):
+        self.state = "acked"
+
+    def requeue(self):
+        self.state = "requeued"
+
+
+@pytest.fixture
+def deliveries(monkeypatch):
+    calls = []
+
+    def deliver_batch(bodies, *, app_labels):
+        calls.append((sorted(app_labels), list(bodies)))
+        if any(body == "database down" for body in bodies):
+            raise ConnectionError("database unavailable")
+
+    monkeypatch.setattr("edn_core.bus.batch.deliver_batch", deliver_batch)
+    monkeypatch.setattr("django.db.close_old_connections", lambda: None)
+    return calls
+
+
+def test_one_read_is_delivered_once_per_app_after_the_loop_turns(deliveries):
+    hub = FakeHub()
+    batch = MessageBatch(hub, limit=10)
+    messages = [FakeMessage(f"e{n}") for n in range(4)]
+    for n, message in enumerate(messages):
+        batch.add("orders" if n % 2 == 0 else "sagas", message)
+    assert deliveries == [] and len(hub.callbacks) == 1  # scheduled once, not per message
+    hub.run_ready()
+    assert deliveries == [(["orders"], ["e0", "e2"]), (["sagas"], ["e1", "e3"])]
+    assert {m.state for m in messages} == {"acked"}
+
+
+def test_a_full_batch_is_delivered_without_waiting(deliveries):
+    batch = MessageBatch(FakeHub(), limit=3)
+    for n in range(3):
+        batch.add("orders", FakeMessage(f"e{n}"))
+    assert deliveries == [(["orders"], ["e0", "e1", "e2"])]
+
+
+def test_a_failed_delivery_requeues_that_apps_messages_and_acks_the_others(deliveries):
+    hub = FakeHub()
+    batch = MessageBatch(hub, limit=10)
+    bad, good = FakeMessage("database down"), FakeMessage("fine")
+    batch.add("orders", bad)
+    batch.add("sagas", good)
+    hub.run_ready()
+    assert (bad.state, good.state) == ("requeued", "acked")
+
+
+def test_without_an_event_loop_each_message_is_delivered_at_once(deliveries):
+    batch = MessageBatch(None)
+    message = FakeMessage("e0")
+    batch.add("orders", message)
+    assert deliveries == [(["orders"], ["e0"])] and message.state == "acked"
