@@ -10,10 +10,11 @@ databases and environment, as in tests/test_services_e2e.py:
   publisher confirms; the load is written into its outbox by bench/e2e_roles.py with
   ``write_outbox`` inside a transaction on the customers alias, as a command handler does;
 * **orders**: one Celery worker (``--pool=solo --concurrency=1``) consuming ``<namespace>.orders``
-  through ``EventConsumerStep``: ``deliver()`` -- schema check, inbox row, latest-wins checkpoint,
-  the handler moving the customer's open order -- commits, then acks. It runs the app of
-  bench/e2e_worker.py: ``config.celery``'s app plus a clock that records when each ``deliver()``
-  returned, i.e. when the consumer's transaction had committed.
+  through ``EventConsumerStep``: what one read brought goes through ``deliver_batch()`` --
+  schema check, inbox rows, latest-wins checkpoints, the handler moving each customer's open
+  order, in one transaction -- commits, then acks. It runs the app of bench/e2e_worker.py:
+  ``config.celery``'s app plus a clock that records when each ``deliver_batch()`` returned,
+  i.e. when the consumer's transaction had committed.
 
 Every event is a real ``v1.CustomerAddressUpdated`` for one of ``--customers`` customers per
 phase, each with one open order (seeded through ``PlaceOrder``). Latency of an event = the

@@ -2,11 +2,11 @@
 
 Started as ``python -m celery -A bench.e2e_worker worker ...`` instead of ``-A config.celery``.
 It is the same app (same settings, same ``EventConsumerStep``); the only addition is a thin
-wrapper around ``edn_core.bus.dispatch.deliver`` that appends ``<event id> <unix time>`` to the
-file named by ``EDN_BENCH_COMMIT_LOG`` when ``deliver`` returned -- that is, after the
-handler's transaction (inbox row + order update) committed and before the message is acked.
-The wrapper costs one ``json.loads`` of the envelope and one line-buffered write per event
-(a few microseconds, against milliseconds per delivery).
+wrapper around ``edn_core.bus.batch.deliver_batch`` that appends ``<event id> <unix time>``
+per event to the file named by ``EDN_BENCH_COMMIT_LOG`` when ``deliver_batch`` returned --
+that is, after the batch's transaction (inbox rows + order updates) committed and before the
+messages are acked. The wrapper costs one ``json.loads`` of each envelope and one
+line-buffered write per event (a few microseconds per event).
 """
 
 from __future__ import annotations
@@ -28,16 +28,17 @@ def _install_commit_clock(**_) -> None:
     import django
 
     django.setup()  # idempotent; the Django fixup may not have run yet
-    from edn_core.bus import dispatch
+    from edn_core.bus import batch
 
-    deliver = dispatch.deliver
+    deliver_batch = batch.deliver_batch
     log = open(os.environ["EDN_BENCH_COMMIT_LOG"], "a", buffering=1)  # noqa: SIM115
     atexit.register(log.close)
 
-    def timed_deliver(envelope, **kwargs):
-        outcome = deliver(envelope, **kwargs)
+    def timed_deliver_batch(envelopes, **kwargs):
+        envelopes = list(envelopes)
+        outcome = deliver_batch(envelopes, **kwargs)
         committed = time.time()
-        log.write(f"{json.loads(envelope).get('id', '?')} {committed:.6f}\n")
+        log.write("".join(f"{json.loads(e).get('id', '?')} {committed:.6f}\n" for e in envelopes))
         return outcome
 
-    dispatch.deliver = timed_deliver  # celery_consumer imports it when its consumers start
+    batch.deliver_batch = timed_deliver_batch  # the consumer step imports it per flush
