@@ -18,8 +18,7 @@ from django.db import transaction
 
 from edn_core import schemas, tracing
 from edn_core.bus import retries
-from edn_core.bus.dispatch import DEAD_LETTERED, HANDLED, STALE, _failed, run_subscription
-from edn_core.bus.dispatch import _claim_checkpoint as claim_checkpoint
+from edn_core.bus.dispatch import DEAD_LETTERED, _failed, apply, run_subscription
 from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import Subscription, subscriptions_for
 from edn_core.envelope import IntegrationEvent, InvalidEnvelope
@@ -83,18 +82,6 @@ def _run_together(alias: str, work: list[Work]) -> list[str]:
 
 
 def _apply(sub: Subscription, event: IntegrationEvent) -> str:
-    store = store_for(sub.app_label)
     context = tracing.caused_by(event.id, event.correlation_id, event.traceparent)
     with tracing.using(context):
-        outcome = HANDLED if claim_checkpoint(store, sub, event) else STALE
-        store.rows(store.inbox).create(
-            consumer=sub.consumer,
-            event_id=event.id,
-            topic=event.topic,
-            aggregate_id=event.aggregate_id,
-            sequence=event.sequence,
-            outcome=outcome,
-        )
-        if outcome == HANDLED:
-            sub.handler(event)
-    return outcome
+        return apply(store_for(sub.app_label), sub, event)

@@ -97,17 +97,7 @@ def _handle(store, sub: Subscription, event: IntegrationEvent, retrying: bool) -
     for attempt in range(CONFLICT_RETRIES):
         try:
             with transaction.atomic(using=store.alias):
-                outcome = HANDLED if _claim_checkpoint(store, sub, event) else STALE
-                store.rows(store.inbox).create(
-                    consumer=sub.consumer,
-                    event_id=event.id,
-                    topic=event.topic,
-                    aggregate_id=event.aggregate_id,
-                    sequence=event.sequence,
-                    outcome=outcome,
-                )
-                if outcome == HANDLED:
-                    sub.handler(event)
+                outcome = apply(store, sub, event)
                 if retrying:
                     retries.resolve(store, sub.consumer, event.id)
             return outcome
@@ -115,6 +105,22 @@ def _handle(store, sub: Subscription, event: IntegrationEvent, retrying: bool) -
             if attempt == CONFLICT_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def apply(store, sub: Subscription, event: IntegrationEvent) -> str:
+    """Inside the caller's transaction: the checkpoint, the inbox row, then the handler."""
+    outcome = HANDLED if _claim_checkpoint(store, sub, event) else STALE
+    store.rows(store.inbox).create(
+        consumer=sub.consumer,
+        event_id=event.id,
+        topic=event.topic,
+        aggregate_id=event.aggregate_id,
+        sequence=event.sequence,
+        outcome=outcome,
+    )
+    if outcome == HANDLED:
+        sub.handler(event)
+    return outcome
 
 
 def _failed(sub: Subscription, event: IntegrationEvent, envelope: str, error: str) -> str:

@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from edn_core.bus.subscriptions import by_consumer, subscribe, subscriptions_for, unsubscribe
 from edn_core.testing import EventBus
 from sagas.models import OutboxMessage, SagaRecord
 from tests.sagas.helpers import credit_available, new_customer, new_product, place, saga_of, stock
@@ -61,16 +60,6 @@ def snapshot() -> dict:
 
 def ids(page: dict) -> list[str]:
     return [saga["id"] for saga in page["results"]]
-
-
-@pytest.fixture
-def silent_inventory():
-    """Inventory never answers reserve requests (its handler is not subscribed)."""
-    (sub,) = [s for s in subscriptions_for("v1.InventoryReserveRequested")]
-    unsubscribe(sub.consumer)
-    yield
-    subscribe(sub.topic, app=sub.app_label)(sub.handler)
-    assert by_consumer(sub.consumer) is not None
 
 
 @pytest.fixture

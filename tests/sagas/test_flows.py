@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from edn_core.bus.subscriptions import by_consumer, subscriptions_for, unsubscribe
 from edn_core.cqrs import send
 from edn_core.testing import EventBus
 from sagas.commands import ExpireOverdueSteps
@@ -75,18 +74,6 @@ def test_not_enough_stock_releases_the_credit_and_rejects_the_order(api):
         ("ReserveProductInventory", "NotStarted"),  # it refused: it holds nothing
         ("SetOrderStateCreated", "NotStarted"),
     ]
-
-
-@pytest.fixture
-def silent_inventory():
-    """Inventory never answers reserve requests (its handler is not subscribed)."""
-    (sub,) = [s for s in subscriptions_for("v1.InventoryReserveRequested")]
-    unsubscribe(sub.consumer)
-    yield
-    from edn_core.bus.subscriptions import subscribe
-
-    subscribe(sub.topic, app=sub.app_label)(sub.handler)
-    assert by_consumer(sub.consumer) is not None
 
 
 def test_a_participant_that_never_answers_times_out_and_compensates(api, silent_inventory):
