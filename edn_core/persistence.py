@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import models, router, transaction
 
+from edn_core.bulk import update_versioned
 from edn_core.bus.outbox import write_outbox
 from edn_core.domain import AggregateRoot, ConcurrencyConflict, NotFound
 
@@ -87,6 +88,24 @@ class Repository(Generic[A]):
         self._ensure_one(changed, aggregate)
         first_sequence, aggregate.version = aggregate.version + 1, version
         self._publish(events, first_sequence)
+
+    def save_all(self, aggregates: list[A]) -> None:
+        """Save several changed aggregates with a few statements (set-based handlers): one
+        versioned UPDATE per chunk of 100 and one outbox insert; a concurrent change to any
+        of them raises ConcurrencyConflict and nothing is saved."""
+        if not aggregates:
+            return
+        rows, published = [], []
+        for aggregate in aggregates:
+            events = aggregate.pull_events()
+            new_version = aggregate.version + max(1, len(events))
+            rows.append((aggregate.id, aggregate.version, new_version, self.to_fields(aggregate)))
+            published += list(enumerate(events, aggregate.version + 1))
+        with self.atomic():
+            update_versioned(self.model._default_manager.using(self.alias), rows)
+            write_outbox(self.model._meta.app_label, published)
+        for aggregate, (_, _, new_version, _) in zip(aggregates, rows, strict=True):
+            aggregate.version = new_version
 
     def remove(self, aggregate: A) -> None:
         events = aggregate.pull_events()

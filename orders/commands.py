@@ -6,7 +6,7 @@ from uuid import UUID
 from edn_core.cqrs import Command, handles
 from edn_core.domain import new_id
 from orders.domain import Address, Order, OrderItem, OrderState
-from orders.models import OrderRecord, OrderRepository
+from orders.models import OrderRepository
 
 orders = OrderRepository()
 
@@ -81,17 +81,32 @@ def reject_order(cmd: RejectOrder) -> Order:
     return orders.change(cmd.order_id, lambda o: o.reject(cmd.reason))
 
 
+@dataclass(frozen=True, kw_only=True)
+class ChangeShippingAddresses(Command):
+    """New addresses of customers (``{customer id: address}``): their open orders follow."""
+
+    addresses: dict[UUID, dict]
+
+
 @handles(ChangeCustomerShippingAddress)
 def change_customer_shipping_address(cmd: ChangeCustomerShippingAddress) -> int:
     """Send the customer's open orders to the new address; return how many changed."""
-    address = Address(**cmd.shipping_address)
-    open_orders = OrderRecord.objects.using(orders.alias).filter(
-        customer_id=cmd.customer_id, state__in=[OrderState.PENDING, OrderState.CREATED]
+    many = ChangeShippingAddresses(addresses={cmd.customer_id: cmd.shipping_address})
+    return change_shipping_addresses(many)
+
+
+@handles(ChangeShippingAddresses)
+def change_shipping_addresses(cmd: ChangeShippingAddresses) -> int:
+    """Set-based: load every open order of these customers, let each order decide, save the
+    changed ones with a few statements; return how many changed."""
+    new = {customer: Address(**address) for customer, address in cmd.addresses.items()}
+    open_orders = orders.queryset().filter(
+        customer_id__in=list(new), state__in=[OrderState.PENDING, OrderState.CREATED]
     )
     with orders.atomic():
-        versions = dict(open_orders.values_list("id", "version"))
-        moved = [
-            orders.change(order_id, lambda o: o.change_shipping_address(address))
-            for order_id in versions
-        ]
-    return sum(order.version != versions[order.id] for order in moved)
+        loaded = [orders.to_domain(row) for row in open_orders]
+        for order in loaded:
+            order.change_shipping_address(new[order.customer_id])
+        changed = [order for order in loaded if order.pending_events]
+        orders.save_all(changed)
+    return len(changed)

@@ -45,21 +45,26 @@ def order_cancelled(event: OrderCancelled) -> dict:
     return {"orderId": str(event.aggregate_id), "customerId": str(event.customer_id)}
 
 
-@subscribe("v1.CustomerAddressUpdated", latest_wins=True)
-def update_shipping_address_of_open_orders(event) -> None:
-    address = event.data["shippingAddress"]
-    commands.change_customer_shipping_address(
-        commands.ChangeCustomerShippingAddress(
-            customer_id=UUID(event.data["customerId"]),
-            shipping_address={
-                "street": address["street"],
-                "city": address["city"],
-                "state": address["state"],
-                "country": address["country"],
-                "postal_code": address["postalCode"],
-            },
+@subscribe("v1.CustomerAddressUpdated", latest_wins=True, batch=True)
+def update_shipping_address_of_open_orders(events) -> None:
+    """A batch of address changes (the newest per customer) moves all their open orders."""
+    commands.change_shipping_addresses(
+        commands.ChangeShippingAddresses(
+            addresses={
+                UUID(e.data["customerId"]): _address(e.data["shippingAddress"]) for e in events
+            }
         )
     )
+
+
+def _address(data: dict) -> dict:
+    return {
+        "street": data["street"],
+        "city": data["city"],
+        "state": data["state"],
+        "country": data["country"],
+        "postal_code": data["postalCode"],
+    }
 
 
 @subscribe("v1.OrderConfirmRequested")

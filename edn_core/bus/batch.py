@@ -18,7 +18,14 @@ from django.db import transaction
 
 from edn_core import schemas, tracing
 from edn_core.bus import retries
-from edn_core.bus.dispatch import DEAD_LETTERED, _failed, apply, run_subscription
+from edn_core.bus.dispatch import (
+    DEAD_LETTERED,
+    HANDLED,
+    STALE,
+    _failed,
+    apply,
+    run_subscription,
+)
 from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import Subscription, subscriptions_for
 from edn_core.envelope import IntegrationEvent, InvalidEnvelope
@@ -75,13 +82,79 @@ def _run_together(alias: str, work: list[Work]) -> list[str]:
         return [run_subscription(sub, event, envelope, validated=True)]
     try:
         with transaction.atomic(using=alias):
-            return [_apply(sub, event) for sub, event, _ in work]
+            return _apply_all(work)
     except Exception as error:  # one bad apple: every delivery on its own, as usual
         logger.info("batch of %d on %s fell back to single deliveries: %r", len(work), alias, error)
         return [run_subscription(s, e, raw, validated=True) for s, e, raw in work]
+
+
+def _apply_all(work: list[Work]) -> list[str]:
+    """Every delivery in order; a batch subscription's events all at once, where its first is."""
+    outcomes, done = [], set()
+    for sub, event, _ in work:
+        if not sub.batch:
+            outcomes.append(_apply(sub, event))
+        elif sub.consumer not in done:
+            done.add(sub.consumer)
+            events = [e for s, e, _ in work if s.consumer == sub.consumer]
+            outcomes += apply_many(store_for(sub.app_label), sub, events)
+    return outcomes
 
 
 def _apply(sub: Subscription, event: IntegrationEvent) -> str:
     context = tracing.caused_by(event.id, event.correlation_id, event.traceparent)
     with tracing.using(context):
         return apply(store_for(sub.app_label), sub, event)
+
+
+def apply_many(store, sub: Subscription, events: list[IntegrationEvent]) -> list[str]:
+    """A batch subscription's share of the batch: checkpoints and inbox rows in a few
+    statements, then one call of the handler with the events to apply."""
+    applied = _claim_checkpoints(store, sub, events) if sub.latest_wins else events
+    chosen = {event.id for event in applied}
+    outcomes = [HANDLED if event.id in chosen else STALE for event in events]
+    store.rows(store.inbox).bulk_create(
+        store.inbox(
+            consumer=sub.consumer,
+            event_id=event.id,
+            topic=event.topic,
+            aggregate_id=event.aggregate_id,
+            sequence=event.sequence,
+            outcome=outcome,
+        )
+        for event, outcome in zip(events, outcomes, strict=True)
+    )
+    if applied:
+        first = applied[0]  # the batch's work continues the first event's trace
+        with tracing.using(tracing.caused_by(first.id, first.correlation_id, first.traceparent)):
+            sub.handler(applied)
+    return outcomes
+
+
+def _claim_checkpoints(store, sub: Subscription, events: list[IntegrationEvent]) -> list:
+    """The newest event per aggregate, if newer than its checkpoint (rows locked, moved)."""
+    newest: dict[str, IntegrationEvent] = {}
+    for event in events:
+        if event.aggregate_id not in newest or event.sequence > newest[event.aggregate_id].sequence:
+            newest[event.aggregate_id] = event
+    rows = store.rows(store.checkpoints).select_for_update()
+    current = {
+        row.aggregate_id: row
+        for row in rows.filter(consumer=sub.consumer, aggregate_id__in=list(newest))
+    }
+    created, moved = [], []
+    for aggregate_id, event in newest.items():
+        row = current.get(aggregate_id)
+        if row is None:
+            created.append(
+                store.checkpoints(
+                    consumer=sub.consumer, aggregate_id=aggregate_id, sequence=event.sequence
+                )
+            )
+        elif row.sequence < event.sequence:
+            row.sequence = event.sequence
+            moved.append(row)
+    store.rows(store.checkpoints).bulk_create(created)
+    store.rows(store.checkpoints).bulk_update(moved, ["sequence"])
+    keep = {row.aggregate_id for row in created} | {row.aggregate_id for row in moved}
+    return [event for event in newest.values() if event.aggregate_id in keep]

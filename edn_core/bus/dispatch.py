@@ -119,7 +119,7 @@ def apply(store, sub: Subscription, event: IntegrationEvent) -> str:
         outcome=outcome,
     )
     if outcome == HANDLED:
-        sub.handler(event)
+        sub.handler([event] if sub.batch else event)
     return outcome
 
 

@@ -17,6 +17,7 @@ class Subscription:
     app_label: str
     handler: Callable[[Any], None]
     latest_wins: bool = False
+    batch: bool = False
 
     @property
     def consumer(self) -> str:
@@ -27,19 +28,26 @@ class Subscription:
 _SUBSCRIPTIONS: dict[str, Subscription] = {}
 
 
-def subscribe(topic: str, *, latest_wins: bool = False, app: str | None = None):
+def subscribe(
+    topic: str, *, latest_wins: bool = False, app: str | None = None, batch: bool = False
+):
     """Run the decorated function for every event published under ``topic``.
 
     The handler runs in a transaction on its app's alias together with the inbox row, so a
     redelivered event has no second effect. With ``latest_wins`` an event older than one
     already applied for the same aggregate is skipped (for events that carry state).
     ``app`` defaults to the package the handler is defined in.
+
+    With ``batch=True`` the handler takes a list of events: those of one delivery batch
+    (with ``latest_wins``, only the newest per aggregate), in one call and one transaction,
+    so it can do set-based work; after a failed batch it is called with one event at a time.
     """
     if not TOPIC.match(topic):
         raise ValueError(f"topic {topic!r} must look like v1.SomethingHappened")
 
     def register(handler: Callable[[Any], None]):
-        sub = Subscription(topic, app or handler.__module__.split(".")[0], handler, latest_wins)
+        label = app or handler.__module__.split(".")[0]
+        sub = Subscription(topic, label, handler, latest_wins, batch)
         _SUBSCRIPTIONS[sub.consumer] = sub
         return handler
 
