@@ -102,7 +102,7 @@ class Repository(Generic[A]):
             rows.append((aggregate.id, aggregate.version, new_version, self.to_fields(aggregate)))
             published += list(enumerate(events, aggregate.version + 1))
         with self.atomic():
-            update_versioned(self.model._default_manager.using(self.alias), rows)
+            update_versioned(self.model, self.alias, rows)
             write_outbox(self.model._meta.app_label, published)
         for aggregate, (_, _, new_version, _) in zip(aggregates, rows, strict=True):
             aggregate.version = new_version

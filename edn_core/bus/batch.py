@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from edn_core import schemas, tracing
+from edn_core.bulk import advance_checkpoints
 from edn_core.bus import retries
 from edn_core.bus.dispatch import (
     DEAD_LETTERED,
@@ -132,29 +133,11 @@ def apply_many(store, sub: Subscription, events: list[IntegrationEvent]) -> list
 
 
 def _claim_checkpoints(store, sub: Subscription, events: list[IntegrationEvent]) -> list:
-    """The newest event per aggregate, if newer than its checkpoint (rows locked, moved)."""
+    """The newest event per aggregate, if newer than its checkpoint (moved in one statement)."""
     newest: dict[str, IntegrationEvent] = {}
     for event in events:
         if event.aggregate_id not in newest or event.sequence > newest[event.aggregate_id].sequence:
             newest[event.aggregate_id] = event
-    rows = store.rows(store.checkpoints).select_for_update()
-    current = {
-        row.aggregate_id: row
-        for row in rows.filter(consumer=sub.consumer, aggregate_id__in=list(newest))
-    }
-    created, moved = [], []
-    for aggregate_id, event in newest.items():
-        row = current.get(aggregate_id)
-        if row is None:
-            created.append(
-                store.checkpoints(
-                    consumer=sub.consumer, aggregate_id=aggregate_id, sequence=event.sequence
-                )
-            )
-        elif row.sequence < event.sequence:
-            row.sequence = event.sequence
-            moved.append(row)
-    store.rows(store.checkpoints).bulk_create(created)
-    store.rows(store.checkpoints).bulk_update(moved, ["sequence"])
-    keep = {row.aggregate_id for row in created} | {row.aggregate_id for row in moved}
-    return [event for event in newest.values() if event.aggregate_id in keep]
+    sequences = {aggregate: event.sequence for aggregate, event in newest.items()}
+    moved = advance_checkpoints(store.checkpoints, store.alias, sub.consumer, sequences)
+    return [event for aggregate, event in newest.items() if aggregate in moved]
