@@ -10,8 +10,10 @@ consumers' inbox removes the duplicates).
 from __future__ import annotations
 
 import logging
+import uuid
 import zlib
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from django.db import connections, transaction
 from django.utils import timezone
@@ -24,6 +26,20 @@ from edn_core.bus.transports import Transport, get_transport
 __all__ = ["PublishFailed", "drain", "relay_batch"]
 
 logger = logging.getLogger(__name__)
+
+
+class PendingMessage(NamedTuple):
+    """An outbox row as the transports need it (plain values: no model instances to build)."""
+
+    id: int
+    event_id: uuid.UUID
+    topic: str
+    aggregate_id: str
+    envelope: str
+    attempts: int
+
+
+FIELDS = PendingMessage._fields
 
 
 class PublishFailed(RuntimeError):
@@ -70,7 +86,8 @@ def relay_batch(
         if not partitions:
             return 0
         pending = store.rows(store.outbox).filter(sent_at__isnull=True, partition__in=partitions)
-        rows = list(pending.order_by("id")[: batch or bus_config().relay_batch])
+        limit = batch or bus_config().relay_batch
+        rows = [PendingMessage(*r) for r in pending.order_by("id").values_list(*FIELDS)[:limit]]
         if not rows:
             return 0
         try:
