@@ -1,8 +1,8 @@
 """The consumer as a Celery worker step: take envelopes from this process's app queues,
 deliver them in batches, and ack only after the handlers' transactions committed.
 
-Messages the broker hands over in one read are collected and delivered together once the
-worker's event loop has no more to read (``hub.call_soon``), at most ``PREFETCH`` at a time:
+Messages are collected for up to ``GATHER_SECONDS`` after the first one arrives (a timer on
+the worker's event loop) and delivered together, at most ``PREFETCH`` at a time:
 one transaction per app for the whole batch (:mod:`edn_core.bus.batch`), then every message
 of the batch is acked. A handler failure is recorded in the app's database for retry (the
 message is acked); an error of the delivery itself (database down) requeues the batch for the
@@ -21,6 +21,7 @@ __all__ = ["EventConsumerStep", "MessageBatch"]
 
 logger = logging.getLogger(__name__)
 PREFETCH = 200
+GATHER_SECONDS = 0.005  # latency added to the first message of a batch, at most
 
 
 class MessageBatch:
@@ -37,7 +38,7 @@ class MessageBatch:
             self.flush()
         elif not self.scheduled:
             self.scheduled = True
-            self.hub.call_soon(self.flush)
+            self.hub.call_later(GATHER_SECONDS, self.flush)
 
     def flush(self) -> None:
         from django.db import close_old_connections

@@ -10,7 +10,8 @@ class FakeHub:
     def __init__(self):
         self.callbacks = []
 
-    def call_soon(self, callback):
+    def call_later(self, delay, callback):
+        assert 0 < delay <= 0.05
         self.callbacks.append(callback)
 
     def run_ready(self):
