@@ -60,3 +60,10 @@ def release_credit_for_saga(event) -> None:
         {"reservation": reservation, "amount": amount},
         key=event.aggregate_id,
     )
+
+
+@subscribe("v1.OrderCancelled")
+def release_credit_of_cancelled_order(event) -> None:
+    """A cancelled order gives its credit back (its reservation is the order id); an order
+    that held none leaves a tombstone, so a create-order saga still in flight stops there."""
+    commands.release_credit(commands.ReleaseCredit(reservation=event.data["orderId"]))

@@ -48,3 +48,9 @@ def release_stock_for_saga(event) -> None:
     reservation = event.data["reservation"]
     commands.release_stock(commands.ReleaseStock(reservation=reservation))
     send("inventory", RELEASED, {"reservation": reservation}, key=event.aggregate_id)
+
+
+@subscribe("v1.OrderCancelled")
+def release_stock_of_cancelled_order(event) -> None:
+    """A cancelled order's stock goes back (its reservation is the order id), once."""
+    commands.release_stock(commands.ReleaseStock(reservation=event.data["orderId"]))

@@ -1,5 +1,8 @@
 """The sagas this orchestrator runs. Each depends only on topic contracts (schemas), never on
-another app's code: the data it reads and writes is the JSON those schemas describe."""
+another app's code: the data it reads and writes is the JSON those schemas describe.
+
+The create-order saga reserves credit and stock under the order's id, so that whoever later
+ends the order (``v1.OrderCancelled``) can release them without knowing the saga."""
 
 from datetime import timedelta
 
@@ -28,7 +31,7 @@ create_order = register(
                 action=Request(
                     "v1.CustomerCreditReserveRequested",
                     lambda f: {
-                        "reservation": f["sagaId"],
+                        "reservation": f["orderId"],
                         "customerId": f["customerId"],
                         "amount": f["orderTotal"],
                     },
@@ -37,7 +40,7 @@ create_order = register(
                 ),
                 compensation=Request(
                     "v1.CustomerCreditReleaseRequested",
-                    lambda f: {"reservation": f["sagaId"], "customerId": f["customerId"]},
+                    lambda f: {"reservation": f["orderId"], "customerId": f["customerId"]},
                     success="v1.CustomerCreditReleased",
                 ),
             ),
@@ -46,7 +49,7 @@ create_order = register(
                 action=Request(
                     "v1.InventoryReserveRequested",
                     lambda f: {
-                        "reservation": f["sagaId"],
+                        "reservation": f["orderId"],
                         "lines": [
                             {"productId": i["productId"], "quantity": i["quantity"]}
                             for i in f["items"]
@@ -57,7 +60,7 @@ create_order = register(
                 ),
                 compensation=Request(
                     "v1.InventoryReleaseRequested",
-                    lambda f: {"reservation": f["sagaId"]},
+                    lambda f: {"reservation": f["orderId"]},
                     success="v1.InventoryReleased",
                 ),
             ),

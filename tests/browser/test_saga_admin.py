@@ -172,7 +172,7 @@ def test_saga_list_timeline_and_cancelling_a_stuck_saga(
     shown_payload = json.loads(payload.inner_text())
     assert shown_payload == stored["ReserveCustomerCredit"]["action"]["sent"][0]["data"]
     assert shown_payload["customerId"] == customer["id"]
-    assert shown_payload["reservation"] == rejected["id"]
+    assert shown_payload["reservation"] == rejected["key"]  # reserved under the order id
     refused = rows.nth(4).locator("details > summary").all_inner_texts()
     assert refused == ["sent v1.InventoryReserveRequested", "received v1.InventoryReserveFailed"]
 

@@ -765,19 +765,19 @@ def test_the_create_order_saga_starts_by_reserving_credit_for_the_order_total():
     assert sent(saga) == [
         (
             "v1.CustomerCreditReserveRequested",
-            {"reservation": str(saga.id), "customerId": "c-1", "amount": "22.50"},
+            {"reservation": "o-1", "customerId": "c-1", "amount": "22.50"},
         )
     ]
     assert reply(saga, "v1.CustomerCreditReserved", 1)
     assert sent(saga) == [
         (
             "v1.InventoryReserveRequested",
-            {"reservation": str(saga.id), "lines": [{"productId": "p-1", "quantity": 3}]},
+            {"reservation": "o-1", "lines": [{"productId": "p-1", "quantity": 3}]},
         )
     ]
     assert reply(saga, "v1.InventoryReserveFailed", 2, reason="out of stock")
     assert sent(saga) == [
-        ("v1.CustomerCreditReleaseRequested", {"reservation": str(saga.id), "customerId": "c-1"})
+        ("v1.CustomerCreditReleaseRequested", {"reservation": "o-1", "customerId": "c-1"})
     ]
     assert reply(saga, "v1.CustomerCreditReleased", 3)
     assert sent(saga) == [

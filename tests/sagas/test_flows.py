@@ -100,3 +100,31 @@ def test_a_participant_that_never_answers_times_out_and_compensates(api, silent_
     assert steps["ReserveProductInventory"]["compensation"]["state"] == "Succeeded"
     assert api.get(placed["Location"]).json()["state"] == "Rejected"
     assert (credit_available(api, customer), stock(api, product)) == ("100.00", 9)
+
+
+def test_cancelling_a_created_order_gives_back_its_credit_and_stock(api):
+    bus = EventBus()
+    customer, product = new_customer(api, "100.00"), new_product(api, 9)
+    placed = place(api, customer, product, price="7.50", quantity=3)
+    bus.run_until_quiet()
+    order = api.get(placed["Location"])
+    assert order.json()["state"] == "Created"
+    cancel = api.post(f"{placed['Location']}/cancel", HTTP_IF_MATCH=order["ETag"])
+    assert cancel.status_code == 200
+    bus.run_until_quiet()
+    assert (credit_available(api, customer), stock(api, product)) == ("100.00", 9)
+    bus.run_until_quiet()  # a second delivery of v1.OrderCancelled would change nothing
+    assert (credit_available(api, customer), stock(api, product)) == ("100.00", 9)
+
+
+def test_an_order_cancelled_while_pending_stops_its_saga(api):
+    bus = EventBus()
+    customer, product = new_customer(api, "100.00"), new_product(api, 9)
+    placed = place(api, customer, product, price="7.50", quantity=3)
+    cancel = api.post(f"{placed['Location']}/cancel", HTTP_IF_MATCH=placed["ETag"])
+    assert cancel.status_code == 200
+    bus.run_until_quiet()
+    assert api.get(placed["Location"]).json()["state"] == "Cancelled"
+    saga = saga_of(api, placed.json()["id"])
+    assert saga["state"] == "Compensated"
+    assert (credit_available(api, customer), stock(api, product)) == ("100.00", 9)
