@@ -103,7 +103,7 @@ class Repository(Generic[A]):
             published += list(enumerate(events, aggregate.version + 1))
         with self.atomic():
             update_versioned(self.model, self.alias, rows)
-            write_outbox(self.model._meta.app_label, published)
+            self._publish_numbered(published)
         for aggregate, (_, _, new_version, _) in zip(aggregates, rows, strict=True):
             aggregate.version = new_version
 
@@ -114,7 +114,11 @@ class Repository(Generic[A]):
         self._publish(events, aggregate.version + 1)
 
     def _publish(self, events: list, first_sequence: int) -> None:
-        write_outbox(self.model._meta.app_label, list(enumerate(events, first_sequence)))
+        self._publish_numbered(list(enumerate(events, first_sequence)))
+
+    def _publish_numbered(self, events: list[tuple[int, Any]]) -> None:
+        """Write ``(sequence, event)`` pairs to the outbox (override to publish otherwise)."""
+        write_outbox(self.model._meta.app_label, events)
 
     def _current(self, aggregate: A) -> models.QuerySet:
         manager = self.model._default_manager.using(self.alias)

@@ -31,14 +31,6 @@ class StartSaga(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class HandleReply(Command):
-    saga_id: UUID
-    topic: str
-    data: dict
-    message_id: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class ExpireOverdueSteps(Command):
     now: datetime | None = None
     limit: int = 500
@@ -73,17 +65,31 @@ def start_saga(cmd: StartSaga) -> Saga | None:
     return saga
 
 
-@handles(HandleReply)
-def handle_reply(cmd: HandleReply) -> Saga | None:
-    """Apply a reply to its saga; an unknown saga id is logged and dropped."""
-    # A lost race with another process raises ConcurrencyConflict: the bus runs the
-    # delivery again at once on the reloaded saga (edn_core.bus.dispatch).
-    if not SagaRecord.objects.filter(pk=cmd.saga_id).exists():
-        logger.warning("reply %s %s for unknown saga %s", cmd.topic, cmd.message_id, cmd.saga_id)
-        return None
-    return sagas.change(
-        cmd.saga_id, lambda s: s.on_reply(cmd.topic, cmd.data, cmd.message_id, timezone.now())
-    )
+@dataclass(frozen=True, kw_only=True)
+class HandleReplies(Command):
+    """Replies of a delivery batch, oldest first: ``(saga id, topic, data, message id)``."""
+
+    replies: list[tuple[UUID, str, dict, str]]
+
+
+@handles(HandleReplies)
+def handle_replies(cmd: HandleReplies) -> int:
+    """Set-based: load every saga the replies name in one query, apply the replies in order,
+    save the changed sagas and their next commands with a few statements; return how many
+    sagas changed. A concurrent change to any of them raises ConcurrencyConflict (the bus
+    then applies the replies one by one)."""
+    wanted = {saga_id for saga_id, *_ in cmd.replies}
+    loaded = {row.id: sagas.to_domain(row) for row in SagaRecord.objects.filter(pk__in=wanted)}
+    now = timezone.now()
+    for saga_id, topic, data, message_id in cmd.replies:
+        saga = loaded.get(saga_id)
+        if saga is None:
+            logger.warning("reply %s %s for unknown saga %s", topic, message_id, saga_id)
+            continue
+        saga.on_reply(topic, data, message_id, now)
+    changed = [saga for saga in loaded.values() if saga.pending_events]
+    sagas.save_all(changed)
+    return len(changed)
 
 
 @handles(ExpireOverdueSteps)

@@ -24,25 +24,21 @@ def _starter(saga: SagaDefinition):
 
 
 def _reply_handler(topic: str):
-    def on_reply(event) -> None:
-        try:
-            UUID(event.correlation_id)
-        except ValueError:
-            logger.warning(
-                "%s %s names no saga (correlation id %r)", topic, event.id, event.correlation_id
-            )
-            return
-        commands.handle_reply(
-            commands.HandleReply(
-                saga_id=UUID(event.correlation_id),
-                topic=event.topic,
-                data=event.data,
-                message_id=event.id,
-            )
-        )
+    def on_replies(events) -> None:
+        """The replies of a delivery batch, applied together (set-based)."""
+        replies = []
+        for event in events:
+            try:
+                saga_id = UUID(event.correlation_id)
+            except ValueError:
+                logger.warning("%s %s names no saga (%r)", topic, event.id, event.correlation_id)
+                continue
+            replies.append((saga_id, event.topic, event.data, event.id))
+        if replies:
+            commands.handle_replies(commands.HandleReplies(replies=replies))
 
-    on_reply.__name__ = f"on_{topic.replace('.', '_')}"
-    return on_reply
+    on_replies.__name__ = f"on_{topic.replace('.', '_')}"
+    return on_replies
 
 
 def _subscribe_all() -> None:
@@ -52,7 +48,7 @@ def _subscribe_all() -> None:
         sends(*saga.sent_topics, app="sagas")
         replies.update(saga.reply_topics)
     for topic in sorted(replies):
-        subscribe(topic, app="sagas")(_reply_handler(topic))
+        subscribe(topic, app="sagas", batch=True)(_reply_handler(topic))
 
 
 _subscribe_all()

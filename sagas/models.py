@@ -4,7 +4,8 @@ from django.db import models
 from django.utils import timezone
 
 from edn_core.bus import models as bus
-from edn_core.bus.outbox import send
+from edn_core.bus.outbox import append
+from edn_core.events import message
 from edn_core.persistence import Repository
 from sagas.domain import Saga
 from sagas.engine import definition
@@ -80,19 +81,21 @@ class SagaRepository(Repository[Saga]):
             "updated_at": timezone.now(),
         }
 
-    def _publish(self, events: list, first_sequence: int) -> None:
-        """The saga's commands go out keyed and correlated by the saga id."""
-        for event in events:
-            if isinstance(event, MessageSent):
-                saga_id = str(event.aggregate_id)
-                send(
-                    "sagas",
-                    event.topic,
-                    event.data,
-                    key=saga_id,
-                    correlation_id=saga_id,
-                    event_id=event.message_id,
-                )
+    def _publish_numbered(self, events: list) -> None:
+        """The saga's commands go out keyed and correlated by the saga id, in one insert."""
+        messages = [
+            message(
+                "sagas",
+                event.topic,
+                event.data,
+                key=str(event.aggregate_id),
+                correlation_id=str(event.aggregate_id),
+                event_id=event.message_id,
+            )
+            for _, event in events
+            if isinstance(event, MessageSent)
+        ]
+        append("sagas", messages)
 
 
 class OutboxMessage(bus.OutboxMessageBase):
