@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from uuid import UUID
 
 from customers.domain import Address, Customer
 from customers.models import CreditReservation, CustomerRepository
 from edn_core.cqrs import Command, handles
-from edn_core.domain import new_id
+from edn_core.domain import NotFound, new_id
 from edn_core.reservations import Ledger, Outcome
 
 customers = CustomerRepository()
@@ -80,11 +81,18 @@ def delete_customer(cmd: DeleteCustomer) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class ReserveCredit(Command):
-    """Set credit aside for ``reservation`` (a saga), at most once."""
+    """Set credit aside for ``reservation`` (an order), at most once."""
 
     customer_id: UUID
     amount: Decimal
     reservation: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveCredits(Command):
+    """Several reservations at once, in order (a delivery batch): one load, one save."""
+
+    requests: list[ReserveCredit]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,23 +102,57 @@ class ReleaseCredit(Command):
     reservation: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReleaseCredits(Command):
+    reservations: list[str]
+
+
 @handles(ReserveCredit)
 def reserve_credit(cmd: ReserveCredit) -> Outcome:
-    return ledger.reserve(
-        cmd.reservation,
-        {"customerId": str(cmd.customer_id), "amount": str(cmd.amount)},
-        lambda: customers.change(
-            cmd.customer_id, lambda c: c.reserve_credit(cmd.amount, cmd.reservation)
-        ),
-    )
+    return reserve_credits(ReserveCredits(requests=[cmd]))[0]
+
+
+@handles(ReserveCredits)
+def reserve_credits(cmd: ReserveCredits) -> list[Outcome]:
+    with customers.atomic():
+        loaded = customers.get_many({request.customer_id for request in cmd.requests})
+
+        def hold(request: ReserveCredit) -> None:
+            customer = loaded.get(request.customer_id)
+            if customer is None:
+                raise NotFound(f"customer {request.customer_id} does not exist.")
+            customer.reserve_credit(request.amount, request.reservation)
+
+        outcomes = ledger.reserve(
+            [
+                (
+                    r.reservation,
+                    {"customerId": str(r.customer_id), "amount": str(r.amount)},
+                    partial(hold, r),
+                )
+                for r in cmd.requests
+            ]
+        )
+        customers.save_all([c for c in loaded.values() if c.pending_events])
+    return outcomes
 
 
 @handles(ReleaseCredit)
 def release_credit(cmd: ReleaseCredit) -> Outcome:
-    def undo(held: dict) -> None:
-        amount = Decimal(held["amount"])
-        customers.change(
-            UUID(held["customerId"]), lambda c: c.release_credit(amount, cmd.reservation)
-        )
+    return release_credits(ReleaseCredits(reservations=[cmd.reservation]))[0]
 
-    return ledger.release(cmd.reservation, undo)
+
+@handles(ReleaseCredits)
+def release_credits(cmd: ReleaseCredits) -> list[Outcome]:
+    loaded: dict = {}
+
+    def load(details: list[dict]) -> None:
+        loaded.update(customers.get_many({UUID(d["customerId"]) for d in details}))
+
+    def undo(reservation: str, held: dict) -> None:
+        loaded[UUID(held["customerId"])].release_credit(Decimal(held["amount"]), reservation)
+
+    with customers.atomic():
+        outcomes = ledger.release(cmd.reservations, undo, load)
+        customers.save_all([c for c in loaded.values() if c.pending_events])
+    return outcomes

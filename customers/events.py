@@ -6,7 +6,7 @@ from uuid import UUID
 
 from customers import commands
 from customers.domain import CustomerAddressUpdated
-from edn_core.bus.outbox import send
+from edn_core.bus.outbox import reply_all
 from edn_core.bus.subscriptions import subscribe
 from edn_core.events import publishes, sends
 
@@ -30,40 +30,44 @@ def address_updated(event: CustomerAddressUpdated) -> dict:
     }
 
 
-@subscribe("v1.CustomerCreditReserveRequested")
-def reserve_credit_for_saga(event) -> None:
-    request = event.data
-    outcome = commands.reserve_credit(
+@subscribe("v1.CustomerCreditReserveRequested", batch=True)
+def reserve_credit_for_sagas(events) -> None:
+    """A batch of requests: one load of the customers, one save, one insert of the replies."""
+    requests = [
         commands.ReserveCredit(
-            customer_id=UUID(request["customerId"]),
-            amount=Decimal(request["amount"]),
-            reservation=request["reservation"],
+            customer_id=UUID(e.data["customerId"]),
+            amount=Decimal(e.data["amount"]),
+            reservation=e.data["reservation"],
         )
-    )
-    reply = {k: request[k] for k in ("reservation", "customerId", "amount")}
-    if outcome.ok:
-        send("customers", RESERVED, reply, key=event.aggregate_id)
-    else:
-        send(
-            "customers", RESERVE_FAILED, {**reply, "reason": outcome.reason}, key=event.aggregate_id
-        )
+        for e in events
+    ]
+    outcomes = commands.reserve_credits(commands.ReserveCredits(requests=requests))
+    replies = []
+    for event, outcome in zip(events, outcomes, strict=True):
+        reply = {k: event.data[k] for k in ("reservation", "customerId", "amount")}
+        if outcome.ok:
+            replies.append((event, RESERVED, reply))
+        else:
+            replies.append((event, RESERVE_FAILED, {**reply, "reason": outcome.reason}))
+    reply_all("customers", replies)
 
 
-@subscribe("v1.CustomerCreditReleaseRequested")
-def release_credit_for_saga(event) -> None:
-    reservation = event.data["reservation"]
-    outcome = commands.release_credit(commands.ReleaseCredit(reservation=reservation))
-    amount = (outcome.detail or {}).get("amount", "0")
-    send(
+@subscribe("v1.CustomerCreditReleaseRequested", batch=True)
+def release_credit_for_sagas(events) -> None:
+    reservations = [e.data["reservation"] for e in events]
+    outcomes = commands.release_credits(commands.ReleaseCredits(reservations=reservations))
+    reply_all(
         "customers",
-        RELEASED,
-        {"reservation": reservation, "amount": amount},
-        key=event.aggregate_id,
+        [
+            (e, RELEASED, {"reservation": r, "amount": (o.detail or {}).get("amount", "0")})
+            for e, r, o in zip(events, reservations, outcomes, strict=True)
+        ],
     )
 
 
-@subscribe("v1.OrderCancelled")
-def release_credit_of_cancelled_order(event) -> None:
+@subscribe("v1.OrderCancelled", batch=True)
+def release_credit_of_cancelled_orders(events) -> None:
     """A cancelled order gives its credit back (its reservation is the order id); an order
     that held none leaves a tombstone, so a create-order saga still in flight stops there."""
-    commands.release_credit(commands.ReleaseCredit(reservation=event.data["orderId"]))
+    reservations = [e.data["orderId"] for e in events]
+    commands.release_credits(commands.ReleaseCredits(reservations=reservations))

@@ -59,6 +59,10 @@ class Repository(Generic[A]):
             raise NotFound(f"{self.model._meta.verbose_name} {aggregate_id} does not exist.")
         return self.to_domain(row)
 
+    def get_many(self, ids) -> dict[Any, A]:
+        """Load the aggregates with these ids (one query); missing ones are simply absent."""
+        return {row.pk: self.to_domain(row) for row in self.queryset().filter(pk__in=list(ids))}
+
     def change(
         self, aggregate_id: Any, change: Callable[[A], None], expected_version: int | None = None
     ) -> A:

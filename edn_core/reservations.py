@@ -60,43 +60,77 @@ class Ledger:
     def _rows(self):
         return self.model._default_manager.using(self.alias)
 
-    def _locked(self, reservation: str) -> ReservationBase | None:
-        return self._rows().select_for_update().filter(reservation=reservation).first()
+    def _locked(self, reservations) -> dict[str, ReservationBase]:
+        rows = self._rows().select_for_update().filter(reservation__in=list(reservations))
+        return {row.reservation: row for row in rows}
 
-    def reserve(self, reservation: str, detail: dict, hold: Callable[[], None]) -> Outcome:
-        """Run ``hold`` once for ``reservation``; a domain refusal is an answer, not an error."""
+    def reserve(self, requests: list[tuple[str, dict, Callable[[], None]]]) -> list[Outcome]:
+        """For each ``(reservation, detail, hold)`` in order, run ``hold`` once.
+
+        ``hold`` changes aggregates the caller loaded (and saves afterwards) and refuses by
+        raising a domain error *before* changing anything: a refusal is an answer, recorded
+        so that the same request gets the same answer again.
+        """
         with transaction.atomic(using=self.alias, savepoint=False):
-            row = self._locked(reservation)
-            if row is not None:
-                if row.state == row.HELD:
-                    return Outcome(True, detail=row.detail)
-                return Outcome(False, row.reason or f"reservation {reservation} was {row.state}")
-            try:
-                with transaction.atomic(using=self.alias):
+            known = self._locked(r for r, _, _ in requests)
+            outcomes = []
+            for reservation, detail, hold in requests:
+                row = known.get(reservation)
+                if row is not None:
+                    outcomes.append(_answer(row))
+                    continue
+                try:
                     hold()
-            except ConcurrencyConflict:
-                raise  # not an answer: the delivery fails and is retried
-            except DomainError as refusal:
-                self._record(reservation, self.model.REFUSED, detail, _reason(refusal))
-                return Outcome(False, _reason(refusal))
-            self._record(reservation, self.model.HELD, detail, "")
-            return Outcome(True, detail=detail)
+                except ConcurrencyConflict:
+                    raise  # not an answer: the delivery fails and is retried
+                except DomainError as refusal:
+                    row = self._new(reservation, self.model.REFUSED, detail, _reason(refusal))
+                else:
+                    row = self._new(reservation, self.model.HELD, detail, "")
+                known[reservation] = row
+                outcomes.append(_answer(row))
+            self._rows().bulk_create(row for row in known.values() if row._state.adding)
+        return outcomes
 
-    def release(self, reservation: str, undo: Callable[[dict], None]) -> Outcome:
-        """Undo what ``reservation`` holds (``undo(detail)``), once; tombstone an unknown one."""
+    def release(
+        self,
+        reservations: list[str],
+        undo: Callable[[str, dict], None],
+        load: Callable[[list[dict]], None] = lambda details: None,
+    ) -> list[Outcome]:
+        """Undo what each reservation holds (``undo(reservation, detail)``), once; leave a
+        tombstone for one never seen. ``load(details)`` runs first, with every held detail,
+        so the caller can load the aggregates ``undo`` changes in one go."""
         with transaction.atomic(using=self.alias, savepoint=False):
-            row = self._locked(reservation)
-            if row is None:
-                self._record(reservation, self.model.RELEASED, {}, "released before reserved")
-                return Outcome(True, detail={})
-            if row.state == row.HELD:
-                undo(row.detail)
-                row.state, row.updated_at = row.RELEASED, timezone.now()
-                row.save(update_fields=["state", "updated_at"])
-            return Outcome(True, detail=row.detail)
+            known = self._locked(reservations)
+            load([row.detail for row in known.values() if row.state == row.HELD])
+            released, outcomes = [], []
+            for reservation in reservations:
+                row = known.get(reservation)
+                if row is None:
+                    row = known[reservation] = self._new(
+                        reservation, self.model.RELEASED, {}, "released before reserved"
+                    )
+                elif row.state == row.HELD:
+                    undo(reservation, row.detail)
+                    row.state = row.RELEASED
+                    released.append(row.pk)
+                outcomes.append(Outcome(True, detail=row.detail))
+            self._rows().bulk_create(row for row in known.values() if row._state.adding)
+            if released:
+                self._rows().filter(pk__in=released).update(
+                    state=self.model.RELEASED, updated_at=timezone.now()
+                )
+        return outcomes
 
-    def _record(self, reservation: str, state: str, detail: dict, reason: str) -> None:
-        self._rows().create(reservation=reservation, state=state, detail=detail, reason=reason)
+    def _new(self, reservation: str, state: str, detail: dict, reason: str) -> ReservationBase:
+        return self.model(reservation=reservation, state=state, detail=detail, reason=reason)
+
+
+def _answer(row: ReservationBase) -> Outcome:
+    if row.state == row.HELD:
+        return Outcome(True, detail=row.detail)
+    return Outcome(False, row.reason or f"reservation {row.reservation} was {row.state}")
 
 
 def _reason(error: DomainError) -> str:

@@ -1,10 +1,12 @@
 """Write side of inventory: commands and their handlers."""
 
+from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from uuid import UUID
 
 from edn_core.cqrs import Command, handles
-from edn_core.domain import new_id
+from edn_core.domain import NotFound, new_id
 from edn_core.reservations import Ledger, Outcome
 from inventory.domain import Product
 from inventory.models import ProductRepository, StockReservation
@@ -58,28 +60,73 @@ class ReserveStock(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReserveStocks(Command):
+    """Several reservations at once, in order (a delivery batch): one load, one save."""
+
+    requests: list[ReserveStock]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReleaseStock(Command):
     """Return whatever ``reservation`` holds, at most once (see edn_core.reservations)."""
 
     reservation: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReleaseStocks(Command):
+    reservations: list[str]
+
+
 @handles(ReserveStock)
 def reserve_stock(cmd: ReserveStock) -> Outcome:
-    """All lines in one transaction: one short product refuses the whole reservation."""
+    return reserve_stocks(ReserveStocks(requests=[cmd]))[0]
 
-    def hold() -> None:
-        for product_id, quantity in sorted(cmd.lines):  # a fixed order avoids deadlocks
-            products.change(product_id, lambda p, q=quantity: p.reserve(q, cmd.reservation))
 
-    held = {"lines": [[str(product_id), quantity] for product_id, quantity in cmd.lines]}
-    return ledger.reserve(cmd.reservation, held, hold)
+@handles(ReserveStocks)
+def reserve_stocks(cmd: ReserveStocks) -> list[Outcome]:
+    """Each reservation all or nothing: every line is checked before any stock moves."""
+    with products.atomic():
+        loaded = products.get_many({p for request in cmd.requests for p, _ in request.lines})
+
+        def hold(request: ReserveStock) -> None:
+            wanted: Counter = Counter()
+            for product_id, quantity in request.lines:
+                if product_id not in loaded:
+                    raise NotFound(f"product {product_id} does not exist.")
+                wanted[product_id] += quantity
+            for product_id, quantity in sorted(wanted.items()):
+                loaded[product_id].check_reservable(quantity)
+            for product_id, quantity in sorted(request.lines):
+                loaded[product_id].reserve(quantity, request.reservation)
+
+        outcomes = ledger.reserve(
+            [
+                (r.reservation, {"lines": [[str(p), q] for p, q in r.lines]}, partial(hold, r))
+                for r in cmd.requests
+            ]
+        )
+        products.save_all([p for p in loaded.values() if p.pending_events])
+    return outcomes
 
 
 @handles(ReleaseStock)
 def release_stock(cmd: ReleaseStock) -> Outcome:
-    def undo(held: dict) -> None:
-        for product_id, quantity in sorted(held["lines"]):
-            products.change(UUID(product_id), lambda p, q=quantity: p.release(q, cmd.reservation))
+    return release_stocks(ReleaseStocks(reservations=[cmd.reservation]))[0]
 
-    return ledger.release(cmd.reservation, undo)
+
+@handles(ReleaseStocks)
+def release_stocks(cmd: ReleaseStocks) -> list[Outcome]:
+    loaded: dict = {}
+
+    def load(details: list[dict]) -> None:
+        loaded.update(products.get_many({UUID(p) for d in details for p, _ in d["lines"]}))
+
+    def undo(reservation: str, held: dict) -> None:
+        for product_id, quantity in sorted(held["lines"]):
+            loaded[UUID(product_id)].release(quantity, reservation)
+
+    with products.atomic():
+        outcomes = ledger.release(cmd.reservations, undo, load)
+        products.save_all([p for p in loaded.values() if p.pending_events])
+    return outcomes

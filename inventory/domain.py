@@ -83,8 +83,8 @@ class Product(AggregateRoot):
                 )
             )
 
-    def reserve(self, quantity: int, reservation: str) -> None:
-        """Take ``quantity`` out of the available stock for ``reservation`` (e.g. an order)."""
+    def check_reservable(self, quantity: int) -> None:
+        """Raise unless ``quantity`` could be reserved now (changes nothing)."""
         if quantity < 1:
             raise ValidationFailed({"quantity": ["Reserve at least one unit."]})
         if quantity > self.amount_available:
@@ -93,6 +93,10 @@ class Product(AggregateRoot):
                 f"{quantity} requested.",
                 available=self.amount_available,
             )
+
+    def reserve(self, quantity: int, reservation: str) -> None:
+        """Take ``quantity`` out of the available stock for ``reservation`` (e.g. an order)."""
+        self.check_reservable(quantity)
         self.amount_available -= quantity
         self.record(
             StockReserved(

@@ -3,7 +3,7 @@ requests of sagas it answers (a reply per request, written with the change it re
 
 from uuid import UUID
 
-from edn_core.bus.outbox import send
+from edn_core.bus.outbox import reply_all
 from edn_core.bus.subscriptions import subscribe
 from edn_core.events import publishes, sends
 from inventory import commands
@@ -27,30 +27,39 @@ for _event_type in (ProductCreated, ProductUpdated, StockReserved, StockReleased
     publishes(_event_type, topic=TOPIC)(stock_changed)
 
 
-@subscribe("v1.InventoryReserveRequested")
-def reserve_stock_for_saga(event) -> None:
-    request = event.data
-    lines = [(UUID(line["productId"]), line["quantity"]) for line in request["lines"]]
-    outcome = commands.reserve_stock(
-        commands.ReserveStock(reservation=request["reservation"], lines=lines)
-    )
-    reply = {"reservation": request["reservation"], "lines": request["lines"]}
-    if outcome.ok:
-        send("inventory", RESERVED, reply, key=event.aggregate_id)
-    else:
-        send(
-            "inventory", RESERVE_FAILED, {**reply, "reason": outcome.reason}, key=event.aggregate_id
+@subscribe("v1.InventoryReserveRequested", batch=True)
+def reserve_stock_for_sagas(events) -> None:
+    """A batch of requests: one load of the products, one save, one insert of the replies."""
+    requests = [
+        commands.ReserveStock(
+            reservation=e.data["reservation"],
+            lines=[(UUID(line["productId"]), line["quantity"]) for line in e.data["lines"]],
         )
+        for e in events
+    ]
+    outcomes = commands.reserve_stocks(commands.ReserveStocks(requests=requests))
+    replies = []
+    for event, outcome in zip(events, outcomes, strict=True):
+        reply = {"reservation": event.data["reservation"], "lines": event.data["lines"]}
+        if outcome.ok:
+            replies.append((event, RESERVED, reply))
+        else:
+            replies.append((event, RESERVE_FAILED, {**reply, "reason": outcome.reason}))
+    reply_all("inventory", replies)
 
 
-@subscribe("v1.InventoryReleaseRequested")
-def release_stock_for_saga(event) -> None:
-    reservation = event.data["reservation"]
-    commands.release_stock(commands.ReleaseStock(reservation=reservation))
-    send("inventory", RELEASED, {"reservation": reservation}, key=event.aggregate_id)
+@subscribe("v1.InventoryReleaseRequested", batch=True)
+def release_stock_for_sagas(events) -> None:
+    reservations = [e.data["reservation"] for e in events]
+    commands.release_stocks(commands.ReleaseStocks(reservations=reservations))
+    reply_all(
+        "inventory",
+        [(e, RELEASED, {"reservation": r}) for e, r in zip(events, reservations, strict=True)],
+    )
 
 
-@subscribe("v1.OrderCancelled")
-def release_stock_of_cancelled_order(event) -> None:
+@subscribe("v1.OrderCancelled", batch=True)
+def release_stock_of_cancelled_orders(events) -> None:
     """A cancelled order's stock goes back (its reservation is the order id), once."""
-    commands.release_stock(commands.ReleaseStock(reservation=event.data["orderId"]))
+    reservations = [e.data["orderId"] for e in events]
+    commands.release_stocks(commands.ReleaseStocks(reservations=reservations))

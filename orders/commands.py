@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from edn_core.cqrs import Command, handles
-from edn_core.domain import new_id
+from edn_core.domain import DomainError, new_id
 from orders.domain import Address, Order, OrderItem, OrderState
 from orders.models import OrderRepository
 
@@ -79,6 +79,35 @@ def confirm_order(cmd: ConfirmOrder) -> Order:
 @handles(RejectOrder)
 def reject_order(cmd: RejectOrder) -> Order:
     return orders.change(cmd.order_id, lambda o: o.reject(cmd.reason))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettleOrders(Command):
+    """The create-order saga's verdicts for a batch of orders: ``(order id, None)`` confirms,
+    ``(order id, reason)`` rejects. One load, one save."""
+
+    verdicts: list[tuple[UUID, str | None]]
+
+
+@handles(SettleOrders)
+def settle_orders(cmd: SettleOrders) -> list[tuple[bool, str]]:
+    """Return ``(done, state or why not)`` per verdict, in order."""
+    results = []
+    with orders.atomic():
+        loaded = orders.get_many({order_id for order_id, _ in cmd.verdicts})
+        for order_id, reason in cmd.verdicts:
+            order = loaded.get(order_id)
+            if order is None:
+                results.append((False, f"order {order_id} does not exist."))
+                continue
+            try:
+                order.confirm() if reason is None else order.reject(reason)
+            except DomainError as refusal:  # raised before anything changed
+                results.append((False, refusal.message))
+                continue
+            results.append((True, order.state.value))
+        orders.save_all([order for order in loaded.values() if order.pending_events])
+    return results
 
 
 @dataclass(frozen=True, kw_only=True)

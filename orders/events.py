@@ -2,9 +2,8 @@
 
 from uuid import UUID
 
-from edn_core.bus.outbox import send
+from edn_core.bus.outbox import reply_all
 from edn_core.bus.subscriptions import subscribe
-from edn_core.domain import ConcurrencyConflict, DomainError
 from edn_core.events import publishes, sends
 from orders import commands
 from orders.domain import OrderCancelled, OrderPlaced, OrderShipped
@@ -67,37 +66,33 @@ def _address(data: dict) -> dict:
     }
 
 
-@subscribe("v1.OrderConfirmRequested")
-def confirm_order_for_saga(event) -> None:
-    order_id = event.data["orderId"]
-    try:
-        order = commands.confirm_order(commands.ConfirmOrder(order_id=UUID(order_id)))
-    except ConcurrencyConflict:
-        raise  # not an answer: the delivery is retried
-    except DomainError as refusal:  # cancelled meanwhile, or gone: the saga compensates
-        send(
-            "orders",
-            CONFIRM_FAILED,
-            {"orderId": order_id, "reason": refusal.message},
-            key=event.aggregate_id,
-        )
-        return
-    send(
+@subscribe("v1.OrderConfirmRequested", batch=True)
+def confirm_orders_for_sagas(events) -> None:
+    verdicts = [(UUID(e.data["orderId"]), None) for e in events]
+    results = commands.settle_orders(commands.SettleOrders(verdicts=verdicts))
+    replies = []
+    for event, (done, what) in zip(events, results, strict=True):
+        order_id = event.data["orderId"]
+        if done:
+            replies.append((event, CONFIRMED, {"orderId": order_id, "state": what}))
+        else:  # cancelled meanwhile, or unknown: the saga compensates
+            replies.append((event, CONFIRM_FAILED, {"orderId": order_id, "reason": what}))
+    reply_all("orders", replies)
+
+
+@subscribe("v1.OrderRejectRequested", batch=True)
+def reject_orders_for_sagas(events) -> None:
+    """Closed orders stay as they are; the reply says the order's state either way."""
+    verdicts = [(UUID(e.data["orderId"]), e.data["reason"]) for e in events]
+    results = commands.settle_orders(commands.SettleOrders(verdicts=verdicts))
+    reply_all(
         "orders",
-        CONFIRMED,
-        {"orderId": order_id, "state": order.state.value},
-        key=event.aggregate_id,
+        [
+            (
+                e,
+                REJECTED,
+                {"orderId": e.data["orderId"], "state": what if done else f"unknown: {what}"},
+            )
+            for e, (done, what) in zip(events, results, strict=True)
+        ],
     )
-
-
-@subscribe("v1.OrderRejectRequested")
-def reject_order_for_saga(event) -> None:
-    order_id, reason = event.data["orderId"], event.data["reason"]
-    try:
-        order = commands.reject_order(commands.RejectOrder(order_id=UUID(order_id), reason=reason))
-        state = order.state.value
-    except ConcurrencyConflict:
-        raise
-    except DomainError as error:  # an order that is gone needs no rejecting
-        state = f"unknown: {error.message}"
-    send("orders", REJECTED, {"orderId": order_id, "state": state}, key=event.aggregate_id)

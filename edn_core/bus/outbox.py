@@ -15,11 +15,20 @@ from functools import cache
 
 from django.db import connections, transaction
 
+from edn_core import tracing
 from edn_core.bus.stores import store_for
 from edn_core.domain import DomainEvent
 from edn_core.events import IntegrationEvent, is_declared, message, publication_for
 
-__all__ = ["NOTIFY_CHANNEL", "PARTITIONS", "append", "partition_of", "send", "write_outbox"]
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "PARTITIONS",
+    "append",
+    "partition_of",
+    "reply_all",
+    "send",
+    "write_outbox",
+]
 
 # Relays lock partitions, not rows: all events of one aggregate share a partition, so one
 # relay at a time publishes them, in order. Changing this needs an empty outbox.
@@ -71,6 +80,19 @@ def send(
     )
     append(app_label, [event])
     return event
+
+
+def reply_all(app_label: str, replies: Sequence[tuple[IntegrationEvent, str, dict]]) -> None:
+    """Answer each request with ``(request, topic, data)`` in one insert; each reply keeps its
+    request's correlation id and trace, names it as cause, and is keyed like it."""
+    built = []
+    for request, topic, data in replies:
+        if not is_declared(topic):
+            raise LookupError(f"{topic} is not declared: call edn_core.events.sends(...)")
+        context = tracing.caused_by(request.id, request.correlation_id, request.traceparent)
+        with tracing.using(context):
+            built.append(message(app_label, topic, data, key=request.aggregate_id))
+    append(app_label, built)
 
 
 def append(app_label: str, built: Sequence[IntegrationEvent]) -> list[IntegrationEvent]:

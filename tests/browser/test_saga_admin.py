@@ -29,7 +29,9 @@ def silence_inventory():
 
     def restore():
         if silenced:
-            subscribe(sub.topic, latest_wins=sub.latest_wins, app=sub.app_label)(sub.handler)
+            subscribe(sub.topic, latest_wins=sub.latest_wins, app=sub.app_label, batch=sub.batch)(
+                sub.handler
+            )
             silenced.clear()
         assert by_consumer(sub.consumer) is not None
 

@@ -9,5 +9,7 @@ def silent_inventory():
     (sub,) = subscriptions_for("v1.InventoryReserveRequested")
     unsubscribe(sub.consumer)
     yield sub
-    subscribe(sub.topic, latest_wins=sub.latest_wins, app=sub.app_label)(sub.handler)
+    subscribe(sub.topic, latest_wins=sub.latest_wins, app=sub.app_label, batch=sub.batch)(
+        sub.handler
+    )
     assert by_consumer(sub.consumer) is not None
