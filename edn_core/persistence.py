@@ -85,6 +85,20 @@ class Repository(Generic[A]):
         aggregate.version = version
         self._publish(events, first_sequence=1)
 
+    def add_all(self, aggregates: list[A]) -> None:
+        """Insert several new aggregates with one statement and their events with one more
+        (set-based handlers). For aggregates stored in one row; override for child rows."""
+        rows, published = [], []
+        for aggregate in aggregates:
+            events = aggregate.pull_events()
+            aggregate.version = max(1, len(events))
+            fields = self.to_fields(aggregate)
+            rows.append(self.model(pk=aggregate.id, version=aggregate.version, **fields))
+            published += list(enumerate(events, 1))
+        with self.atomic():
+            self.model._default_manager.using(self.alias).bulk_create(rows)
+            self._publish_numbered(published)
+
     def save(self, aggregate: A) -> None:
         events = aggregate.pull_events()
         version = aggregate.version + max(1, len(events))

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from edn_core.cqrs import Command, handles
@@ -28,6 +27,15 @@ class StartSaga(Command):
     saga_type: str
     data: dict
     saga_id: UUID | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartSagas(Command):
+    """Start one saga per distinct key of ``datas`` (a delivery batch), skipping keys that
+    have one already."""
+
+    saga_type: str
+    datas: list[dict]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,16 +61,29 @@ class RetryCompensation(Command):
 def start_saga(cmd: StartSaga) -> Saga | None:
     """Start a saga, once per (type, key): a second start for the same key does nothing."""
     saga = Saga.start(cmd.saga_id or new_id(), definition(cmd.saga_type), cmd.data, timezone.now())
-    try:
-        # a savepoint of its own: a duplicate key rolls back alone, the delivery goes on
-        with sagas.atomic(), transaction.atomic(using=sagas.alias):
-            sagas.add(saga)
-    except IntegrityError:
-        if SagaRecord.objects.filter(saga_type=cmd.saga_type, key=saga.key).exists():
-            logger.info("saga %s for %s already started", cmd.saga_type, saga.key)
-            return None
-        raise
-    return saga
+    started = _start_new(cmd.saga_type, [saga])
+    return started[0] if started else None
+
+
+@handles(StartSagas)
+def start_sagas(cmd: StartSagas) -> list[Saga]:
+    saga_type, now = definition(cmd.saga_type), timezone.now()
+    return _start_new(cmd.saga_type, [Saga.start(new_id(), saga_type, d, now) for d in cmd.datas])
+
+
+def _start_new(saga_type: str, candidates: list[Saga]) -> list[Saga]:
+    """Insert the sagas whose key has none yet (one statement, one outbox insert). Two
+    processes starting one key at once: the unique key fails one, which the bus retries."""
+    by_key: dict[str, Saga] = {}
+    for saga in candidates:
+        by_key.setdefault(saga.key, saga)
+    with sagas.atomic():
+        taken = SagaRecord.objects.filter(saga_type=saga_type, key__in=list(by_key))
+        for key in taken.values_list("key", flat=True):
+            logger.info("saga %s for %s already started", saga_type, key)
+            by_key.pop(key)
+        sagas.add_all(list(by_key.values()))
+    return list(by_key.values())
 
 
 @dataclass(frozen=True, kw_only=True)

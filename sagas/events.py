@@ -16,8 +16,11 @@ logger = logging.getLogger(__name__)
 
 
 def _starter(saga: SagaDefinition):
-    def start(event) -> None:
-        commands.start_saga(commands.StartSaga(saga_type=saga.name, data=event.data))
+    def start(events) -> None:
+        """The batch's starting events: one saga per key, inserted together."""
+        commands.start_sagas(
+            commands.StartSagas(saga_type=saga.name, datas=[event.data for event in events])
+        )
 
     start.__name__ = f"start_{saga.name}"
     return start
@@ -44,7 +47,7 @@ def _reply_handler(topic: str):
 def _subscribe_all() -> None:
     replies = set()
     for saga in registered():
-        subscribe(saga.started_by, app="sagas")(_starter(saga))
+        subscribe(saga.started_by, app="sagas", batch=True)(_starter(saga))
         sends(*saga.sent_topics, app="sagas")
         replies.update(saga.reply_topics)
     for topic in sorted(replies):
