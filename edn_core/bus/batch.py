@@ -25,6 +25,7 @@ from edn_core.bus.dispatch import (
     STALE,
     _failed,
     apply,
+    inbox_row,
     run_subscription,
 )
 from edn_core.bus.stores import store_for
@@ -115,14 +116,7 @@ def apply_many(store, sub: Subscription, events: list[IntegrationEvent]) -> list
     chosen = {event.id for event in applied}
     outcomes = [HANDLED if event.id in chosen else STALE for event in events]
     store.rows(store.inbox).bulk_create(
-        store.inbox(
-            consumer=sub.consumer,
-            event_id=event.id,
-            topic=event.topic,
-            aggregate_id=event.aggregate_id,
-            sequence=event.sequence,
-            outcome=outcome,
-        )
+        inbox_row(store, sub, event, outcome)
         for event, outcome in zip(events, outcomes, strict=True)
     )
     if applied:

@@ -107,10 +107,9 @@ def _handle(store, sub: Subscription, event: IntegrationEvent, retrying: bool) -
     raise AssertionError("unreachable")
 
 
-def apply(store, sub: Subscription, event: IntegrationEvent) -> str:
-    """Inside the caller's transaction: the checkpoint, the inbox row, then the handler."""
-    outcome = HANDLED if _claim_checkpoint(store, sub, event) else STALE
-    store.rows(store.inbox).create(
+def inbox_row(store, sub: Subscription, event: IntegrationEvent, outcome: str):
+    """The (unsaved) inbox row recording that ``sub`` took ``event`` with ``outcome``."""
+    return store.inbox(
         consumer=sub.consumer,
         event_id=event.id,
         topic=event.topic,
@@ -118,6 +117,12 @@ def apply(store, sub: Subscription, event: IntegrationEvent) -> str:
         sequence=event.sequence,
         outcome=outcome,
     )
+
+
+def apply(store, sub: Subscription, event: IntegrationEvent) -> str:
+    """Inside the caller's transaction: the checkpoint, the inbox row, then the handler."""
+    outcome = HANDLED if _claim_checkpoint(store, sub, event) else STALE
+    store.rows(store.inbox).bulk_create([inbox_row(store, sub, event, outcome)])
     if outcome == HANDLED:
         sub.handler([event] if sub.batch else event)
     return outcome
