@@ -49,6 +49,10 @@ class Repository(Generic[A]):
         """Return the column values of ``aggregate`` (without ``id`` and ``version``)."""
         raise NotImplementedError
 
+    def changes(self, aggregate: A) -> dict[str, Any]:
+        """The columns a save may change (``save_all`` writes only these); all by default."""
+        return self.to_fields(aggregate)
+
     def queryset(self) -> models.QuerySet:
         """Rows to load aggregates from (override to prefetch child rows)."""
         return self.model._default_manager.using(self.alias)
@@ -117,7 +121,7 @@ class Repository(Generic[A]):
         for aggregate in aggregates:
             events = aggregate.pull_events()
             new_version = aggregate.version + max(1, len(events))
-            rows.append((aggregate.id, aggregate.version, new_version, self.to_fields(aggregate)))
+            rows.append((aggregate.id, aggregate.version, new_version, self.changes(aggregate)))
             published += list(enumerate(events, aggregate.version + 1))
         with self.atomic():
             update_versioned(self.model, self.alias, rows)

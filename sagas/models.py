@@ -81,6 +81,11 @@ class SagaRepository(Repository[Saga]):
             "updated_at": timezone.now(),
         }
 
+    def changes(self, saga: Saga) -> dict:
+        """Type, key and data never change after the start: not rewritten on every step."""
+        fields = self.to_fields(saga)
+        return {k: v for k, v in fields.items() if k not in ("saga_type", "key", "data")}
+
     def _publish_numbered(self, events: list) -> None:
         """The saga's commands go out keyed and correlated by the saga id, in one insert."""
         messages = [
