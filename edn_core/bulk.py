@@ -19,7 +19,7 @@ from django.db import connections, models
 
 from edn_core.domain import ConcurrencyConflict
 
-__all__ = ["advance_checkpoints", "update_versioned"]
+__all__ = ["advance_checkpoints", "insert_rows", "update_versioned"]
 
 CHUNK = 200
 
@@ -56,7 +56,7 @@ def update_versioned(
             f"UPDATE {table} SET {assignments} FROM ({rows_sql}) AS v "
             f"WHERE {table}.{pk} = v.pk AND {table}.{quote('version')} = v.loaded"
         )
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(sql, params)
             updated = cursor.rowcount
         if updated != len(chunk):
@@ -93,6 +93,47 @@ def advance_checkpoints(
             cursor.execute(sql, params)
             moved.update(row[0] for row in cursor.fetchall())
     return moved
+
+
+def insert_rows(model: type[models.Model], alias: str, objs: list[models.Model]) -> None:
+    """Insert unsaved instances (their auto primary keys left to the database) with one
+    statement per chunk; on PostgreSQL through a server-side-binding cursor."""
+    objs = list(objs)
+    if not objs:
+        return
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        model._default_manager.using(alias).bulk_create(objs)
+        return
+    quote = connection.ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not f.db_returning]  # no auto keys
+    columns = ", ".join(quote(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    for start in range(0, len(objs), CHUNK):
+        chunk = objs[start : start + CHUNK]
+        params = [
+            f.get_db_prep_save(f.pre_save(obj, add=True), connection)
+            for obj in chunk
+            for f in fields
+        ]
+        sql = (
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+            f"VALUES {', '.join([row] * len(chunk))}"
+        )
+        with _cursor(connection) as cursor:
+            cursor.execute(sql, params)
+
+
+def _cursor(connection):
+    """On PostgreSQL a server-side-binding cursor on the same connection (and transaction):
+    the parameters travel apart from the SQL, so large JSON values are not escaped into it
+    in Python. Elsewhere the connection's own cursor."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
 
 
 def _cast(connection, field: models.Field) -> str:

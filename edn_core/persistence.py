@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import models, router, transaction
 
-from edn_core.bulk import update_versioned
+from edn_core.bulk import insert_rows, update_versioned
 from edn_core.bus.outbox import write_outbox
 from edn_core.domain import AggregateRoot, ConcurrencyConflict, NotFound
 
@@ -100,7 +100,7 @@ class Repository(Generic[A]):
             rows.append(self.model(pk=aggregate.id, version=aggregate.version, **fields))
             published += list(enumerate(events, 1))
         with self.atomic():
-            self.model._default_manager.using(self.alias).bulk_create(rows)
+            insert_rows(self.model, self.alias, rows)
             self._publish_numbered(published)
 
     def save(self, aggregate: A) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from edn_core.bulk import insert_rows
 from edn_core.domain import ConcurrencyConflict, DomainError
 
 __all__ = ["Ledger", "Outcome", "ReservationBase"]
@@ -89,7 +90,7 @@ class Ledger:
                     row = self._new(reservation, self.model.HELD, detail, "")
                 known[reservation] = row
                 outcomes.append(_answer(row))
-            self._rows().bulk_create(row for row in known.values() if row._state.adding)
+            insert_rows(self.model, self.alias, [r for r in known.values() if r._state.adding])
         return outcomes
 
     def release(
@@ -116,7 +117,7 @@ class Ledger:
                     row.state = row.RELEASED
                     released.append(row.pk)
                 outcomes.append(Outcome(True, detail=row.detail))
-            self._rows().bulk_create(row for row in known.values() if row._state.adding)
+            insert_rows(self.model, self.alias, [r for r in known.values() if r._state.adding])
             if released:
                 self._rows().filter(pk__in=released).update(
                     state=self.model.RELEASED, updated_at=timezone.now()

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from edn_core import schemas, tracing
-from edn_core.bulk import advance_checkpoints
+from edn_core.bulk import advance_checkpoints, insert_rows
 from edn_core.bus import retries
 from edn_core.bus.dispatch import (
     DEAD_LETTERED,
@@ -115,9 +115,10 @@ def apply_many(store, sub: Subscription, events: list[IntegrationEvent]) -> list
     applied = _claim_checkpoints(store, sub, events) if sub.latest_wins else events
     chosen = {event.id for event in applied}
     outcomes = [HANDLED if event.id in chosen else STALE for event in events]
-    store.rows(store.inbox).bulk_create(
-        inbox_row(store, sub, event, outcome)
-        for event, outcome in zip(events, outcomes, strict=True)
+    insert_rows(
+        store.inbox,
+        store.alias,
+        [inbox_row(store, sub, e, o) for e, o in zip(events, outcomes, strict=True)],
     )
     if applied:
         first = applied[0]  # the batch's work continues the first event's trace

@@ -16,6 +16,7 @@ from functools import cache
 from django.db import connections, transaction
 
 from edn_core import tracing
+from edn_core.bulk import insert_rows
 from edn_core.bus.stores import store_for
 from edn_core.domain import DomainEvent
 from edn_core.events import IntegrationEvent, is_declared, message, publication_for
@@ -103,7 +104,9 @@ def append(app_label: str, built: Sequence[IntegrationEvent]) -> list[Integratio
     connection = connections[store.alias]
     if not connection.in_atomic_block:
         raise RuntimeError("the outbox is written inside the transaction of the change it reports")
-    store.rows(store.outbox).bulk_create(
+    insert_rows(
+        store.outbox,
+        store.alias,
         [
             store.outbox(
                 event_id=uuid.UUID(e.id),
@@ -114,7 +117,7 @@ def append(app_label: str, built: Sequence[IntegrationEvent]) -> list[Integratio
                 envelope=e.to_json(),
             )
             for e in built
-        ]
+        ],
     )
     waker = _waker(store.alias)
     if not any(entry[1] is waker for entry in connection.run_on_commit):
