@@ -19,7 +19,7 @@ from django.db import connections, models
 
 from edn_core.domain import ConcurrencyConflict
 
-__all__ = ["advance_checkpoints", "insert_rows", "update_versioned"]
+__all__ = ["advance_checkpoints", "insert_rows", "mark_sent", "update_versioned"]
 
 CHUNK = 200
 
@@ -122,6 +122,18 @@ def insert_rows(model: type[models.Model], alias: str, objs: list[models.Model])
         )
         with _cursor(connection) as cursor:
             cursor.execute(sql, params)
+
+
+def mark_sent(model: type[models.Model], alias: str, ids: list[int], when) -> None:
+    """``UPDATE … SET sent_at = when WHERE id = ANY(ids)``: the relay's acknowledgement of a
+    batch, its ids as one array parameter on PostgreSQL."""
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        model._default_manager.using(alias).filter(id__in=ids).update(sent_at=when)
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    with _cursor(connection) as cursor:
+        cursor.execute(f"UPDATE {table} SET sent_at = %s WHERE id = ANY(%s)", [when, ids])
 
 
 def _cursor(connection):

@@ -18,6 +18,7 @@ from typing import NamedTuple
 from django.db import connections, transaction
 from django.utils import timezone
 
+from edn_core.bulk import mark_sent
 from edn_core.bus.config import bus_config
 from edn_core.bus.outbox import PARTITIONS
 from edn_core.bus.stores import BusStore
@@ -97,7 +98,7 @@ def relay_batch(
             confirmed, error = 0, f"{type(exc).__name__}: {exc}"
         if confirmed:
             ids = [row.id for row in rows[:confirmed]]
-            store.rows(store.outbox).filter(id__in=ids).update(sent_at=timezone.now())
+            mark_sent(store.outbox, store.alias, ids, timezone.now())
         if error:
             failed = rows[confirmed]
             store.rows(store.outbox).filter(id=failed.id).update(

@@ -26,6 +26,7 @@ class Subscription:
 
 
 _SUBSCRIPTIONS: dict[str, Subscription] = {}
+_BY_TOPIC: dict[str, list[Subscription]] = {}
 
 
 def subscribe(
@@ -49,6 +50,7 @@ def subscribe(
         label = app or handler.__module__.split(".")[0]
         sub = Subscription(topic, label, handler, latest_wins, batch)
         _SUBSCRIPTIONS[sub.consumer] = sub
+        _BY_TOPIC.clear()
         return handler
 
     return register
@@ -57,6 +59,7 @@ def subscribe(
 def unsubscribe(consumer: str) -> None:
     """Remove a subscription (tests register temporary ones)."""
     _SUBSCRIPTIONS.pop(consumer, None)
+    _BY_TOPIC.clear()
 
 
 def subscriptions() -> list[Subscription]:
@@ -64,7 +67,11 @@ def subscriptions() -> list[Subscription]:
 
 
 def subscriptions_for(topic: str) -> list[Subscription]:
-    return [s for s in subscriptions() if s.topic == topic]
+    """The subscriptions of ``topic`` (looked up per delivery: kept per topic)."""
+    found = _BY_TOPIC.get(topic)
+    if found is None:
+        found = _BY_TOPIC[topic] = [s for s in subscriptions() if s.topic == topic]
+    return list(found)
 
 
 def by_consumer(consumer: str) -> Subscription | None:
