@@ -24,6 +24,7 @@ __all__ = ["BusWorker", "ensure_in_process_worker", "every"]
 
 logger = logging.getLogger(__name__)
 _periodic: dict[str, tuple[float, Callable[[], object]]] = {}
+RETRY_CHECK_SECONDS = 0.5
 
 
 def every(seconds: float, job: Callable[[], object], *, name: str) -> None:
@@ -68,6 +69,7 @@ class BusWorker:
         self.listen = listen
         self.failures = 0
         self._next_run: dict[str, float] = {}
+        self._next_retry_check = 0.0
 
     def run_periodic(self) -> float:
         """Run the registered jobs that are due; return seconds until the next one is."""
@@ -84,15 +86,21 @@ class BusWorker:
         return wait
 
     def run_once(self) -> int:
-        """Drain each outbox and run due retries once; return how much moved."""
-        moved = 0
+        """Drain each outbox, and run due retries (at most every ``RETRY_CHECK_SECONDS``:
+        backoffs are seconds long, and a woken relay should not pay a query per wake for
+        them); return how much moved."""
+        moved, now = 0, time.monotonic()
+        check_retries = now >= self._next_retry_check
+        if check_retries:
+            self._next_retry_check = now + RETRY_CHECK_SECONDS
         for store in all_stores():
             try:
                 moved += drain(store)
             except PublishFailed as error:
                 self.failures += 1
                 logger.warning("relay: %s", error)
-            moved += retries.retry_due(store)
+            if check_retries:
+                moved += retries.retry_due(store)
         return moved
 
     def run(self) -> None:
