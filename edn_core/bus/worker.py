@@ -6,6 +6,7 @@ process, by PostgreSQL ``NOTIFY`` from any process, or by the sweep timeout (rec
 
 from __future__ import annotations
 
+import gc
 import logging
 import select
 import threading
@@ -104,6 +105,7 @@ class BusWorker:
         return moved
 
     def run(self) -> None:
+        gc.freeze()  # startup objects live as long as the relay: out of full GC passes
         stores = all_stores()
         pg = [s.alias for s in stores if connections[s.alias].vendor == "postgresql"]
         if self.listen and pg:
