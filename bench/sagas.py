@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -134,15 +135,9 @@ def durations_ms(since) -> list[float]:
     placed = dict(OrderRecord.objects.filter(created_at__gte=since).values_list("id", "created_at"))
     done = SagaRecord.objects.filter(key__in=[str(k) for k in placed], state="Executed")
     return sorted(
-        (ended - placed[_uuid(key)]).total_seconds() * 1000
+        (ended - placed[uuid.UUID(key)]).total_seconds() * 1000
         for key, ended in done.values_list("key", "updated_at")
     )
-
-
-def _uuid(value: str):
-    import uuid
-
-    return uuid.UUID(value)
 
 
 def saturation(people, product, address, count: int) -> float:

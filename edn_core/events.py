@@ -99,6 +99,7 @@ def publishes(event_type: type[DomainEvent], *, topic: str):
 
     def register(to_data: Callable[[Any], dict[str, Any]]):
         _PUBLICATIONS[event_type] = Publication(topic, to_data)
+        _PUBLISHED_TOPICS.add(topic)
         return to_data
 
     return register
@@ -119,10 +120,12 @@ def sends(*topics: str, app: str) -> None:
 
 
 def is_declared(topic: str) -> bool:
-    return topic in _SENT or any(p.topic == topic for p in _PUBLICATIONS.values())
+    """Whether some app declared it publishes or sends ``topic`` (checked on every send)."""
+    return topic in _SENT or topic in _PUBLISHED_TOPICS
 
 
 _SENT: dict[str, Publication] = {}
+_PUBLISHED_TOPICS: set[str] = set()
 
 
 def publications() -> list[Publication]:

@@ -15,6 +15,7 @@ import logging
 from django.db import IntegrityError, transaction
 
 from edn_core import schemas, tracing
+from edn_core.bulk import advance_checkpoints
 from edn_core.bus import retries
 from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import (
@@ -136,21 +137,13 @@ def _failed(sub: Subscription, event: IntegrationEvent, envelope: str, error: st
 def _claim_checkpoint(store, sub: Subscription, event: IntegrationEvent) -> bool:
     """For latest-wins consumers: move the aggregate's checkpoint forward, or report stale.
 
-    The checkpoint row is locked, so two workers applying events of one aggregate at once
-    serialize here and the older event loses.
+    The same upsert as for a batch: the checkpoint row is locked by it, so two workers applying
+    events of one aggregate at once serialize here and the older event loses.
     """
     if not sub.latest_wins:
         return True
-    rows = store.rows(store.checkpoints).select_for_update()
-    checkpoint = rows.filter(consumer=sub.consumer, aggregate_id=event.aggregate_id).first()
-    if checkpoint is None:
-        rows.create(consumer=sub.consumer, aggregate_id=event.aggregate_id, sequence=event.sequence)
-        return True
-    if checkpoint.sequence >= event.sequence:
-        return False
-    checkpoint.sequence = event.sequence
-    checkpoint.save(update_fields=["sequence"])
-    return True
+    newest = {event.aggregate_id: event.sequence}
+    return bool(advance_checkpoints(store.checkpoints, store.alias, sub.consumer, newest))
 
 
 def redeliver(store, row) -> str:
