@@ -23,13 +23,6 @@ sagas = SagaRepository()
 
 
 @dataclass(frozen=True, kw_only=True)
-class StartSaga(Command):
-    saga_type: str
-    data: dict
-    saga_id: UUID | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
 class StartSagas(Command):
     """Start one saga per distinct key of ``datas`` (a delivery batch), skipping keys that
     have one already."""
@@ -55,14 +48,6 @@ class CancelSaga(Command):
 class RetryCompensation(Command):
     saga_id: UUID
     expected_version: int | None = None
-
-
-@handles(StartSaga)
-def start_saga(cmd: StartSaga) -> Saga | None:
-    """Start a saga, once per (type, key): a second start for the same key does nothing."""
-    saga = Saga.start(cmd.saga_id or new_id(), definition(cmd.saga_type), cmd.data, timezone.now())
-    started = _start_new(cmd.saga_type, [saga])
-    return started[0] if started else None
 
 
 @handles(StartSagas)
