@@ -113,7 +113,7 @@ class Repository(Generic[A]):
 
     def save_all(self, aggregates: list[A]) -> None:
         """Save several changed aggregates with a few statements (set-based handlers): one
-        versioned UPDATE per chunk of 100 and one outbox insert; a concurrent change to any
+        versioned UPDATE per chunk of 200 and one outbox insert; a concurrent change to any
         of them raises ConcurrencyConflict and nothing is saved."""
         if not aggregates:
             return
