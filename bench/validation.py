@@ -6,8 +6,8 @@ A benchmark, not a test. In one process, on fresh PostgreSQL databases, it measu
    ``v1.CustomerAddressUpdated`` data (built by the customers service's own publication, so
    with its ``dataschema``), the compiled validator taken from the cache -- µs/event;
 2. **validation, uncached**: the same call with the validator cache emptied before each event,
-   so ``_validator`` builds ``Draft202012Validator(document, format_checker=FormatChecker())``
-   every time (what it would cost without the cache), and the ratio to 1. Also, for scale,
+   so ``edn_core.schema_checks`` compiles its validators (jsonschema-rs, and
+   ``Draft202012Validator`` where that one refuses) every time (what it would cost without the cache), and the ratio to 1. Also, for scale,
    **no cache at all** (the registry's tables read and the validator built per event);
 3. **the consumer's full per-event cost**: ``deliver(envelope)`` of N distinct valid
    envelopes (a new event id each, the next sequence of its customer) -- parse, validate,
@@ -237,7 +237,7 @@ def compare_validation(events: list[tuple], passes: int, block: int = 100) -> tu
     for number in range(passes):
         for turn, start in enumerate(range(0, len(events), block)):
             chunk = events[start : start + block]
-            variants = [(cached, None), (uncached, schemas._cache.validators.clear)]
+            variants = [(cached, None), (uncached, schemas._cache.checks.clear)]
             for sink, before in variants if (number + turn) % 2 == 0 else variants[::-1]:
                 sink.append(time_validation(chunk, 1, before))
     return statistics.median(cached), statistics.median(uncached)

@@ -196,6 +196,7 @@ EDN_BUS = {
     "retry_base_seconds": env.float("EDN_BUS_RETRY_BASE_SECONDS", default=1.0),
     "retry_max_seconds": env.float("EDN_BUS_RETRY_MAX_SECONDS", default=300.0),
     "relay_batch": env.int("EDN_BUS_RELAY_BATCH", default=1000),
+    "message_batch": env.int("EDN_BUS_MESSAGE_BATCH", default=100),
     "sweep_seconds": env.float("EDN_BUS_SWEEP_SECONDS", default=5.0),
     "inbox_ttl_days": env.int("EDN_BUS_INBOX_TTL_DAYS", default=7),
     "sent_retention_days": env.int("EDN_BUS_SENT_RETENTION_DAYS", default=7),

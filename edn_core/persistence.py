@@ -54,18 +54,23 @@ class Repository(Generic[A]):
         return self.to_fields(aggregate)
 
     def queryset(self) -> models.QuerySet:
-        """Rows to load aggregates from (override to prefetch child rows)."""
+        """Rows to load aggregates from."""
         return self.model._default_manager.using(self.alias)
 
+    def load(self, rows: models.QuerySet) -> list[A]:
+        """The aggregates of ``rows`` (a filtered :meth:`queryset`). Override to read child
+        rows of all of them with one more query."""
+        return [self.to_domain(row) for row in rows]
+
     def get(self, aggregate_id: Any) -> A:
-        row = self.queryset().filter(pk=aggregate_id).first()
-        if row is None:
+        found = self.load(self.queryset().filter(pk=aggregate_id))
+        if not found:
             raise NotFound(f"{self.model._meta.verbose_name} {aggregate_id} does not exist.")
-        return self.to_domain(row)
+        return found[0]
 
     def get_many(self, ids) -> dict[Any, A]:
-        """Load the aggregates with these ids (one query); missing ones are simply absent."""
-        return {row.pk: self.to_domain(row) for row in self.queryset().filter(pk__in=list(ids))}
+        """Load the aggregates with these ids (two queries at most); missing ones are absent."""
+        return {a.id: a for a in self.load(self.queryset().filter(pk__in=list(ids)))}
 
     def change(
         self, aggregate_id: Any, change: Callable[[A], None], expected_version: int | None = None

@@ -3,8 +3,10 @@
 The registry is reached through a :class:`SchemaSource`: the ``schema_registry`` app installs a
 local one when this process hosts it; otherwise ``EDN_SCHEMA_REGISTRY_URL`` names a registry
 to fetch from over HTTP. Registered versions are immutable, so a fetched version and its
-compiled validator are cached for the life of the process; "latest" is re-read after
+compiled validators are cached for the life of the process; "latest" is re-read after
 ``EDN_SCHEMA_LATEST_TTL`` seconds.
+
+The checks themselves: :mod:`edn_core.schema_checks`.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
-from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework import exceptions, status
 
 from edn_core.domain import DomainError, ValidationFailed
+from edn_core.schema_checks import Checkers
 
 __all__ = [
     "EventSchemaViolation",
@@ -95,14 +97,14 @@ class _Cache:
     def __init__(self) -> None:
         self.versions: dict[tuple[str, int], RegisteredSchema] = {}
         self.latest: dict[str, tuple[float, RegisteredSchema]] = {}
-        self.validators: dict[int, Draft202012Validator] = {}
+        self.checks = Checkers()
         self.lock = threading.Lock()
 
     def clear(self) -> None:
         with self.lock:
             self.versions.clear()
             self.latest.clear()
-            self.validators.clear()
+            self.checks.clear()
 
 
 _cache = _Cache()
@@ -154,20 +156,8 @@ def lookup(subject: str, version: int | None) -> RegisteredSchema:
     return found
 
 
-def _validator(schema: RegisteredSchema) -> Draft202012Validator:
-    validator = _cache.validators.get(schema.id)
-    if validator is None:
-        validator = Draft202012Validator(schema.document, format_checker=FormatChecker())
-        _cache.validators[schema.id] = validator
-    return validator
-
-
 def _errors(schema: RegisteredSchema, data: dict) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    for error in _validator(schema).iter_errors(data):
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-        errors.setdefault(path.lstrip(".") or "(root)", []).append(error.message)
-    return errors
+    return _cache.checks.errors(schema.id, schema.document, data)
 
 
 def validate_for_publish(topic: str, data: dict) -> str | None:

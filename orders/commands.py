@@ -133,7 +133,7 @@ def change_shipping_addresses(cmd: ChangeShippingAddresses) -> int:
         customer_id__in=list(new), state__in=[OrderState.PENDING, OrderState.CREATED]
     )
     with orders.atomic():
-        loaded = [orders.to_domain(row) for row in open_orders]
+        loaded = orders.load(open_orders)
         for order in loaded:
             order.change_shipping_address(new[order.customer_id])
         changed = [order for order in loaded if order.pending_events]

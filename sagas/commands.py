@@ -85,7 +85,7 @@ def handle_replies(cmd: HandleReplies) -> int:
     sagas changed. A concurrent change to any of them raises ConcurrencyConflict (the bus
     then applies the replies one by one)."""
     wanted = {saga_id for saga_id, *_ in cmd.replies}
-    loaded = {row.id: sagas.to_domain(row) for row in SagaRecord.objects.filter(pk__in=wanted)}
+    loaded = sagas.get_many(wanted)
     now = timezone.now()
     for saga_id, topic, data, message_id in cmd.replies:
         saga = loaded.get(saga_id)

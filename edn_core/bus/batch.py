@@ -1,8 +1,9 @@
 """Deliver many envelopes with one transaction per subscriber alias instead of one per event.
 
-The relay hands the local transport a batch of outbox rows; the Celery consumer thread hands
-over what the broker had ready. Each alias's deliveries (inbox row, checkpoint, handler) run
-in order in one transaction, so a batch costs one commit per alias rather than one per event.
+The relay hands the local transport a batch of outbox rows; the Celery consumer hands over
+what the broker had ready (each message one event, or several in CloudEvents batched mode).
+Each alias's deliveries (inbox row, checkpoint, handler) run in order in one transaction, so
+a batch costs one commit per alias rather than one per event.
 The fast path has no savepoints: if any delivery of the batch raises (a duplicate, a handler
 bug, a lost optimistic race), the whole transaction rolls back and that alias's deliveries
 run again one transaction each through :func:`edn_core.bus.dispatch.run_subscription`, which
@@ -13,29 +14,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from edn_core import schemas, tracing
-from edn_core.bulk import advance_checkpoints, insert_rows
+from edn_core.bulk import advance_checkpoints, insert_values
 from edn_core.bus import retries
 from edn_core.bus.dispatch import (
     DEAD_LETTERED,
     HANDLED,
+    INBOX_FIELDS,
     STALE,
     _failed,
     apply,
-    inbox_row,
+    inbox_values,
     run_subscription,
 )
 from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import Subscription, subscriptions_for
-from edn_core.envelope import IntegrationEvent, InvalidEnvelope
+from edn_core.envelope import IntegrationEvent, InvalidEnvelope, read_message, source_text
 
 __all__ = ["deliver_batch"]
 
 logger = logging.getLogger(__name__)
-Work = tuple[Subscription, IntegrationEvent, str]
+Work = tuple[Subscription, IntegrationEvent, Any]  # the event's source: see read_message
 
 
 def deliver_batch(
@@ -47,47 +51,46 @@ def deliver_batch(
     counts: dict[str, int] = {}
     by_alias: dict[str, list[Work]] = {}
     for raw in envelopes:
-        text = raw if isinstance(raw, str) else raw.decode("utf-8")
-        try:
-            event = IntegrationEvent.from_json(text)
-        except InvalidEnvelope as error:
-            retries.dead_letter_invalid(text, str(error), app_labels)
-            counts[DEAD_LETTERED] = counts.get(DEAD_LETTERED, 0) + 1
-            continue
-        for sub in subscriptions_for(event.topic):
-            if app_labels is not None and sub.app_label not in app_labels:
+        for source, event in read_message(raw):
+            if isinstance(event, InvalidEnvelope):
+                retries.dead_letter_invalid(source_text(source), str(event), app_labels)
+                counts[DEAD_LETTERED] = counts.get(DEAD_LETTERED, 0) + 1
                 continue
-            outcome = _check_schema(sub, event, text)
-            if outcome is None:
-                by_alias.setdefault(store_for(sub.app_label).alias, []).append((sub, event, text))
-            else:
-                counts[outcome] = counts.get(outcome, 0) + 1
+            for sub in subscriptions_for(event.topic):
+                if app_labels is not None and sub.app_label not in app_labels:
+                    continue
+                outcome = _check_schema(sub, event, source)
+                if outcome is None:
+                    alias = store_for(sub.app_label).alias
+                    by_alias.setdefault(alias, []).append((sub, event, source))
+                else:
+                    counts[outcome] = counts.get(outcome, 0) + 1
     for alias, work in by_alias.items():
         for outcome in _run_together(alias, work):
             counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
 
-def _check_schema(sub: Subscription, event: IntegrationEvent, envelope: str) -> str | None:
+def _check_schema(sub: Subscription, event: IntegrationEvent, source) -> str | None:
     try:
         schemas.validate_for_consume(event.topic, event.data, event.dataschema)
     except (schemas.EventSchemaViolation, schemas.UnknownSchema):
-        return run_subscription(sub, event, envelope)  # records the dead letter with details
+        return run_subscription(sub, event, source_text(source))  # the dead letter, with details
     except schemas.RegistryUnavailable as error:
-        return _failed(sub, event, envelope, str(error.detail))
+        return _failed(sub, event, source_text(source), str(error.detail))
     return None
 
 
 def _run_together(alias: str, work: list[Work]) -> list[str]:
     if len(work) == 1:
-        sub, event, envelope = work[0]
-        return [run_subscription(sub, event, envelope, validated=True)]
+        sub, event, source = work[0]
+        return [run_subscription(sub, event, source_text(source), validated=True)]
     try:
         with transaction.atomic(using=alias):
             return _apply_all(work)
     except Exception as error:  # one bad apple: every delivery on its own, as usual
         logger.info("batch of %d on %s fell back to single deliveries: %r", len(work), alias, error)
-        return [run_subscription(s, e, raw, validated=True) for s, e, raw in work]
+        return [run_subscription(s, e, source_text(raw), validated=True) for s, e, raw in work]
 
 
 def _apply_all(work: list[Work]) -> list[str]:
@@ -115,11 +118,9 @@ def apply_many(store, sub: Subscription, events: list[IntegrationEvent]) -> list
     applied = _claim_checkpoints(store, sub, events) if sub.latest_wins else events
     chosen = {event.id for event in applied}
     outcomes = [HANDLED if event.id in chosen else STALE for event in events]
-    insert_rows(
-        store.inbox,
-        store.alias,
-        [inbox_row(store, sub, e, o) for e, o in zip(events, outcomes, strict=True)],
-    )
+    now = timezone.now()
+    rows = [inbox_values(sub, e, o, now) for e, o in zip(events, outcomes, strict=True)]
+    insert_values(store.inbox, store.alias, INBOX_FIELDS, rows)
     if applied:
         first = applied[0]  # the batch's work continues the first event's trace
         with tracing.using(tracing.caused_by(first.id, first.correlation_id, first.traceparent)):

@@ -2,7 +2,9 @@
 deliver them in batches, and ack only after the handlers' transactions committed.
 
 Messages are collected for up to ``GATHER_SECONDS`` after the first one arrives (a timer on
-the worker's event loop) and delivered together, at most ``PREFETCH`` at a time:
+the worker's event loop) and delivered together, at most ``PREFETCH`` messages or
+``EVENT_LIMIT`` events at a time (a message in batched mode carries several, see
+:mod:`edn_core.bus.transports.celery`):
 one transaction per app for the whole batch (:mod:`edn_core.bus.batch`), then every message
 of the batch is acked. A handler failure is recorded in the app's database for retry (the
 message is acked); an error of the delivery itself (database down) requeues the batch for the
@@ -22,6 +24,7 @@ __all__ = ["EventConsumerStep", "MessageBatch"]
 
 logger = logging.getLogger(__name__)
 PREFETCH = 200
+EVENT_LIMIT = 1000
 GATHER_SECONDS = 0.005  # latency added to the first message of a batch, at most
 
 
@@ -31,11 +34,13 @@ class MessageBatch:
     def __init__(self, hub=None, limit: int = PREFETCH) -> None:
         self.hub, self.limit = hub, limit
         self.pending: list[tuple[str, object]] = []
+        self.events = 0
         self.scheduled = False
 
     def add(self, app_label: str, message) -> None:
         self.pending.append((app_label, message))
-        if self.hub is None or len(self.pending) >= self.limit:
+        self.events += _events_in(message)
+        if self.hub is None or len(self.pending) >= self.limit or self.events >= EVENT_LIMIT:
             self.flush()
         elif not self.scheduled:
             self.scheduled = True
@@ -47,7 +52,7 @@ class MessageBatch:
         from edn_core.bus.batch import deliver_batch
 
         self.scheduled = False
-        taken, self.pending = self.pending, []
+        taken, self.pending, self.events = self.pending, [], 0
         if not taken:
             return
         close_old_connections()
@@ -64,6 +69,14 @@ class MessageBatch:
                 continue
             for message in messages:
                 message.ack()
+
+
+def _events_in(message) -> int:
+    """How many events the message says it carries (header ``edn-events``; 1 if absent)."""
+    try:
+        return max(1, int((getattr(message, "headers", None) or {}).get("edn-events", 1)))
+    except (TypeError, ValueError):
+        return 1
 
 
 class EventConsumerStep(bootsteps.ConsumerStep):

@@ -14,6 +14,7 @@ class BusConfig:
     retry_max_seconds: float = 300.0
     retry_lease_seconds: float = 60.0
     relay_batch: int = 1000
+    message_batch: int = 100
     sweep_seconds: float = 5.0
     inbox_ttl_days: int = 7
     sent_retention_days: int = 7

@@ -120,6 +120,22 @@ def inbox_row(store, sub: Subscription, event: IntegrationEvent, outcome: str):
     )
 
 
+INBOX_FIELDS = (
+    "consumer",
+    "event_id",
+    "topic",
+    "aggregate_id",
+    "sequence",
+    "outcome",
+    "processed_at",
+)
+
+
+def inbox_values(sub: Subscription, event: IntegrationEvent, outcome: str, when) -> tuple:
+    """:data:`INBOX_FIELDS` of the inbox row for a bulk insert (no model instance to build)."""
+    return (sub.consumer, event.id, event.topic, event.aggregate_id, event.sequence, outcome, when)
+
+
 def apply(store, sub: Subscription, event: IntegrationEvent) -> str:
     """Inside the caller's transaction: the checkpoint, the inbox row, then the handler."""
     outcome = HANDLED if _claim_checkpoint(store, sub, event) else STALE

@@ -79,3 +79,17 @@ def test_without_an_event_loop_each_message_is_delivered_at_once(deliveries):
     message = FakeMessage("e0")
     batch.add("orders", message)
     assert deliveries == [(["orders"], ["e0"])] and message.state == "acked"
+
+
+def test_messages_in_batched_mode_count_by_their_events(deliveries):
+    hub = FakeHub()
+    batch = MessageBatch(hub, limit=200)
+    messages = [FakeMessage(f"b{n}") for n in range(3)]
+    for message in messages:
+        message.headers = {"edn-events": 400}
+    batch.add("orders", messages[0])
+    batch.add("orders", messages[1])
+    assert deliveries == []  # 800 events: under the limit, waits for the loop
+    batch.add("orders", messages[2])  # 1,200 events: delivered at once
+    assert deliveries == [(["orders"], ["b0", "b1", "b2"])]
+    assert batch.events == 0 and {m.state for m in messages} == {"acked"}

@@ -1,15 +1,21 @@
 """The celery transport against real brokers: RabbitMQ (publisher confirms) and Redis."""
 
+import json
 import uuid
 
 import pytest
-from kombu import Connection
+from kombu import Connection, Producer
 
 from customers.models import OutboxMessage
 from edn_core.bus import celery_consumer
 from edn_core.bus.relay import relay_batch
 from edn_core.bus.stores import store_for
-from edn_core.bus.transports.celery import CeleryTransport, app_queues, declare_topology
+from edn_core.bus.transports.celery import (
+    CeleryTransport,
+    app_queues,
+    declare_topology,
+    exchange,
+)
 from orders.models import InboxEntry
 from tests.customers.factories import AddressFactory, CreateCustomerFactory
 
@@ -53,7 +59,27 @@ def drain(connection, queue, limit=100):
     return messages
 
 
-def test_relay_publishes_envelopes_in_order_and_marks_them_sent(broker):
+def moved_together(count: int) -> list:
+    """Create ``count`` customers, then move them all: the outbox ends with ``count``
+    consecutive rows of v1.CustomerAddressUpdated."""
+    from customers.commands import UpdateCustomer
+    from edn_core.cqrs import send
+
+    customers = [CreateCustomerFactory.create() for _ in range(count)]
+    for customer in customers:
+        update = UpdateCustomer(
+            customer_id=customer.id, expected_version=None, shipping_address=AddressFactory()
+        )
+        assert send(update).accepted
+    return customers
+
+
+def body_text(message) -> str:
+    return message.body.decode() if isinstance(message.body, bytes) else message.body
+
+
+def test_relay_publishes_envelopes_in_order_and_marks_them_sent(broker, settings):
+    settings.EDN_BUS = {"message_batch": 1}  # one message per event
     moved_customers(5)
     transport = CeleryTransport()
     try:
@@ -111,3 +137,50 @@ def test_unreachable_broker_confirms_nothing(settings):
     with pytest.raises(PublishFailed):
         relay_batch(store_for("customers"), CeleryTransport())
     assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 1
+
+
+def test_consecutive_events_of_a_topic_share_one_batched_message(broker, settings):
+    settings.EDN_BUS = {"message_batch": 4}
+    moved_together(6)
+    transport = CeleryTransport()
+    try:
+        assert relay_batch(store_for("customers"), transport) == OutboxMessage.objects.count()
+    finally:
+        transport.close()
+    updates = list(OutboxMessage.objects.filter(topic="v1.CustomerAddressUpdated").order_by("id"))
+    messages = drain(broker, app_queues()["orders"])
+    assert [m.headers["edn-events"] for m in messages] == [4, 2]
+    assert {m.content_type for m in messages} == {"application/cloudevents-batch+json"}
+    assert [json.loads(body_text(m)) for m in messages] == [
+        [json.loads(row.envelope) for row in updates[:4]],
+        [json.loads(row.envelope) for row in updates[4:]],
+    ]
+    handler = celery_consumer.EventConsumerStep._handler("orders")
+    for message in messages:
+        handler(message)
+        assert message.acknowledged
+    assert InboxEntry.objects.count() == 6
+    assert drain(broker, app_queues()["orders"]) == []
+
+
+def test_an_invalid_event_in_a_batch_is_dead_lettered_and_the_rest_delivered(broker):
+    from edn_core.bus.stores import store_for as store
+
+    moved_together(3)
+    updates = list(OutboxMessage.objects.filter(topic="v1.CustomerAddressUpdated").order_by("id"))
+    events = [json.loads(row.envelope) for row in updates]
+    del events[1]["time"]
+    with Connection(broker.as_uri(include_password=True)) as connection:
+        Producer(connection.default_channel, exchange=exchange()).publish(
+            json.dumps(events),
+            routing_key="v1.CustomerAddressUpdated",
+            content_type="application/cloudevents-batch+json",
+            headers={"edn-events": 3},
+            serializer=None,
+        )
+    (message,) = drain(broker, app_queues()["orders"])
+    celery_consumer.EventConsumerStep._handler("orders")(message)
+    assert message.acknowledged
+    assert InboxEntry.objects.count() == 2
+    (dead,) = store("orders").rows(store("orders").failures).all()
+    assert dead.status == "dead" and json.loads(dead.envelope) == events[1]

@@ -1,26 +1,67 @@
 """Transport over the Celery broker (RabbitMQ or Redis, chosen by ``CELERY_BROKER_URL``).
 
 Topology: one durable topic exchange ``edn.events``; one durable queue per app that
-subscribes, ``edn.<app>``, bound to the topics it handles. Messages are the CloudEvents
-envelopes as published, persistent. On RabbitMQ the relay publishes a batch in confirm mode and
-waits for the broker's acks (pipelined, not one round trip per message); only the acked prefix
-counts as confirmed. Consumers (a Celery worker step, see ``edn_core.bus.celery_consumer``)
-ack a message only after its handlers' transactions committed.
+subscribes, ``edn.<app>``, bound to the topics it handles. Messages are persistent
+CloudEvents: a single event in structured mode (``application/cloudevents+json``), or a run
+of consecutive outbox rows of one topic in batched mode (``application/cloudevents-batch+json``:
+a JSON array of structured events, at most ``EDN_BUS_MESSAGE_BATCH`` of them and
+``MAX_BATCH_BYTES``), so a busy relay pays the broker's per-message cost once per run; the
+header ``edn-events`` counts the events of a message. On RabbitMQ the relay publishes in
+confirm mode and waits for the broker's acks (pipelined, not one round trip per message); only
+the rows of the acked prefix of messages count as confirmed. Consumers (a Celery worker step,
+see ``edn_core.bus.celery_consumer``) ack a message only after its handlers' transactions
+committed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from django.conf import settings
 from kombu import Connection, Exchange, Producer, Queue, binding
 
+from edn_core.bus.config import bus_config
 from edn_core.bus.subscriptions import subscriptions
 from edn_core.bus.transports import Transport
 
 __all__ = ["CeleryTransport", "app_queues", "declare_topology", "exchange"]
 
 CONTENT_TYPE = "application/cloudevents+json"
+BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
+MAX_BATCH_BYTES = 512 * 1024
+
+
+class BrokerMessage(NamedTuple):
+    topic: str
+    body: str
+    count: int  # events in ``body``
+    message_id: str
+
+
+def pack(rows: Sequence, limit: int) -> list[BrokerMessage]:
+    """Outbox rows, in order, as broker messages: consecutive rows of one topic share one
+    (batched mode) up to ``limit`` events and ``MAX_BATCH_BYTES``; a run of one stays a single
+    structured event. Order is kept: the queue delivers messages in publish order."""
+    packed: list[BrokerMessage] = []
+    run: list = []
+    size = 0
+
+    def close() -> None:
+        first = run[0]
+        body = first.envelope if len(run) == 1 else "[" + ",".join(r.envelope for r in run) + "]"
+        packed.append(BrokerMessage(first.topic, body, len(run), str(first.event_id)))
+
+    for row in rows:
+        fits = len(run) < limit and size + len(row.envelope) < MAX_BATCH_BYTES
+        if run and (row.topic != run[0].topic or not fits):
+            close()
+            run, size = [], 0
+        run.append(row)
+        size += len(row.envelope) + 1
+    if run:
+        close()
+    return packed
 
 
 def exchange() -> Exchange:
@@ -68,18 +109,21 @@ class CeleryTransport(Transport):
         self._confirming = False
         self._next_tag = 1
 
-    def publish(self, messages: Sequence) -> int:
+    def publish(self, rows: Sequence) -> int:
+        messages = pack(rows, bus_config().message_batch)
         try:
             connection = self._connect()
             if connection.transport.driver_type == "amqp":
-                return self._publish_confirmed(connection, messages)
-            producer = Producer(connection.default_channel, exchange=exchange())
-            for message in messages:
-                self._send(producer, message)
-            return len(messages)  # Redis: LPUSH returned, the message is in the queue
+                confirmed = self._publish_confirmed(connection, messages)
+            else:
+                producer = Producer(connection.default_channel, exchange=exchange())
+                for message in messages:
+                    self._send(producer, message)
+                confirmed = len(messages)  # Redis: LPUSH returned, the message is in the queue
         except Exception:
             self.close()  # reconnect on the next batch
             raise
+        return sum(message.count for message in messages[:confirmed])
 
     def close(self) -> None:
         if self._connection is not None:
@@ -94,19 +138,20 @@ class CeleryTransport(Transport):
         return self._connection
 
     @staticmethod
-    def _send(producer: Producer, message) -> None:
+    def _send(producer: Producer, message: BrokerMessage) -> None:
         producer.publish(
-            message.envelope,
+            message.body,
             routing_key=message.topic,
-            content_type=CONTENT_TYPE,
+            content_type=CONTENT_TYPE if message.count == 1 else BATCH_CONTENT_TYPE,
             content_encoding="utf-8",
             delivery_mode=2,
             retry=False,
-            message_id=str(message.event_id),
+            message_id=message.message_id,
+            headers={"edn-events": message.count},
             serializer=None,
         )
 
-    def _publish_confirmed(self, connection: Connection, messages: Sequence) -> int:
+    def _publish_confirmed(self, connection: Connection, messages: list[BrokerMessage]) -> int:
         channel = connection.default_channel
         if not self._confirming:
             channel.confirm_select()
