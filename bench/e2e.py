@@ -307,6 +307,7 @@ class Deployment:
             EDN_BUS_TRANSPORT="celery",
             EDN_BUS_IN_PROCESS="0",
             EDN_BUS_RELAY_BATCH=str(self.args.relay_batch),
+            EDN_BUS_MESSAGE_BATCH=str(self.args.message_batch),
             CELERY_BROKER_URL=self.args.broker,
             EDN_BROKER_NAMESPACE=self.namespace,
             EDN_SCHEMA_VALIDATION="0" if self.args.no_validation else "1",
@@ -1086,6 +1087,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=1000,
         help="EDN_BUS_RELAY_BATCH (default: the product default, 1000)",
+    )
+    parser.add_argument(
+        "--message-batch",
+        type=int,
+        default=100,
+        help="EDN_BUS_MESSAGE_BATCH: events per broker message at most (default: the product "
+        "default, 100; 1 = one message per event)",
     )
     parser.add_argument(
         "--phase-timeout", type=float, default=600, help="max seconds to wait for a phase"

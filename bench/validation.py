@@ -7,8 +7,9 @@ A benchmark, not a test. In one process, on fresh PostgreSQL databases, it measu
    with its ``dataschema``), the compiled validator taken from the cache -- µs/event;
 2. **validation, uncached**: the same call with the validator cache emptied before each event,
    so ``edn_core.schema_checks`` compiles its validators (jsonschema-rs, and
-   ``Draft202012Validator`` where that one refuses) every time (what it would cost without the cache), and the ratio to 1. Also, for scale,
-   **no cache at all** (the registry's tables read and the validator built per event);
+   ``Draft202012Validator`` where that one refuses) every time (what it would cost without
+   the cache), and the ratio to 1. Also, for scale, **no cache at all** (the registry's
+   tables read and the validator built per event);
 3. **the consumer's full per-event cost**: ``deliver(envelope)`` of N distinct valid
    envelopes (a new event id each, the next sequence of its customer) -- parse, validate,
    then in one transaction the latest-wins checkpoint, the inbox row and the orders handler,
