@@ -26,8 +26,11 @@ class OutboxMessageBase(models.Model):
         abstract = True
         ordering = ("id",)
         indexes = [
+            # Pending rows in id order (the relay reads the oldest first and stops at its
+            # batch), the partition beside the id so rows of partitions held by another relay
+            # are skipped in the index.
             models.Index(
-                fields=["partition", "id"],
+                fields=["id", "partition"],
                 condition=models.Q(sent_at__isnull=True),
                 name="%(app_label)s_outbox_pending",
             ),

@@ -86,7 +86,9 @@ def relay_batch(
     with _claimed_partitions(store) as partitions:
         if not partitions:
             return 0
-        pending = store.rows(store.outbox).filter(sent_at__isnull=True, partition__in=partitions)
+        pending = store.rows(store.outbox).filter(sent_at__isnull=True)
+        if len(partitions) < PARTITIONS:  # another relay holds the rest
+            pending = pending.filter(partition__in=partitions)
         limit = batch or bus_config().relay_batch
         rows = [PendingMessage(*r) for r in pending.order_by("id").values_list(*FIELDS)[:limit]]
         if not rows:
