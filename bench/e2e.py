@@ -165,6 +165,7 @@ class CpuTracker:
 
     def __init__(self, deployment: Deployment) -> None:
         self.d = deployment
+        self.probed = 0  # inbox rows of the in-process probe (events not in the outbox)
         self.seen: dict[str, dict] = {group: {} for group in CPU_GROUPS}
         self.last = 0.0
 
@@ -664,6 +665,7 @@ class Observer:
 
     def __init__(self, deployment: Deployment) -> None:
         self.d = deployment
+        self.probed = 0  # inbox rows of the in-process probe (events not in the outbox)
 
     def outbox_counts(self, after_id: int) -> tuple[int, int]:
         return self.d.query(
@@ -737,16 +739,47 @@ class Observer:
         return events
 
     def check_outcomes(self) -> list[str]:
+        """Every event recorded once by the consumer; applied in order per customer; an event
+        left unapplied ('stale', latest-wins) only when a newer one of its customer was
+        applied; every order ends at its customer's newest address; nothing failed."""
         problems = []
+        written = self.d.query("customers", "SELECT count(*) FROM customers_outboxmessage")[0][0]
+        inbox = "orders_inboxentry"
+        recorded = self.d.query("orders", f"SELECT count(*) FROM {inbox}")[0][0] - self.probed
+        if recorded != written:
+            problems.append(f"{written} events written, {recorded} recorded by the consumer")
         for outcome, count in self.d.query(
-            "orders", "SELECT outcome, count(*) FROM orders_inboxentry GROUP BY outcome"
+            "orders", f"SELECT outcome, count(*) FROM {inbox} GROUP BY outcome"
         ):
-            if outcome != "handled":
+            if outcome not in ("handled", "stale"):
                 problems.append(f"{count} inbox entries with outcome {outcome!r}")
+        checks = {
+            "applied out of order": f"""SELECT count(*) FROM (SELECT sequence, lag(sequence)
+                OVER (PARTITION BY aggregate_id ORDER BY id) AS before FROM {inbox}
+                WHERE outcome = 'handled') t WHERE before >= sequence""",
+            "stale without a newer applied event": f"""SELECT count(*) FROM {inbox} s
+                WHERE outcome = 'stale' AND NOT EXISTS (SELECT 1 FROM {inbox} h WHERE
+                h.aggregate_id = s.aggregate_id AND h.outcome = 'handled'
+                AND h.sequence > s.sequence)""",
+            "orders not at their customer's newest address": f"""SELECT count(*) FROM
+                orders_order o JOIN (SELECT aggregate_id, max(sequence) AS newest FROM {inbox}
+                GROUP BY aggregate_id) i ON o.customer_id::text = i.aggregate_id
+                WHERE o.ship_street <> i.newest || ' Bench Road'""",
+        }
+        for problem, statement in checks.items():
+            if count := self.d.query("orders", statement)[0][0]:
+                problems.append(f"{count} {problem}")
         failed = self.d.query("orders", "SELECT count(*) FROM orders_faileddelivery")[0][0]
         if failed:
             problems.append(f"{failed} failed deliveries (or dead letters) in orders")
         return problems
+
+    def outcome_counts(self) -> dict[str, int]:
+        return dict(
+            self.d.query(
+                "orders", "SELECT outcome, count(*) FROM orders_inboxentry GROUP BY outcome"
+            )
+        )
 
 
 def _spread(label: str, values: list[float]) -> str:
@@ -1177,6 +1210,7 @@ def main(argv: list[str] | None = None) -> int:
         )["bodies"]
         say(f"  envelope size {len(bodies[0]['envelope'].encode())} bytes")
         probe = probe_deliver(d, groups["probe"])
+        observe.probed = observe.inbox_count()  # the probe's own events, not in the outbox
 
         before = measure_baselines(d, bodies, "baseline 1/2")
 
@@ -1202,7 +1236,13 @@ def main(argv: list[str] | None = None) -> int:
         if problems:
             say("\n[check] FAILED: " + "; ".join(problems))
             return 2
-        say("[check] every event applied once, in order (all inbox outcomes 'handled')")
+        counts = observe.outcome_counts()
+        say(
+            f"[check] every event recorded once ({counts.get('handled', 0)} applied, "
+            f"{counts.get('stale', 0)} superseded within a batch by a newer event of the same "
+            "customer, latest-wins); applied in order; every order at its customer's newest "
+            "address; no failures"
+        )
         keep_logs = False
         return 0 if passed else 1
     except KeyboardInterrupt:
