@@ -4,18 +4,20 @@ deliver them in batches, and ack only after the handlers' transactions committed
 Messages are collected for up to ``GATHER_SECONDS`` after the first one arrives (a timer on
 the worker's event loop) and delivered together, at most ``PREFETCH`` messages or
 ``EVENT_LIMIT`` events at a time (a message in batched mode carries several, see
-:mod:`edn_core.bus.transports.celery`):
-one transaction per app for the whole batch (:mod:`edn_core.bus.batch`), then every message
-of the batch is acked. A handler failure is recorded in the app's database for retry (the
-message is acked); an error of the delivery itself (database down) requeues the batch for the
-broker to redeliver; a worker killed before the acks gets the messages redelivered, and the
-inbox drops what had been committed already.
+:mod:`edn_core.bus.transports.celery`): one transaction per app for the whole batch
+(:mod:`edn_core.bus.batch`), then every message of the batch is acked. A handler failure is
+recorded in the app's database for retry (the message is acked); an error of the delivery
+itself (database down) requeues the batch for the broker to redeliver; a worker killed before
+the acks gets the messages redelivered, and the inbox drops what had been committed already.
+Database connections are checked (Django's health check, ``CONN_MAX_AGE``) at most every
+``CONNECTION_CHECK_SECONDS`` and before the first flush after a failed one.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import time
 
 from celery import bootsteps
 from kombu import Consumer
@@ -26,6 +28,7 @@ logger = logging.getLogger(__name__)
 PREFETCH = 200
 EVENT_LIMIT = 1000
 GATHER_SECONDS = 0.005  # latency added to the first message of a batch, at most
+CONNECTION_CHECK_SECONDS = 1.0  # database connections checked (and recycled) this often
 
 
 class MessageBatch:
@@ -36,6 +39,7 @@ class MessageBatch:
         self.pending: list[tuple[str, object]] = []
         self.events = 0
         self.scheduled = False
+        self.next_connection_check = 0.0
 
     def add(self, app_label: str, message) -> None:
         self.pending.append((app_label, message))
@@ -55,7 +59,10 @@ class MessageBatch:
         taken, self.pending, self.events = self.pending, [], 0
         if not taken:
             return
-        close_old_connections()
+        now = time.monotonic()
+        if now >= self.next_connection_check:  # not per flush: each check is a round trip
+            close_old_connections()
+            self.next_connection_check = now + CONNECTION_CHECK_SECONDS
         by_app: dict[str, list] = {}
         for app_label, message in taken:
             by_app.setdefault(app_label, []).append(message)
@@ -64,6 +71,7 @@ class MessageBatch:
                 deliver_batch([m.body for m in messages], app_labels={app_label})
             except Exception:
                 logger.exception("delivery of %d to %s failed; requeued", len(messages), app_label)
+                self.next_connection_check = 0.0  # check the connections before the next one
                 for message in messages:
                     message.requeue()
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 import zlib
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -51,20 +52,43 @@ def _lock_class(store: BusStore) -> int:
     return zlib.crc32(store.outbox._meta.db_table.encode()) & 0x7FFFFFFF
 
 
+# alias -> (the database session holding them, partitions): claims a long-running relay keeps
+_kept: dict[str, tuple[weakref.ref, list[int]]] = {}
+
+
+def _try_lock(connection, key: int, partitions) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p FROM unnest(%s::int[]) AS p WHERE pg_try_advisory_lock(%s, p)",
+            [list(partitions), key],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 @contextmanager
-def _claimed_partitions(store: BusStore):
+def _claimed_partitions(store: BusStore, keep: bool = False):
+    """The partitions this relay may publish now. ``keep``: a long-running relay keeps its
+    locks between batches (they go with its database session) and only tries to take the
+    ones it lacks, so a busy relay spends no statement on them; other relays then stand by
+    until a partition is free."""
     connection = connections[store.alias]
     if connection.vendor != "postgresql":
         with transaction.atomic(using=store.alias):  # SQLite: IMMEDIATE = exclusive writer
             yield list(range(PARTITIONS))
         return
     key = _lock_class(store)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT p FROM generate_series(0, %s) AS p WHERE pg_try_advisory_lock(%s, p)",
-            [PARTITIONS - 1, key],
-        )
-        held = [row[0] for row in cursor.fetchall()]
+    if keep:
+        connection.ensure_connection()
+        session = connection.connection
+        owner, held = _kept.get(store.alias, (None, []))
+        if owner is None or owner() is not session:  # a new session holds nothing yet
+            held = []
+        if len(held) < PARTITIONS:
+            held = sorted(held + _try_lock(connection, key, set(range(PARTITIONS)) - set(held)))
+            _kept[store.alias] = (weakref.ref(session), held)
+        yield held
+        return
+    held = _try_lock(connection, key, range(PARTITIONS))
     try:
         yield held
     finally:
@@ -76,14 +100,18 @@ def _claimed_partitions(store: BusStore):
 
 
 def relay_batch(
-    store: BusStore, transport: Transport | None = None, batch: int | None = None
+    store: BusStore,
+    transport: Transport | None = None,
+    batch: int | None = None,
+    *,
+    keep_claims: bool = False,
 ) -> int:
     """Publish one batch of pending rows of ``store``; return how many were confirmed.
 
     Raise :class:`PublishFailed` when the transport confirmed fewer rows than it was given.
     """
     transport = transport or get_transport()
-    with _claimed_partitions(store) as partitions:
+    with _claimed_partitions(store, keep_claims) as partitions:
         if not partitions:
             return 0
         pending = store.rows(store.outbox).filter(sent_at__isnull=True)
@@ -111,11 +139,17 @@ def relay_batch(
     return confirmed
 
 
-def drain(store: BusStore, transport: Transport | None = None, *, max_batches: int = 1000) -> int:
+def drain(
+    store: BusStore,
+    transport: Transport | None = None,
+    *,
+    max_batches: int = 1000,
+    keep_claims: bool = False,
+) -> int:
     """Publish until ``store`` has nothing pending that this relay can claim."""
     total, batch = 0, bus_config().relay_batch
     for _ in range(max_batches):
-        moved = relay_batch(store, transport, batch)
+        moved = relay_batch(store, transport, batch, keep_claims=keep_claims)
         total += moved
         if moved < batch:  # a short batch: nothing more was pending when it was read
             break

@@ -71,6 +71,7 @@ class BusWorker:
         self.failures = 0
         self._next_run: dict[str, float] = {}
         self._next_retry_check = 0.0
+        self.keep_claims = False  # set by run(): only a long-running loop keeps partitions
 
     def run_periodic(self) -> float:
         """Run the registered jobs that are due; return seconds until the next one is."""
@@ -96,7 +97,7 @@ class BusWorker:
             self._next_retry_check = now + RETRY_CHECK_SECONDS
         for store in all_stores():
             try:
-                moved += drain(store)
+                moved += drain(store, keep_claims=self.keep_claims)
             except PublishFailed as error:
                 self.failures += 1
                 logger.warning("relay: %s", error)
@@ -106,8 +107,11 @@ class BusWorker:
 
     def run(self) -> None:
         gc.freeze()  # startup objects live as long as the relay: out of full GC passes
+        self.keep_claims = True
         stores = all_stores()
         pg = [s.alias for s in stores if connections[s.alias].vendor == "postgresql"]
+        # Woken by NOTIFY on every commit, a round that moved rows needs no second look.
+        notified = self.listen and len(pg) == len(stores)
         if self.listen and pg:
             _PostgresListener(sorted(set(pg)), self.wake)
         while not self.stopping.is_set():
@@ -119,7 +123,7 @@ class BusWorker:
                 logger.exception("bus worker round failed")
                 moved, self.failures = 0, self.failures + 1
             next_job = self.run_periodic()
-            if moved and not self.failures:
+            if moved and not self.failures and not notified:
                 continue
             timeout = bus_config().sweep_seconds if not self.failures else 1.0
             timeout = max(0.0, min(timeout, next_job))

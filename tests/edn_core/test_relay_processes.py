@@ -219,3 +219,52 @@ def test_relay_wakes_on_commit_not_on_its_sweep(require_postgres, tmp_path):
         stop(relay)
     order = OrderRecord.objects.get(customer_id=customer)
     assert order.shipping_address.street == "99 Late St"
+
+
+def test_a_standby_relay_takes_over_when_the_active_one_dies(require_postgres, tmp_path):
+    """A long-running relay keeps its partition locks; a second one stands by and takes them
+    over as soon as the first one's database session ends."""
+    require_postgres("customers", "orders")
+    last = seed(count=1)
+    (customer,) = last
+    active = start_relay(tmp_path, "active", sweep=60)
+    standby = None
+    try:
+        wait_until(lambda: delivered() == EVENTS_EACH, 30, "the active relay's first drain")
+        standby = start_relay(tmp_path, "standby", sweep=60)
+        time.sleep(2)  # the standby is up, woken by nothing yet, holding no partition
+        active.send_signal(signal.SIGKILL)
+        active.wait(timeout=10)
+        moved = CustomerAddress("7 Standby Row", "C", "S", "X", "7")
+        with transaction.atomic(using="customers"):
+            event = CustomerAddressUpdated(aggregate_id=customer, shipping_address=moved)
+            write_outbox("customers", [(EVENTS_EACH + 1, event)])
+        wait_until(lambda: delivered() == EVENTS_EACH + 1, 15, "the standby to publish")
+    finally:
+        stop(*(p for p in (active, standby) if p is not None))
+    assert OrderRecord.objects.get(customer_id=customer).shipping_address.street == "7 Standby Row"
+
+
+def test_a_long_running_relay_keeps_its_partitions_between_batches(require_postgres):
+    import psycopg
+
+    from edn_core.bus import relay
+    from edn_core.bus.outbox import PARTITIONS
+    from edn_core.bus.stores import store_for
+
+    require_postgres("customers")
+    store = store_for("customers")
+    lock_all = "SELECT count(*) FROM generate_series(0, %s) p WHERE pg_try_advisory_lock(%s, p)"
+    args = [PARTITIONS - 1, relay._lock_class(store)]
+    with relay._claimed_partitions(store, keep=True) as first:
+        assert first == list(range(PARTITIONS))
+    with psycopg.connect(_url("customers"), autocommit=True) as other:
+        assert other.execute(lock_all, args).fetchone()[0] == 0  # still held after the batch
+        connections["customers"].close()  # the relay's session ends, and its locks with it
+        assert other.execute(lock_all, args).fetchone()[0] == PARTITIONS
+        with relay._claimed_partitions(store, keep=True) as meanwhile:
+            assert meanwhile == []  # a new session: it holds nothing, and cannot take any
+        other.execute("SELECT pg_advisory_unlock_all()")
+        with relay._claimed_partitions(store, keep=True) as retaken:
+            assert retaken == list(range(PARTITIONS))  # it tries again for what it lacks
+    connections["customers"].close()
