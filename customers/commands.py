@@ -114,7 +114,7 @@ def reserve_credit(cmd: ReserveCredit) -> Outcome:
 
 @handles(ReserveCredits)
 def reserve_credits(cmd: ReserveCredits) -> list[Outcome]:
-    with customers.atomic():
+    with customers.atomic(savepoint=False):
         loaded = customers.get_many({request.customer_id for request in cmd.requests})
 
         def hold(request: ReserveCredit) -> None:
@@ -152,7 +152,7 @@ def release_credits(cmd: ReleaseCredits) -> list[Outcome]:
     def undo(reservation: str, held: dict) -> None:
         loaded[UUID(held["customerId"])].release_credit(Decimal(held["amount"]), reservation)
 
-    with customers.atomic():
+    with customers.atomic(savepoint=False):
         outcomes = ledger.release(cmd.reservations, undo, load)
         customers.save_all([c for c in loaded.values() if c.pending_events])
     return outcomes

@@ -37,10 +37,12 @@ class Repository(Generic[A]):
     def alias(self) -> str:
         return router.db_for_write(self.model)
 
-    def atomic(self):
-        """Return a transaction on this repository's alias (a savepoint inside an open one,
-        so a caller may catch a refusal and go on)."""
-        return transaction.atomic(using=self.alias)
+    def atomic(self, savepoint: bool = True):
+        """Return a transaction on this repository's alias: inside an open one, a savepoint,
+        so a caller may catch a refusal and go on. ``savepoint=False`` joins the open one
+        instead (two round trips fewer), for blocks whose errors end the whole transaction
+        anyway, such as set-based handlers inside a delivery."""
+        return transaction.atomic(using=self.alias, savepoint=savepoint)
 
     def to_domain(self, row: models.Model) -> A:
         raise NotImplementedError

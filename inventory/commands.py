@@ -86,7 +86,7 @@ def reserve_stock(cmd: ReserveStock) -> Outcome:
 @handles(ReserveStocks)
 def reserve_stocks(cmd: ReserveStocks) -> list[Outcome]:
     """Each reservation all or nothing: every line is checked before any stock moves."""
-    with products.atomic():
+    with products.atomic(savepoint=False):
         loaded = products.get_many({p for request in cmd.requests for p, _ in request.lines})
 
         def hold(request: ReserveStock) -> None:
@@ -126,7 +126,7 @@ def release_stocks(cmd: ReleaseStocks) -> list[Outcome]:
         for product_id, quantity in sorted(held["lines"]):
             loaded[UUID(product_id)].release(quantity, reservation)
 
-    with products.atomic():
+    with products.atomic(savepoint=False):
         outcomes = ledger.release(cmd.reservations, undo, load)
         products.save_all([p for p in loaded.values() if p.pending_events])
     return outcomes

@@ -93,7 +93,7 @@ class SettleOrders(Command):
 def settle_orders(cmd: SettleOrders) -> list[tuple[bool, str]]:
     """Return ``(done, state or why not)`` per verdict, in order."""
     results = []
-    with orders.atomic():
+    with orders.atomic(savepoint=False):
         loaded = orders.get_many({order_id for order_id, _ in cmd.verdicts})
         for order_id, reason in cmd.verdicts:
             order = loaded.get(order_id)
@@ -132,7 +132,7 @@ def change_shipping_addresses(cmd: ChangeShippingAddresses) -> int:
     open_orders = orders.queryset().filter(
         customer_id__in=list(new), state__in=[OrderState.PENDING, OrderState.CREATED]
     )
-    with orders.atomic():
+    with orders.atomic(savepoint=False):
         loaded = orders.load(open_orders)
         for order in loaded:
             order.change_shipping_address(new[order.customer_id])

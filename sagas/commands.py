@@ -62,7 +62,7 @@ def _start_new(saga_type: str, candidates: list[Saga]) -> list[Saga]:
     by_key: dict[str, Saga] = {}
     for saga in candidates:
         by_key.setdefault(saga.key, saga)
-    with sagas.atomic():
+    with sagas.atomic(savepoint=False):
         taken = SagaRecord.objects.filter(saga_type=saga_type, key__in=list(by_key))
         for key in taken.values_list("key", flat=True):
             logger.info("saga %s for %s already started", saga_type, key)

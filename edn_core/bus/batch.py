@@ -82,9 +82,6 @@ def _check_schema(sub: Subscription, event: IntegrationEvent, source) -> str | N
 
 
 def _run_together(alias: str, work: list[Work]) -> list[str]:
-    if len(work) == 1:
-        sub, event, source = work[0]
-        return [run_subscription(sub, event, source_text(source), validated=True)]
     try:
         with transaction.atomic(using=alias):
             return _apply_all(work)

@@ -13,9 +13,10 @@ import json
 import logging
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from edn_core import schemas, tracing
-from edn_core.bulk import advance_checkpoints
+from edn_core.bulk import advance_checkpoints, insert_values
 from edn_core.bus import retries
 from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import (
@@ -108,18 +109,6 @@ def _handle(store, sub: Subscription, event: IntegrationEvent, retrying: bool) -
     raise AssertionError("unreachable")
 
 
-def inbox_row(store, sub: Subscription, event: IntegrationEvent, outcome: str):
-    """The (unsaved) inbox row recording that ``sub`` took ``event`` with ``outcome``."""
-    return store.inbox(
-        consumer=sub.consumer,
-        event_id=event.id,
-        topic=event.topic,
-        aggregate_id=event.aggregate_id,
-        sequence=event.sequence,
-        outcome=outcome,
-    )
-
-
 INBOX_FIELDS = (
     "consumer",
     "event_id",
@@ -139,7 +128,8 @@ def inbox_values(sub: Subscription, event: IntegrationEvent, outcome: str, when)
 def apply(store, sub: Subscription, event: IntegrationEvent) -> str:
     """Inside the caller's transaction: the checkpoint, the inbox row, then the handler."""
     outcome = HANDLED if _claim_checkpoint(store, sub, event) else STALE
-    store.rows(store.inbox).bulk_create([inbox_row(store, sub, event, outcome)])
+    row = inbox_values(sub, event, outcome, timezone.now())
+    insert_values(store.inbox, store.alias, INBOX_FIELDS, [row])
     if outcome == HANDLED:
         sub.handler([event] if sub.batch else event)
     return outcome
