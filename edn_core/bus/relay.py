@@ -65,6 +65,15 @@ def _try_lock(connection, key: int, partitions) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _read_pending_in_index_order(connection) -> None:
+    """Rows marked sent stay in the pending index until vacuum. A bitmap scan (what the
+    planner picks when it expects few pending rows) visits every one of them again on every
+    round; an index scan marks them dead the first time and skips them after. The session is
+    a long-running relay's own: the setting reaches only its queries and periodic jobs."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_bitmapscan = off")
+
+
 @contextmanager
 def _claimed_partitions(store: BusStore, keep: bool = False):
     """The partitions this relay may publish now. ``keep``: a long-running relay keeps its
@@ -83,6 +92,7 @@ def _claimed_partitions(store: BusStore, keep: bool = False):
         owner, held = _kept.get(store.alias, (None, []))
         if owner is None or owner() is not session:  # a new session holds nothing yet
             held = []
+            _read_pending_in_index_order(connection)
         if len(held) < PARTITIONS:
             held = sorted(held + _try_lock(connection, key, set(range(PARTITIONS)) - set(held)))
             _kept[store.alias] = (weakref.ref(session), held)

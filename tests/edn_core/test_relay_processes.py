@@ -258,6 +258,9 @@ def test_a_long_running_relay_keeps_its_partitions_between_batches(require_postg
     args = [PARTITIONS - 1, relay._lock_class(store)]
     with relay._claimed_partitions(store, keep=True) as first:
         assert first == list(range(PARTITIONS))
+    with connections["customers"].cursor() as cursor:
+        cursor.execute("SHOW enable_bitmapscan")  # pending rows read in index order
+        assert cursor.fetchone()[0] == "off"
     with psycopg.connect(_url("customers"), autocommit=True) as other:
         assert other.execute(lock_all, args).fetchone()[0] == 0  # still held after the batch
         connections["customers"].close()  # the relay's session ends, and its locks with it
