@@ -31,7 +31,8 @@ Phases, in this order:
    queue through the default exchange) without confirms, with per-message confirms
    (``confirm_publish``), and with pipelined confirms per 200 (as the relay does); raw kombu
    consume (prefetch 50, ack each, as the worker step);
-2. fixed load: ``--rate`` events/s for ``--seconds`` into the outbox, relay and worker running;
+2. fixed load: ``--rate`` events/s for ``--seconds`` into the outbox, relay and worker running,
+   after a warm-up of 300 events at 100/s through the same path (not measured);
 3. saturation, end to end: ``--saturation-events`` written in one transaction, relay and worker
    running; events/s = events / (last consumer commit - that transaction's commit);
 4. relay alone: the worker stopped, the same again; events/s until the last ``sent_at``;
@@ -99,6 +100,7 @@ CONTENT_TYPE = "application/cloudevents+json"
 DROP_DATABASE = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 25.0
+WARMUP_RATE, WARMUP_SECONDS = 100, 3
 PIPELINE = 200  # messages per confirm round of the pipelined baseline (the relay's batch)
 
 
@@ -787,6 +789,27 @@ def _spread(label: str, values: list[float]) -> str:
     return f"{label} {ms(ordered)}"
 
 
+def warm_up(d: Deployment, observe: Observer, customers: Path) -> None:
+    """Events through the whole path before anything is measured, as a service that has been
+    running would have had: connections opened, schemas fetched and validators compiled,
+    statements prepared, code paths loaded (the first second of a cold start otherwise
+    dominates the fixed load's p99)."""
+    events = WARMUP_RATE * WARMUP_SECONDS
+    say(f"[warm-up] {events} events at {WARMUP_RATE}/s through relay and worker (not measured)")
+    before = observe.inbox_count()
+    d.roles_helper(
+        "customers",
+        "offer",
+        "--customers",
+        str(customers),
+        "--rate",
+        str(WARMUP_RATE),
+        "--seconds",
+        str(WARMUP_SECONDS),
+    )
+    wait_for(lambda: observe.inbox_count() >= before + events, 60, "the warm-up events")
+
+
 def run_fixed(d: Deployment, observe: Observer, customers: Path) -> Phase:
     args = d.args
     phase = Phase(f"fixed load {args.rate:g} events/s for {args.seconds:g}s")
@@ -851,9 +874,29 @@ def run_fixed(d: Deployment, observe: Observer, customers: Path) -> Phase:
         _spread("created -> relay sent_at      ", [e["sent"] - e["created"] for e in events]),
         _spread("created -> inbox processed_at ", [e["processed"] - e["created"] for e in events]),
         _spread("created -> consumer commit    ", phase.latency),
+        _worst_seconds(events),
     ]
     phase.offered_rate = offered_rate
+    (d.workdir / "fixed-events.json").write_text(json.dumps(events))
     return phase
+
+
+def _worst_seconds(events: list[dict], top: int = 3) -> str:
+    """Where the tail sits in time: the seconds of the phase (by creation) whose events had
+    the highest p99 latency, with that p99 -- a burst shows as one or two bad seconds, steady
+    contention as many similar ones."""
+    start = min(e["created"] for e in events)
+    by_second: dict[int, list[float]] = {}
+    for e in events:
+        by_second.setdefault(int(e["created"] - start), []).append(e["committed"] - e["created"])
+    p99s = {}
+    for second, values in by_second.items():
+        values.sort()
+        p99s[second] = values[max(0, math.ceil(0.99 * len(values)) - 1)] * 1e3
+    worst = sorted(p99s.items(), key=lambda item: -item[1])[:top]
+    median = sorted(p99s.values())[len(p99s) // 2]
+    listed = ", ".join(f"{second}s: {value:.0f} ms" for second, value in worst)
+    return f"p99 per second of the phase: median {median:.0f} ms; worst {listed}"
 
 
 def run_preload(d: Deployment, observe: Observer, customers: Path, *, consumer: bool) -> Phase:
@@ -1191,11 +1234,11 @@ def main(argv: list[str] | None = None) -> int:
         say("[setup] orders: manage.py edn_broker")
         d.manage("orders", "edn_broker")
         groups = {}
-        for name in ("fixed", "saturation", "relay", "probe"):
+        for name in ("warmup", "fixed", "saturation", "relay", "probe"):
             path = workdir / f"customers-{name}.txt"
             path.write_text("\n".join(str(uuid.uuid4()) for _ in range(args.customers)))
             groups[name] = path
-        say(f"[setup] orders: one open order for each of {4 * args.customers} customers")
+        say(f"[setup] orders: one open order for each of {5 * args.customers} customers")
         everyone = workdir / "customers-all.txt"
         everyone.write_text("\n".join(p.read_text() for p in groups.values()))
         d.roles_helper("orders", "seed-orders", "--customers", str(everyone))
@@ -1217,6 +1260,7 @@ def main(argv: list[str] | None = None) -> int:
         say("[setup] customers: manage.py edn_relay; orders: Celery worker (solo)")
         d.start_relay()
         worker = d.start_worker()
+        warm_up(d, observe, groups["warmup"])
         fixed = run_fixed(d, observe, groups["fixed"])
         saturation = run_preload(d, observe, groups["saturation"], consumer=True)
         say("[relay alone] stopping the worker")
