@@ -6,7 +6,7 @@ CloudEvents: a single event in structured mode (``application/cloudevents+json``
 of consecutive outbox rows of one topic in batched mode (``application/cloudevents-batch+json``:
 a JSON array of structured events, at most ``EDN_BUS_MESSAGE_BATCH`` of them and
 ``MAX_BATCH_BYTES``), so a busy relay pays the broker's per-message cost once per run; the
-header ``edn-events`` counts the events of a message. On RabbitMQ the relay publishes in
+header ``edn-events`` counts the events of a batch. On RabbitMQ the relay publishes in
 confirm mode and waits for the broker's acks (pipelined, not one round trip per message); only
 the rows of the acked prefix of messages count as confirmed. Consumers (a Celery worker step,
 see ``edn_core.bus.celery_consumer``) ack a message only after its handlers' transactions
@@ -147,7 +147,7 @@ class CeleryTransport(Transport):
             delivery_mode=2,
             retry=False,
             message_id=message.message_id,
-            headers={"edn-events": message.count},
+            headers={"edn-events": message.count} if message.count > 1 else None,
             serializer=None,
         )
 
