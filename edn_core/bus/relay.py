@@ -68,14 +68,15 @@ def _try_lock(connection, key: int, partitions) -> list[int]:
 def _read_pending_in_index_order(connection) -> None:
     """Rows marked sent stay in the pending index until vacuum. A bitmap scan (what the
     planner picks when it expects few pending rows) visits every one of them again on every
-    round; an index scan marks them dead the first time and skips them after. The session is
-    a long-running relay's own: the setting reaches only its queries and periodic jobs."""
+    round; an index scan marks them dead the first time and skips them after. Only for a relay
+    publishing to a broker: its session is its own, so the setting reaches only its queries
+    and periodic jobs (the local transport runs handlers on the relay's connections)."""
     with connection.cursor() as cursor:
         cursor.execute("SET enable_bitmapscan = off")
 
 
 @contextmanager
-def _claimed_partitions(store: BusStore, keep: bool = False):
+def _claimed_partitions(store: BusStore, keep: bool = False, index_order: bool = False):
     """The partitions this relay may publish now. ``keep``: a long-running relay keeps its
     locks between batches (they go with its database session) and only tries to take the
     ones it lacks, so a busy relay spends no statement on them; other relays then stand by
@@ -92,7 +93,8 @@ def _claimed_partitions(store: BusStore, keep: bool = False):
         owner, held = _kept.get(store.alias, (None, []))
         if owner is None or owner() is not session:  # a new session holds nothing yet
             held = []
-            _read_pending_in_index_order(connection)
+            if index_order:
+                _read_pending_in_index_order(connection)
         if len(held) < PARTITIONS:
             held = sorted(held + _try_lock(connection, key, set(range(PARTITIONS)) - set(held)))
             _kept[store.alias] = (weakref.ref(session), held)
@@ -121,7 +123,9 @@ def relay_batch(
     Raise :class:`PublishFailed` when the transport confirmed fewer rows than it was given.
     """
     transport = transport or get_transport()
-    with _claimed_partitions(store, keep_claims) as partitions:
+    with _claimed_partitions(
+        store, keep_claims, index_order=transport.name != "local"
+    ) as partitions:
         if not partitions:
             return 0
         pending = store.rows(store.outbox).filter(sent_at__isnull=True)

@@ -110,8 +110,6 @@ class BusWorker:
         self.keep_claims = True
         stores = all_stores()
         pg = [s.alias for s in stores if connections[s.alias].vendor == "postgresql"]
-        # Woken by NOTIFY on every commit, a round that moved rows needs no second look.
-        notified = self.listen and len(pg) == len(stores)
         if self.listen and pg:
             _PostgresListener(sorted(set(pg)), self.wake)
         while not self.stopping.is_set():
@@ -123,7 +121,7 @@ class BusWorker:
                 logger.exception("bus worker round failed")
                 moved, self.failures = 0, self.failures + 1
             next_job = self.run_periodic()
-            if moved and not self.failures and not notified:
+            if moved and not self.failures:  # deliveries in this process may have written more
                 continue
             timeout = bus_config().sweep_seconds if not self.failures else 1.0
             timeout = max(0.0, min(timeout, next_job))

@@ -256,7 +256,7 @@ def test_a_long_running_relay_keeps_its_partitions_between_batches(require_postg
     store = store_for("customers")
     lock_all = "SELECT count(*) FROM generate_series(0, %s) p WHERE pg_try_advisory_lock(%s, p)"
     args = [PARTITIONS - 1, relay._lock_class(store)]
-    with relay._claimed_partitions(store, keep=True) as first:
+    with relay._claimed_partitions(store, keep=True, index_order=True) as first:
         assert first == list(range(PARTITIONS))
     with connections["customers"].cursor() as cursor:
         cursor.execute("SHOW enable_bitmapscan")  # pending rows read in index order
