@@ -1,16 +1,12 @@
 """Set-based writes with a handful of statements, written in SQL (the ORM's CASE expressions
-cost milliseconds of Python per hundred rows).
-
-On PostgreSQL every statement takes its rows as one typed array per column, read back with
-``unnest``: the SQL text is the same whatever the number of rows, so psycopg prepares it once
-per connection and the server does not parse and plan a statement that grows with the batch
-(a ``UNION ALL`` of 200 rows took ten times as long as the same rows through ``unnest``).
-Elsewhere (SQLite 3.35+) the rows are spelled out, 200 to a statement.
+cost milliseconds of Python per hundred rows). On PostgreSQL every statement takes its rows
+as one typed array per column, read back with ``unnest``: the SQL text is the same for any
+number of rows, so psycopg prepares it once per connection (decision 0025). Elsewhere
+(SQLite 3.35+) the rows are spelled out, 200 to a statement.
 
 - :func:`update_versioned`: save many aggregates of one model, each only if it still has the
-  version it was loaded at: ``UPDATE t SET … FROM <rows> AS v WHERE t.id = v.pk AND
-  t.version = v.loaded``; if any row changed meanwhile, raise
-  :class:`~edn_core.domain.ConcurrencyConflict` (the caller's transaction rolls back).
+  version it was loaded at (``UPDATE t SET … FROM <rows> AS v WHERE t.id = v.pk AND
+  t.version = v.loaded``); if any row changed meanwhile, raise ``ConcurrencyConflict``.
 - :func:`advance_checkpoints`: ``INSERT … ON CONFLICT … DO UPDATE … WHERE older RETURNING`` —
   move latest-wins checkpoints forward and learn which moved, in one statement.
 - :func:`insert_rows` / :func:`insert_values`, :func:`mark_sent`: outbox, inbox and ledger
@@ -21,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connections, models
@@ -187,13 +184,19 @@ def _preparer(field: models.Field, connection):
     return prep
 
 
+@contextmanager
 def _cursor(connection):
     """On PostgreSQL a server-side-binding cursor on the same connection (and transaction):
     the parameters travel apart from the SQL, so large JSON values are not escaped into it
-    in Python, and a statement run again is prepared. Elsewhere the connection's own cursor."""
+    in Python, and a statement run again is prepared. Its errors come out as Django's (an
+    inbox duplicate is an ``IntegrityError``), as through the connection's own cursor,
+    which is what other databases use."""
     if connection.vendor != "postgresql":
-        return connection.cursor()
+        with connection.cursor() as cursor:
+            yield cursor
+        return
     import psycopg
 
     connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
