@@ -108,19 +108,17 @@ def insert_rows(model: type[models.Model], alias: str, objs: list[models.Model])
 def insert_values(
     model: type[models.Model], alias: str, names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """Insert ``rows`` of plain values for the fields ``names`` (others take the database's
-    default or NULL: give every field that has a Python-side default)."""
+    """Insert ``rows`` of values for the fields ``names`` (others get the database default)."""
     if not rows:
         return
     connection = connections[alias]
     quote = connection.ops.quote_name
     fields = [model._meta.get_field(name) for name in names]
     columns = [f"c{n}" for n in range(len(fields))]
-    targets = ", ".join(quote(f.column) for f in fields)
-    table = quote(model._meta.db_table)
+    into = f"{quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
     for chunk in _chunks(connection, rows):
         source, params = _rows(connection, fields, columns, chunk)
-        sql = f"INSERT INTO {table} ({targets}) SELECT {', '.join(columns)} FROM {source}"
+        sql = f"INSERT INTO {into} SELECT {', '.join(columns)} FROM {source}"
         with _cursor(connection) as cursor:
             cursor.execute(sql, params)
 
