@@ -1,7 +1,8 @@
 """Set-based writes with a handful of statements, written in SQL (the ORM's CASE expressions
 cost milliseconds of Python per hundred rows). On PostgreSQL every statement takes its rows
-as one typed array per column, read back with ``unnest``: the SQL text is the same for any
-number of rows, so psycopg prepares it once per connection (decision 0025). Elsewhere
+as one typed array per column in binary format (no escaping of quotes in large JSON text),
+read back with ``unnest``: the SQL text is the same for any number of rows, so psycopg
+prepares it once per connection (decision 0025). Elsewhere
 (SQLite 3.35+) the rows are spelled out, 200 to a statement.
 
 - :func:`update_versioned`: save many aggregates of one model, each only if it still has the
@@ -9,8 +10,7 @@ number of rows, so psycopg prepares it once per connection (decision 0025). Else
   t.version = v.loaded``); if any row changed meanwhile, raise ``ConcurrencyConflict``.
 - :func:`advance_checkpoints`: ``INSERT … ON CONFLICT … DO UPDATE … WHERE older RETURNING`` —
   move latest-wins checkpoints forward and learn which moved, in one statement.
-- :func:`insert_rows` / :func:`insert_values`, :func:`mark_sent`: outbox, inbox and ledger
-  rows in; the relay's acknowledgement of a batch.
+- :func:`insert_rows` / :func:`insert_values`, :func:`mark_sent`: rows in; rows sent.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def _rows(
     preps = [_preparer(field, connection) for field in fields]
     prepared = [[prep(value) for prep, value in zip(preps, row, strict=True)] for row in rows]
     if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in fields)
+        arrays = ", ".join(f"%b::{field.cast_db_type(connection)}[]" for field in fields)
         return f"unnest({arrays}) AS v({', '.join(columns)})", [
             list(c) for c in zip(*prepared, strict=True)
         ]
