@@ -1,13 +1,11 @@
 """Set-based writes with a handful of statements, written in SQL (the ORM's CASE expressions
 cost milliseconds of Python per hundred rows). On PostgreSQL every statement takes its rows
 as one typed array per column in binary format (no escaping of quotes in large JSON text),
-read back with ``unnest``: the SQL text is the same for any number of rows, so psycopg
-prepares it once per connection (decision 0025). Elsewhere
-(SQLite 3.35+) the rows are spelled out, 200 to a statement.
+read back with ``unnest``: the SQL text stays small and the same for any number of rows
+(decision 0025). Elsewhere (SQLite 3.35+) the rows are spelled out, 200 to a statement.
 
 - :func:`update_versioned`: save many aggregates of one model, each only if it still has the
-  version it was loaded at (``UPDATE t SET … FROM <rows> AS v WHERE t.id = v.pk AND
-  t.version = v.loaded``); if any row changed meanwhile, raise ``ConcurrencyConflict``.
+  version it was loaded at; if any row changed meanwhile, raise ``ConcurrencyConflict``.
 - :func:`advance_checkpoints`: ``INSERT … ON CONFLICT … DO UPDATE … WHERE older RETURNING`` —
   move latest-wins checkpoints forward and learn which moved, in one statement.
 - :func:`insert_rows` / :func:`insert_values`, :func:`mark_sent`: rows in; rows sent.
@@ -148,7 +146,9 @@ def _rows(
     preps = [_preparer(field, connection) for field in fields]
     prepared = [[prep(value) for prep, value in zip(preps, row, strict=True)] for row in rows]
     if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%b::{field.cast_db_type(connection)}[]" for field in fields)
+        casts = [field.cast_db_type(connection) for field in fields]
+        # strings as text: a cast to varchar(n) cuts longer values short, the column refuses
+        arrays = ", ".join(f"%b::{'text' if c.startswith('varchar') else c}[]" for c in casts)
         return f"unnest({arrays}) AS v({', '.join(columns)})", [
             list(c) for c in zip(*prepared, strict=True)
         ]
@@ -185,16 +185,16 @@ def _preparer(field: models.Field, connection):
 @contextmanager
 def _cursor(connection):
     """On PostgreSQL a server-side-binding cursor on the same connection (and transaction):
-    the parameters travel apart from the SQL, so large JSON values are not escaped into it
-    in Python, and a statement run again is prepared. Its errors come out as Django's (an
-    inbox duplicate is an ``IntegrityError``), as through the connection's own cursor,
-    which is what other databases use."""
+    the parameters travel apart from the SQL. It behaves as Django's own: it refuses to run
+    in a transaction already marked for rollback, and its errors come out as Django's (an
+    inbox duplicate is an ``IntegrityError``). Elsewhere the connection's own cursor."""
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             yield cursor
         return
     import psycopg
 
+    connection.validate_no_broken_transaction()
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         yield cursor

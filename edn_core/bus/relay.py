@@ -52,8 +52,9 @@ def _lock_class(store: BusStore) -> int:
     return zlib.crc32(store.outbox._meta.db_table.encode()) & 0x7FFFFFFF
 
 
-# alias -> (the database session holding them, partitions): claims a long-running relay keeps
-_kept: dict[str, tuple[weakref.ref, list[int]]] = {}
+# (alias, lock class) -> (the database session holding them, partitions): the claims a
+# long-running relay keeps
+_kept: dict[tuple[str, int], tuple[weakref.ref, list[int]]] = {}
 
 
 def _try_lock(connection, key: int, partitions) -> list[int]:
@@ -75,6 +76,13 @@ def _read_pending_in_index_order(connection) -> None:
         cursor.execute("SET enable_bitmapscan = off")
 
 
+def _still_held(store: BusStore) -> bool:
+    """Whether the session that took the kept claims is still the one in use (else the locks
+    went with the old one, and nothing may be published before they are taken again)."""
+    owner, _ = _kept.get((store.alias, _lock_class(store)), (None, []))
+    return owner is not None and owner() is connections[store.alias].connection
+
+
 @contextmanager
 def _claimed_partitions(store: BusStore, keep: bool = False, index_order: bool = False):
     """The partitions this relay may publish now. ``keep``: a long-running relay keeps its
@@ -88,16 +96,19 @@ def _claimed_partitions(store: BusStore, keep: bool = False, index_order: bool =
         return
     key = _lock_class(store)
     if keep:
+        # A session that died while idle must be replaced now, not silently by the next query
+        # (which would then run on a session holding no lock).
+        connection.close_if_health_check_failed()
         connection.ensure_connection()
         session = connection.connection
-        owner, held = _kept.get(store.alias, (None, []))
+        owner, held = _kept.get((store.alias, key), (None, []))
         if owner is None or owner() is not session:  # a new session holds nothing yet
             held = []
             if index_order:
                 _read_pending_in_index_order(connection)
         if len(held) < PARTITIONS:
             held = sorted(held + _try_lock(connection, key, set(range(PARTITIONS)) - set(held)))
-            _kept[store.alias] = (weakref.ref(session), held)
+            _kept[store.alias, key] = (weakref.ref(session), held)
         yield held
         return
     held = _try_lock(connection, key, range(PARTITIONS))
@@ -133,7 +144,7 @@ def relay_batch(
             pending = pending.filter(partition__in=partitions)
         limit = batch or bus_config().relay_batch
         rows = [PendingMessage(*r) for r in pending.order_by("id").values_list(*FIELDS)[:limit]]
-        if not rows:
+        if not rows or (keep_claims and not _still_held(store)):
             return 0
         try:
             confirmed = transport.publish(rows)

@@ -271,3 +271,44 @@ def test_a_long_running_relay_keeps_its_partitions_between_batches(require_postg
         with relay._claimed_partitions(store, keep=True) as retaken:
             assert retaken == list(range(PARTITIONS))  # it tries again for what it lacks
     connections["customers"].close()
+
+
+def test_a_relay_whose_session_died_publishes_nothing_until_it_holds_locks_again(
+    require_postgres,
+):
+    import psycopg
+    from django.db import close_old_connections
+
+    from edn_core.bus import relay
+    from edn_core.bus.outbox import PARTITIONS
+    from edn_core.bus.stores import store_for
+    from edn_core.bus.transports import Transport
+
+    class Recording(Transport):
+        name = "recording"
+        published: list = []
+
+        def publish(self, messages):
+            self.published += messages
+            return len(messages)
+
+    require_postgres("customers")
+    store = store_for("customers")
+    seed(count=1)
+    lock_all = "SELECT count(*) FROM generate_series(0, %s) p WHERE pg_try_advisory_lock(%s, p)"
+    with relay._claimed_partitions(store, keep=True) as held:
+        assert held == list(range(PARTITIONS))
+    with connections["customers"].cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    with psycopg.connect(_url("customers"), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])  # the relay's session dies idle
+        time.sleep(0.2)
+        assert other.execute(lock_all, [PARTITIONS - 1, relay._lock_class(store)]).fetchone()[0]
+        close_old_connections()  # as the relay's loop does before each round
+        transport = Recording()
+        assert relay.relay_batch(store, transport, keep_claims=True) == 0
+        assert transport.published == []  # the other session holds the partitions now
+        other.execute("SELECT pg_advisory_unlock_all()")
+        assert relay.relay_batch(store, transport, keep_claims=True) == EVENTS_EACH
+    connections["customers"].close()
