@@ -119,7 +119,10 @@ def read_message(raw: str | bytes) -> list[Read]:
     """The events of a received message, in order, each with its source (the text, or the
     parsed element of a batch) and the event or why it is not one. A message that is not
     JSON, or neither an object nor an array, is one invalid entry with its text."""
-    text = raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace")
+    try:
+        text = raw if isinstance(raw, str) else raw.decode("utf-8")
+    except UnicodeDecodeError as error:  # kept readable for the dead letter, never delivered
+        return [(raw.decode("utf-8", errors="replace"), InvalidEnvelope(f"not UTF-8: {error}"))]
     try:
         parsed = json.loads(text)
     except ValueError as error:

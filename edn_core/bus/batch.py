@@ -29,6 +29,7 @@ from edn_core.bus.dispatch import (
     STALE,
     _failed,
     apply,
+    ensure_intact,
     inbox_values,
     run_subscription,
 )
@@ -122,6 +123,7 @@ def apply_many(store, sub: Subscription, events: list[IntegrationEvent]) -> list
         first = applied[0]  # the batch's work continues the first event's trace
         with tracing.using(tracing.caused_by(first.id, first.correlation_id, first.traceparent)):
             sub.handler(applied)
+        ensure_intact(store.alias)
     return outcomes
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from edn_core import schemas, tracing
@@ -132,7 +133,16 @@ def apply(store, sub: Subscription, event: IntegrationEvent) -> str:
     insert_values(store.inbox, store.alias, INBOX_FIELDS, [row])
     if outcome == HANDLED:
         sub.handler([event] if sub.batch else event)
+        ensure_intact(store.alias)
     return outcome
+
+
+def ensure_intact(alias: str) -> None:
+    """Raise if a handler caught an error that broke the delivery's transaction (a failure
+    inside a block without savepoint): committing would roll back silently while the
+    delivery counted as handled."""
+    if connections[alias].needs_rollback:
+        raise TransactionManagementError("a handler swallowed an error inside its transaction")
 
 
 def _failed(sub: Subscription, event: IntegrationEvent, envelope: str, error: str) -> str:

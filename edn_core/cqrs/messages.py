@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from django.db import connections
+
 from edn_core.domain import (
     ConcurrencyConflict,
     Conflict,
@@ -89,6 +91,8 @@ def send(command: Command) -> CommandResult:
     try:
         return CommandResult(Outcome.ACCEPTED, handler(command))
     except DomainError as error:
+        if any(c.needs_rollback for c in connections.all(initialized_only=True)):
+            raise  # it broke an enclosing transaction: the caller cannot go on as if refused
         outcome = next(o for kind, o in _OUTCOME_OF_ERROR if isinstance(error, kind))
         errors = error.errors if isinstance(error, ValidationFailed) else {}
         details = {k: v for k, v in error.details.items() if k != "errors"}

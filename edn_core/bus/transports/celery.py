@@ -53,12 +53,13 @@ def pack(rows: Sequence, limit: int) -> list[BrokerMessage]:
         packed.append(BrokerMessage(first.topic, body, len(run), str(first.event_id)))
 
     for row in rows:
-        fits = len(run) < limit and size + len(row.envelope) < MAX_BATCH_BYTES
+        length = len(row.envelope.encode())
+        fits = len(run) < limit and size + length + 2 <= MAX_BATCH_BYTES  # "[" ... "]"
         if run and (row.topic != run[0].topic or not fits):
             close()
             run, size = [], 0
         run.append(row)
-        size += len(row.envelope) + 1
+        size += length + 1  # and its comma
     if run:
         close()
     return packed
