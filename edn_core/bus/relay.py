@@ -79,8 +79,11 @@ def _read_pending_in_index_order(connection) -> None:
 def _still_held(store: BusStore) -> bool:
     """Whether the session that took the kept claims is still the one in use (else the locks
     went with the old one, and nothing may be published before they are taken again)."""
+    connection = connections[store.alias]
+    if connection.vendor != "postgresql":
+        return True  # SQLite: the batch's write transaction is the claim
     owner, _ = _kept.get((store.alias, _lock_class(store)), (None, []))
-    return owner is not None and owner() is connections[store.alias].connection
+    return owner is not None and owner() is connection.connection
 
 
 @contextmanager
