@@ -9,8 +9,6 @@ cannot compile (a reference it would have to fetch, say) is checked by ``jsonsch
 
 from __future__ import annotations
 
-import threading
-
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 
@@ -28,12 +26,11 @@ class Checkers:
     def __init__(self) -> None:
         self.fast: dict[int, object] = {}
         self.full: dict[int, Draft202012Validator] = {}
-        self.lock = threading.Lock()
 
     def clear(self) -> None:
-        with self.lock:
-            self.fast.clear()
-            self.full.clear()
+        """Forget every validator (the schema cache calls this under its own lock)."""
+        self.fast.clear()
+        self.full.clear()
 
     def errors(self, schema_id: int, document: dict, data) -> dict[str, list[str]]:
         """``{data path: [messages]}`` of ``data`` against ``document``; {} when valid."""

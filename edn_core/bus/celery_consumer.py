@@ -82,7 +82,7 @@ class MessageBatch:
 def _events_in(message) -> int:
     """How many events the message says it carries (header ``edn-events``; 1 if absent)."""
     try:
-        return max(1, int((getattr(message, "headers", None) or {}).get("edn-events", 1)))
+        return max(1, int((message.headers or {}).get("edn-events", 1)))
     except (TypeError, ValueError):
         return 1
 

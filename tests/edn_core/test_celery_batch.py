@@ -21,8 +21,8 @@ class FakeHub:
 
 
 class FakeMessage:
-    def __init__(self, body):
-        self.body, self.state = body, "received"
+    def __init__(self, body, headers=None):
+        self.body, self.state, self.headers = body, "received", headers or {}
 
     def ack(self):
         self.state = "acked"
@@ -84,9 +84,7 @@ def test_without_an_event_loop_each_message_is_delivered_at_once(deliveries):
 def test_messages_in_batched_mode_count_by_their_events(deliveries):
     hub = FakeHub()
     batch = MessageBatch(hub, limit=200)
-    messages = [FakeMessage(f"b{n}") for n in range(3)]
-    for message in messages:
-        message.headers = {"edn-events": 400}
+    messages = [FakeMessage(f"b{n}", {"edn-events": 400}) for n in range(3)]
     batch.add("orders", messages[0])
     batch.add("orders", messages[1])
     assert deliveries == []  # 800 events: under the limit, waits for the loop
