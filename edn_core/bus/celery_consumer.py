@@ -22,6 +22,8 @@ import time
 from celery import bootsteps
 from kombu import Consumer
 
+from edn_core import testing_hooks
+
 __all__ = ["EventConsumerStep", "MessageBatch"]
 
 logger = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class MessageBatch:
                 for message in messages:
                     message.requeue()
                 continue
+            testing_hooks.pause_point("consumer.before_ack", app_label)
             for message in messages:
                 message.ack()
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from django.db import connections, transaction
 from django.utils import timezone
 
+from edn_core import testing_hooks
 from edn_core.bulk import mark_sent
 from edn_core.bus.config import bus_config
 from edn_core.bus.outbox import PARTITIONS
@@ -140,6 +141,7 @@ def relay_batch(
     with _claimed_partitions(
         store, keep_claims, index_order=transport.name != "local"
     ) as partitions:
+        testing_hooks.pause_point("relay.claimed", store.alias)
         if not partitions:
             return 0
         pending = store.rows(store.outbox).filter(sent_at__isnull=True)

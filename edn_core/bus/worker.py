@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from django.db import close_old_connections, connections
 
+from edn_core import testing_hooks
 from edn_core.bus import retries
 from edn_core.bus.config import bus_config
 from edn_core.bus.outbox import NOTIFY_CHANNEL, on_outbox_commit
@@ -125,6 +126,7 @@ class BusWorker:
                 continue
             timeout = bus_config().sweep_seconds if not self.failures else 1.0
             timeout = max(0.0, min(timeout, next_job))
+            testing_hooks.pause_point("worker.idle")
             self.wake.wait(timeout)
             self.wake.clear()
 
