@@ -14,6 +14,7 @@ the number of passes to let through first), the process that reaches it writes
 or kills it there.
 
 Points in the library: ``relay.claimed.<alias>`` (partitions claimed, nothing read yet),
+``relay.published.<alias>`` (a batch published, not marked sent yet),
 ``worker.idle`` (a bus worker's round is over, it is about to wait for a wake-up),
 ``consumer.before_ack.<app>`` (a delivery batch committed, its messages not acked yet).
 """

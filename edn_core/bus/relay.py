@@ -156,6 +156,7 @@ def relay_batch(
             error = None if confirmed == len(rows) else "not confirmed by the transport"
         except Exception as exc:  # broker down, timeout: keep the rows, report, back off
             confirmed, error = 0, f"{type(exc).__name__}: {exc}"
+        testing_hooks.pause_point("relay.published", store.alias)
         if confirmed:
             ids = [row.id for row in rows[:confirmed]]
             mark_sent(store.outbox, store.alias, ids, timezone.now())
