@@ -80,7 +80,7 @@ class PausePoints:
 
     def arm(self, point: str, *scope: str, after: int = 0) -> None:
         """Make the next process that passes ``point`` stop there, after ``after`` passes."""
-        (self.folder / f"{_name(point, scope)}.paused").unlink(missing_ok=True)  # a killed one's
+        self.disarm(point, *scope)  # a stop left by a killed process is forgotten
         _write_atomically(self.folder / _name(point, scope), str(after))
 
     def paused(self, point: str, *scope: str) -> int | None:
@@ -98,6 +98,11 @@ class PausePoints:
         """Let the process stopped at ``point`` go on, and wait until it has."""
         (self.folder / _name(point, scope)).unlink(missing_ok=True)
         self._until(lambda: self.paused(point, *scope) is None, f"{point} to be left")
+
+    def disarm(self, point: str, *scope: str) -> None:
+        """Forget ``point``: its stopped process was killed there, or it was never reached."""
+        for suffix in ("", ".paused"):
+            (self.folder / f"{_name(point, scope)}{suffix}").unlink(missing_ok=True)
 
     def _until(self, condition, what: str):
         deadline = time.monotonic() + self.timeout

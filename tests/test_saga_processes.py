@@ -1,12 +1,19 @@
 """The create-order saga across separate OS processes: each service its own gunicorn, relay and
 Celery worker with its own PostgreSQL databases, over RabbitMQ. Then SIGKILL of the
-orchestrator (the sagas worker and relay) mid-run: after a restart every saga finishes."""
+orchestrator (the sagas worker and relay) mid-run: after a restart every saga finishes.
+
+The kill lands at a point the test controls, not after a race with the clock: the sagas
+worker stops at the pause point ``consumer.before_ack.sagas`` (a delivery batch committed,
+its messages not acked) on its first or second batch after the 30 orders are placed. A saga
+needs at least three batches of the orchestrator to end, so at the kill none of the 30 has
+ended and at least one has started."""
 
 import signal
 
 import httpx
 import pytest
 
+from edn_core.testing_hooks import PausePoints
 from tests.conftest import BROKERS, broker_or_skip
 from tests.support.deployment import (
     RELAY,
@@ -40,7 +47,10 @@ def start_orchestrator(deployment: Deployment, generation: int):
 
 
 def test_create_order_saga_across_processes_survives_a_killed_orchestrator(rabbitmq, tmp_path):
-    with Deployment(SERVICES, rabbitmq, tmp_path, GUNICORN_WORKERS="1") as deployment:
+    points = PausePoints(tmp_path / "points")
+    committed = ("consumer.before_ack", "sagas")
+    env = {"GUNICORN_WORKERS": "1", **points.env()}
+    with Deployment(SERVICES, rabbitmq, tmp_path, **env) as deployment:
         for service in SERVICES:
             deployment.manage(service, "migrate_all")
         deployment.serve("registry")
@@ -81,34 +91,41 @@ def test_create_order_saga_across_processes_survives_a_killed_orchestrator(rabbi
 
         # the seed's success scenario, every hop over the broker between processes
         first = place(3)
-        wait_for(lambda: state_of(first) == "Created", 90, f"order Created; logs in {tmp_path}")
+        wait_for(lambda: state_of(first) == "Created", 240, f"order Created; logs in {tmp_path}")
         credit = customers.get(f"/api/customers/{customer['id']}").json()["creditAvailable"]
         stock = inventory.get(f"/api/inventory/{product['id']}").json()["amountAvailable"]
         assert (credit, stock) == ("77.50", 6)
+        sagas_db = deployment.database("sagas", "sagas")
+        count = "SELECT count(*) FROM sagas_saga"
+        finished = f"{count} WHERE state IN ('Executed', 'Compensated')"
+        # the saga records the order's last reply a moment after the order changed
+        wait_for(lambda: sagas_db.execute(finished).fetchone()[0] == 1, 120, "the saga's end")
         (saga,) = sagas.get("/api/sagas", params={"key": first}).json()["results"]
         assert saga["state"] == "Executed"
 
-        # many sagas in flight, then the orchestrator dies without a chance to clean up
+        # many sagas in flight, then the orchestrator dies without a chance to clean up: the
+        # worker stops after committing its first or second batch of the new work (if the
+        # first saga's last batch has not passed the point yet, it is the one let through)
+        points.arm(*committed, after=1)
         pending = [place(1) for _ in range(30)]
-        sagas_db = deployment.database("sagas", "sagas")
-        finished = "SELECT count(*) FROM sagas_saga WHERE state IN ('Executed', 'Compensated')"
-        wait_for(lambda: sagas_db.execute(finished).fetchone()[0] >= 5, 90, "sagas under way")
+        worker = orchestrator[1]
+        assert points.wait_paused(*committed) == worker.pid
+        assert sagas_db.execute(finished).fetchone()[0] == 1, "none of the 30 has ended"
+        assert sagas_db.execute(count).fetchone()[0] > 1, "and at least one has started"
         for process in orchestrator:
             process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-        done_at_kill = sagas_db.execute(finished).fetchone()[0]
-        assert done_at_kill < 31, "killed too late to prove anything"
+            process.wait()
+        points.disarm(*committed)
 
         start_orchestrator(deployment, 2)
         wait_for(
             lambda: all(state_of(o) != "Pending" for o in pending),
-            180,
+            300,
             f"every order out of Pending after the restart; logs in {tmp_path}",
         )
         states = [state_of(o) for o in pending]
         assert states.count("Created") == 6 and states.count("Rejected") == 24  # stock 6 left
-        # the saga records the order's last reply a moment after the order changed
-        wait_for(lambda: sagas_db.execute(finished).fetchone()[0] == 31, 60, "every saga ended")
+        wait_for(lambda: sagas_db.execute(finished).fetchone()[0] == 31, 180, "every saga ended")
         stock = inventory.get(f"/api/inventory/{product['id']}").json()["amountAvailable"]
         credit = customers.get(f"/api/customers/{customer['id']}").json()["creditAvailable"]
         assert (stock, credit) == (0, "32.50")  # 9 units sold at 7.50 of 100.00

@@ -4,6 +4,10 @@
 order. Every applied event moves that order's version by one, so a duplicate effect would
 show as a version above 1 + 25; the orders inbox records the order in which events were
 applied, per customer.
+
+No step waits for time to pass: relays are stopped at pause points
+(:mod:`edn_core.testing_hooks`) and observed through ``pg_locks`` / ``pg_stat_activity``
+(each relay's sessions carry its own ``application_name``).
 """
 
 import os
@@ -15,14 +19,18 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import connections, transaction
 
 from customers.domain import Address as CustomerAddress
 from customers.domain import CustomerAddressUpdated
 from customers.models import OutboxMessage
-from edn_core.bus.outbox import write_outbox
+from edn_core.bus import relay as relay_module
+from edn_core.bus.outbox import PARTITIONS, write_outbox
+from edn_core.bus.stores import store_for
 from edn_core.cqrs import send
+from edn_core.testing_hooks import PausePoints
 from orders.commands import PlaceOrder
 from orders.models import InboxEntry, OrderRecord
 
@@ -32,28 +40,67 @@ CONSUMER = "orders.update_shipping_address_of_open_orders"
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
 
-def _url(alias: str) -> str:
+def _url(alias: str, application: str = "") -> str:
     s = connections[alias].settings_dict
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    url = f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    return f"{url}?application_name={application}" if application else url
 
 
-def start_relay(tmp_path: Path, name: str, sweep: float = 0.5) -> subprocess.Popen:
+class Relay(subprocess.Popen):
+    """``manage.py edn_relay`` in its own process; ``points`` drive its pause points."""
+
+    session: str  # the application_name of its database sessions
+    points: PausePoints
+
+
+def start_relay(tmp_path: Path, name: str, sweep: float = 0.5, pause_at=()) -> Relay:
+    """Start a relay. ``sweep``: seconds between its recovery sweeps (it wakes on NOTIFY);
+    ``pause_at``: points (tuples) armed before it starts."""
+    session = f"edn-relay-{name}-{uuid.uuid4().hex[:8]}"  # unique among concurrent runs
+    points = PausePoints(tmp_path / f"{name}-points")
+    for point in pause_at:
+        points.arm(*point)
     env = {
         **os.environ,
+        **points.env(),
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "EDN_BUS_SWEEP_SECONDS": str(sweep),
         # the address flow only: with sagas hosted, the seeded orders would be rejected
         "EDN_SERVICES": "customers,orders",
-        **{f"{alias.upper()}_DATABASE_URL": _url(alias) for alias in connections},
+        **{f"{alias.upper()}_DATABASE_URL": _url(alias, session) for alias in connections},
     }
     log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115  closed with the process
-    return subprocess.Popen(
+    process = Relay(
         [sys.executable, "manage.py", "edn_relay"],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    process.session, process.points = session, points
+    return process
+
+
+def observer() -> psycopg.Connection:
+    """A session of the test's own on the customers database."""
+    return psycopg.connect(_url("customers"), autocommit=True)
+
+
+def partitions_held(db: psycopg.Connection, relay: Relay) -> list[int]:
+    """The customers outbox partitions whose lock a session of ``relay`` holds now."""
+    key = relay_module._lock_class(store_for("customers"))
+    rows = db.execute(
+        "SELECT l.objid::int FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+        " AND l.classid::bigint = %s AND a.application_name = %s ORDER BY 1",
+        [key, relay.session],
+    )
+    return [row[0] for row in rows.fetchall()]
+
+
+def sessions_of(db: psycopg.Connection, relay: Relay) -> int:
+    query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+    return db.execute(query, [relay.session]).fetchone()[0]
 
 
 def seed(count: int = CUSTOMERS) -> dict[uuid.UUID, CustomerAddress]:
@@ -176,82 +223,135 @@ def test_sigkill_mid_batch_then_restart_loses_nothing_and_duplicates_have_no_eff
     assert_all_applied_once_in_order(last)
 
 
+def sent_in(partitions) -> int:
+    return OutboxMessage.objects.filter(partition__in=partitions, sent_at__isnull=False).count()
+
+
+def rows_in(partitions) -> int:
+    return OutboxMessage.objects.filter(partition__in=partitions).count()
+
+
 def test_two_relays_on_one_alias_keep_per_aggregate_order(require_postgres, tmp_path):
+    """Each relay publishes only the partitions it holds. Relay a claims the lower half (the
+    test holds the upper half) and is stopped there; relay b, started then, claims the upper
+    half and publishes all of it while a holds the rest -- none of a's rows -- then a
+    publishes its own."""
     require_postgres("customers", "orders")
     last = seed()
-    relays = [start_relay(tmp_path, "a"), start_relay(tmp_path, "b")]
-    try:
-        wait_until(
-            lambda: sent() == CUSTOMERS * EVENTS_EACH and delivered() == CUSTOMERS * EVENTS_EACH,
-            240,
-            "both relays to finish",
-        )
-        assert all(r.poll() is None for r in relays), "a relay died"
-    finally:
-        stop(*relays)
+    lower, upper = list(range(PARTITIONS // 2)), list(range(PARTITIONS // 2, PARTITIONS))
+    assert rows_in(lower) and rows_in(upper)
+    key = relay_module._lock_class(store_for("customers"))
+    a = b = None
+    with observer() as db:
+        db.execute("SELECT pg_advisory_lock(%s, p) FROM unnest(%s::int[]) AS p", [key, upper])
+        try:
+            a = start_relay(tmp_path, "a", pause_at=[("relay.claimed", "customers")])
+            a.points.wait_paused("relay.claimed", "customers")
+            assert partitions_held(db, a) == lower
+            db.execute("SELECT pg_advisory_unlock_all()")
+            b = start_relay(tmp_path, "b")
+            wait_until(lambda: sent_in(upper) == rows_in(upper), 240, "b to publish its half")
+            assert (partitions_held(db, a), partitions_held(db, b)) == (lower, upper)
+            assert sent_in(lower) == 0, "b published partitions that a holds"
+            a.points.release("relay.claimed", "customers")
+            total = CUSTOMERS * EVENTS_EACH
+            wait_until(lambda: sent() == delivered() == total, 240, "a to publish its half")
+            assert (partitions_held(db, a), partitions_held(db, b)) == (lower, upper)
+            assert a.poll() is None and b.poll() is None, "a relay died"
+        finally:
+            stop(*(r for r in (a, b) if r is not None))
     assert_all_applied_once_in_order(last)
 
 
 def test_relay_wakes_on_commit_not_on_its_sweep(require_postgres, tmp_path):
-    """With a 60 s sweep, only LISTEN/NOTIFY can deliver within seconds."""
+    """With an hour between sweeps, only LISTEN/NOTIFY can wake the idle relay: it is stopped
+    at ``worker.idle`` (its round over, about to wait) when the event is committed."""
     require_postgres("customers", "orders")
     last = seed(count=1)
-    relay = start_relay(tmp_path, "listener", sweep=60)
+    relay = start_relay(tmp_path, "listener", sweep=3600, pause_at=[("worker.idle",)])
     try:
-        wait_until(lambda: delivered() == EVENTS_EACH, 30, "the first drain at start")
+        relay.points.wait_paused("worker.idle")
+        assert delivered() == EVENTS_EACH  # the first drain at start
         (customer,) = last
         moved = CustomerAddress("99 Late St", "C", "S", "X", "99")
-        time.sleep(1)  # the relay is idle, waiting
-        started = time.monotonic()
         with transaction.atomic(using="customers"):
-            write_outbox(
-                "customers",
-                [
-                    (
-                        EVENTS_EACH + 1,
-                        CustomerAddressUpdated(aggregate_id=customer, shipping_address=moved),
-                    )
-                ],
-            )
-        wait_until(lambda: delivered() == EVENTS_EACH + 1, 10, "the woken relay")
-        assert time.monotonic() - started < 5
+            event = CustomerAddressUpdated(aggregate_id=customer, shipping_address=moved)
+            write_outbox("customers", [(EVENTS_EACH + 1, event)])
+        relay.points.release("worker.idle")
+        wait_until(lambda: delivered() == EVENTS_EACH + 1, 120, "the relay woken by NOTIFY")
     finally:
         stop(relay)
     order = OrderRecord.objects.get(customer_id=customer)
     assert order.shipping_address.street == "99 Late St"
 
 
+def move(customer: uuid.UUID, n: int) -> None:
+    """Commit address change number ``n`` of ``customer`` (its NOTIFY wakes every relay)."""
+    address = CustomerAddress(f"{n} Standby Row", "C", "S", "X", str(n))
+    with transaction.atomic(using="customers"):
+        event = CustomerAddressUpdated(aggregate_id=customer, shipping_address=address)
+        write_outbox("customers", [(n, event)])
+
+
 def test_a_standby_relay_takes_over_when_the_active_one_dies(require_postgres, tmp_path):
-    """A long-running relay keeps its partition locks; a second one stands by and takes them
-    over as soon as the first one's database session ends."""
+    """A long-running relay keeps its partition locks; a second one stands by -- holding no
+    partition and publishing nothing, even through a round with an event pending -- and takes
+    them all over once the first one's database session has ended."""
     require_postgres("customers", "orders")
-    last = seed(count=1)
-    (customer,) = last
-    active = start_relay(tmp_path, "active", sweep=60)
+    (customer,) = seed(count=1)
+    claimed = ("relay.claimed", "customers")
+    active = start_relay(tmp_path, "active", sweep=3600)
     standby = None
-    try:
-        wait_until(lambda: delivered() == EVENTS_EACH, 30, "the active relay's first drain")
-        standby = start_relay(tmp_path, "standby", sweep=60)
-        time.sleep(2)  # the standby is up, woken by nothing yet, holding no partition
-        active.send_signal(signal.SIGKILL)
-        active.wait(timeout=10)
-        moved = CustomerAddress("7 Standby Row", "C", "S", "X", "7")
-        with transaction.atomic(using="customers"):
-            event = CustomerAddressUpdated(aggregate_id=customer, shipping_address=moved)
-            write_outbox("customers", [(EVENTS_EACH + 1, event)])
-        wait_until(lambda: delivered() == EVENTS_EACH + 1, 15, "the standby to publish")
-    finally:
-        stop(*(p for p in (active, standby) if p is not None))
-    assert OrderRecord.objects.get(customer_id=customer).shipping_address.street == "7 Standby Row"
+    with observer() as db:
+        try:
+            wait_until(lambda: delivered() == EVENTS_EACH, 120, "the active relay's first drain")
+            wait_until(lambda: partitions_held(db, active), 120, "the active relay's locks")
+            assert partitions_held(db, active) == list(range(PARTITIONS))
+            standby = start_relay(tmp_path, "standby", sweep=3600, pause_at=[claimed])
+            standby.points.wait_paused(*claimed)  # its start-up drain
+            assert partitions_held(db, standby) == []
+            standby.points.release(*claimed)
+            active.points.arm(*claimed)
+            standby.points.arm(*claimed)
+            move(customer, EVENTS_EACH + 1)  # both wake; the active one stops holding all
+            active.points.wait_paused(*claimed)
+            standby.points.wait_paused(*claimed)
+            assert partitions_held(db, standby) == [] and sent() == EVENTS_EACH
+            standby.points.release(*claimed)  # a whole round with an event pending ...
+            standby.points.arm(*claimed)
+            move(customer, EVENTS_EACH + 2)  # ... over when it claims again
+            standby.points.wait_paused(*claimed)
+            assert partitions_held(db, standby) == [] and sent() == EVENTS_EACH
+            assert delivered() == EVENTS_EACH, "the standby published without a partition"
+            active.send_signal(signal.SIGKILL)
+            active.wait()
+            wait_until(lambda: sessions_of(db, active) == 0, 120, "the active session's end")
+            standby.points.release(*claimed)  # (that claim was made before the kill)
+            standby.points.arm(*claimed)
+            move(customer, EVENTS_EACH + 3)
+            standby.points.wait_paused(*claimed)
+            assert partitions_held(db, standby) == list(range(PARTITIONS))
+            standby.points.release(*claimed)
+            wait_until(lambda: delivered() == EVENTS_EACH + 3, 120, "the standby to publish")
+        finally:
+            stop(*(p for p in (active, standby) if p is not None))
+    order = OrderRecord.objects.get(customer_id=customer)
+    assert order.shipping_address.street == f"{EVENTS_EACH + 3} Standby Row"
+
+
+def close_and_wait_for_its_end(alias: str, db: psycopg.Connection) -> None:
+    """Close this process's session on ``alias``; return once the server has ended it (a
+    closed socket ends the backend a moment later, and its locks with it)."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    connections[alias].close()
+    gone = "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = %s)"
+    wait_until(lambda: db.execute(gone, [pid]).fetchone()[0], 60, f"session {pid} to end")
 
 
 def test_a_long_running_relay_keeps_its_partitions_between_batches(require_postgres):
-    import psycopg
-
-    from edn_core.bus import relay
-    from edn_core.bus.outbox import PARTITIONS
-    from edn_core.bus.stores import store_for
-
+    relay = relay_module
     require_postgres("customers")
     store = store_for("customers")
     lock_all = "SELECT count(*) FROM generate_series(0, %s) p WHERE pg_try_advisory_lock(%s, p)"
@@ -263,7 +363,7 @@ def test_a_long_running_relay_keeps_its_partitions_between_batches(require_postg
         assert cursor.fetchone()[0] == "off"
     with psycopg.connect(_url("customers"), autocommit=True) as other:
         assert other.execute(lock_all, args).fetchone()[0] == 0  # still held after the batch
-        connections["customers"].close()  # the relay's session ends, and its locks with it
+        close_and_wait_for_its_end("customers", other)  # the relay's locks end with it
         assert other.execute(lock_all, args).fetchone()[0] == PARTITIONS
         with relay._claimed_partitions(store, keep=True) as meanwhile:
             assert meanwhile == []  # a new session: it holds nothing, and cannot take any
@@ -276,13 +376,11 @@ def test_a_long_running_relay_keeps_its_partitions_between_batches(require_postg
 def test_a_relay_whose_session_died_publishes_nothing_until_it_holds_locks_again(
     require_postgres,
 ):
-    import psycopg
     from django.db import close_old_connections
 
-    from edn_core.bus import relay
-    from edn_core.bus.outbox import PARTITIONS
-    from edn_core.bus.stores import store_for
     from edn_core.bus.transports import Transport
+
+    relay = relay_module
 
     class Recording(Transport):
         name = "recording"
@@ -303,7 +401,8 @@ def test_a_relay_whose_session_died_publishes_nothing_until_it_holds_locks_again
         pid = cursor.fetchone()[0]
     with psycopg.connect(_url("customers"), autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])  # the relay's session dies idle
-        time.sleep(0.2)
+        gone = "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = %s)"
+        wait_until(lambda: other.execute(gone, [pid]).fetchone()[0], 60, "the session's end")
         assert other.execute(lock_all, [PARTITIONS - 1, relay._lock_class(store)]).fetchone()[0]
         close_old_connections()  # as the relay's loop does before each round
         transport = Recording()
