@@ -4,8 +4,10 @@ The sidecar reads ``GET /dapr/subscribe`` once at start and posts every event of
 topic to ``/dapr/events/<topic>``. Each envelope goes through :func:`deliver`, so the inbox
 keeps the effect exactly-once and failures are retried from our own table: the sidecar is told
 ``SUCCESS`` once the delivery is recorded either way, ``DROP`` for a message that is not a
-valid event (dead-lettered here), and ``RETRY`` only when nothing could be recorded (e.g. the
-database is down). The sidecar authenticates with ``dapr-api-token`` (``APP_API_TOKEN``).
+valid event of the topic for a handler here (dead-lettered here), and ``RETRY`` only when
+nothing could be recorded (e.g. the database is down). A request that is itself malformed (a
+bulk entry without ``entryId``, an unsupported media type, an oversized body) is answered 4xx
+and delivers nothing. The sidecar authenticates with ``dapr-api-token`` (``APP_API_TOKEN``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from edn_core.bus import retries
 from edn_core.bus.dispatch import deliver
-from edn_core.bus.subscriptions import subscriptions
+from edn_core.bus.subscriptions import subscriptions, subscriptions_for
 from edn_core.cqrs.problems import django_problem
 from edn_core.events import IntegrationEvent, InvalidEnvelope
 
@@ -62,7 +64,7 @@ def _refusal(request: HttpRequest) -> JsonResponse | None:
     if not expected:
         return None
     given = request.headers.get("dapr-api-token", "")
-    if hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+    if hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8")):
         return None
     return django_problem(401, "A valid dapr-api-token header is required.", "unauthorized")
 
@@ -84,11 +86,11 @@ def _deliver(raw: str | bytes, topic: str) -> str:
     try:
         try:
             event = IntegrationEvent.from_json(raw)
-        except InvalidEnvelope:
-            deliver(raw)  # dead-letters it, reaching no handler
+        except InvalidEnvelope as error:
+            retries.dead_letter_invalid(raw, str(error), None)  # reaching no handler
             return DROP
-        if event.topic != topic:
-            error = f"a {event.topic} event arrived on topic {topic}"
+        if event.topic != topic or not subscriptions_for(topic):
+            error = f"a {event.topic} event arrived on topic {topic}, which no handler here takes"
             retries.dead_letter_invalid(raw, error, None)
             return DROP
         deliver(raw)
@@ -98,15 +100,29 @@ def _deliver(raw: str | bytes, topic: str) -> str:
     return SUCCESS
 
 
-def _entry_status(entry: object, topic: str) -> dict | None:
+def _bulk_entries(parsed: object) -> list[dict] | None:
+    """The entries of a bulk delivery (``{"entries": [...]}``), or None for a single event."""
+    if not isinstance(parsed, dict) or "specversion" in parsed:
+        return None
+    entries = parsed.get("entries")
+    return entries if isinstance(entries, list) else None
+
+
+def _entry_id(entry: object) -> str | None:
+    """The entry's id if it is a well-formed entry (an object with a string ``entryId``)."""
     if not isinstance(entry, dict):
         return None
     entry_id = entry.get("entryId") or entry.get("entryID")
-    if not entry_id:
-        return None
+    return entry_id if isinstance(entry_id, str) else None
+
+
+def _entry_status(entry: dict, topic: str) -> dict:
     event = entry.get("event")
-    raw = event if isinstance(event, str) else json.dumps(event)
-    return {"entryId": entry_id, "status": _deliver(raw, topic)}
+    try:
+        raw = event if isinstance(event, str) else json.dumps(event)
+    except RecursionError:
+        raw = "<an event nested too deeply to keep>"
+    return {"entryId": _entry_id(entry), "status": _deliver(raw, topic)}
 
 
 @never_cache
@@ -137,15 +153,15 @@ def dapr_event(request: HttpRequest, topic: str) -> JsonResponse:
     if body is None:
         return django_problem(413, f"Bodies are limited to {limit} bytes.", "request-too-large")
     try:
-        parsed = json.loads(body)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and "specversion" not in parsed:
-        entries = parsed.get("entries")
-        if isinstance(entries, list):
-            statuses = [_entry_status(entry, topic) for entry in entries]
-            return JsonResponse({"statuses": [s for s in statuses if s]})
-    return JsonResponse({"status": _deliver(body, topic)})
+        entries = _bulk_entries(json.loads(body))
+    except (ValueError, RecursionError):
+        entries = None
+    if entries is None:
+        return JsonResponse({"status": _deliver(body, topic)})
+    if not all(_entry_id(entry) for entry in entries):
+        detail = "Every entry of a bulk delivery is an object with a string entryId."
+        return django_problem(400, detail, "malformed-bulk-delivery")
+    return JsonResponse({"statuses": [_entry_status(entry, topic) for entry in entries]})
 
 
 urlpatterns = [

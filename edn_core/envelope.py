@@ -5,7 +5,9 @@ with the CloudEvents SDK. Our own attributes are extensions: ``partitionkey`` (a
 
 A broker message holds one event (structured mode, a JSON object) or several (batched mode,
 ``application/cloudevents-batch+json``: a JSON array of structured events); see
-:func:`read_message`."""
+:func:`read_message`. What a received event must be besides a CloudEvent (values the bus
+tables can keep, our extensions as strings): :mod:`edn_core.envelope_rules`.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +21,20 @@ from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
+from edn_core import envelope_rules as rules
+
 __all__ = ["TOPIC", "IntegrationEvent", "InvalidEnvelope", "read_message"]
 
 REQUIRED = ("id", "source", "type", "specversion", "time", "subject", "sequence")
-TOPIC = re.compile(r"^v[1-9][0-9]*\.[A-Z][A-Za-z0-9]*$")
+TOPIC = re.compile(r"^v[1-9][0-9]*\.[A-Z][A-Za-z0-9]*\Z")
 _FORMAT = JSONFormat()
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
 class InvalidEnvelope(ValueError):
@@ -69,22 +80,28 @@ class IntegrationEvent:
     def from_json(cls, raw: str | bytes) -> IntegrationEvent:
         """Read a structured CloudEvent; raise :class:`InvalidEnvelope` unless it is ours."""
         try:
-            parsed = json.loads(raw)
-        except (ValueError, TypeError) as error:
-            raise InvalidEnvelope(f"not a valid CloudEvent: {error}") from None
-        return cls.from_dict(parsed)
+            text = raw if isinstance(raw, str) else raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidEnvelope(f"not UTF-8: {error}") from None
+        return cls.from_dict(_loads(text), checked=not rules.suspect(text))
 
     @classmethod
-    def from_dict(cls, parsed: Any) -> IntegrationEvent:
+    def from_dict(cls, parsed: Any, *, checked: bool = False) -> IntegrationEvent:
         """An already parsed structured CloudEvent (one element of a batch, say): checked by
-        the SDK's ``CloudEvent`` and by our own rules; raise :class:`InvalidEnvelope`."""
+        the SDK's ``CloudEvent`` and by our own rules; raise :class:`InvalidEnvelope`.
+        ``checked`` says its text was seen free of characters that need a closer look."""
         # The SDK would fill in a missing id or time; a received event must carry its own.
-        if not isinstance(parsed, dict) or not all(parsed.get(k) for k in REQUIRED):
+        if not isinstance(parsed, dict) or any(parsed.get(k) in (None, "") for k in REQUIRED):
             raise InvalidEnvelope(f"a CloudEvent needs {REQUIRED}")
-        attrs = dict(parsed)
+        attrs = {k: v for k, v in parsed.items() if v is not None}  # null is absent
         data = attrs.pop("data", None)
+        problem = rules.attribute_error(attrs)
+        if problem is None and not checked:
+            problem = rules.character_error(attrs)
+        if problem:
+            raise InvalidEnvelope(f"event {str(attrs['id'])[:100]!r}: {problem}")
         try:
-            attrs["time"] = datetime.fromisoformat(attrs["time"])
+            attrs["time"] = datetime.fromisoformat(attrs["time"].upper())
             CloudEvent(attrs, data)  # the SDK's checks of attribute names, types and values
         except (BaseCloudEventException, ValueError, TypeError, KeyError) as error:
             raise InvalidEnvelope(f"not a valid CloudEvent: {error}") from None
@@ -93,23 +110,30 @@ class IntegrationEvent:
                 f"event {attrs['id']} must have object data and a versioned topic as type, "
                 f"not {attrs['type']!r}"
             )
-        try:
-            sequence = int(attrs["sequence"])
-        except (TypeError, ValueError):
-            raise InvalidEnvelope(f"sequence {attrs['sequence']!r} is not an integer") from None
+        problem = None if checked else rules.unstorable(data)
+        if problem:
+            raise InvalidEnvelope(f"event {attrs['id']}: data {problem}")
         return cls(
             id=attrs["id"],
             topic=attrs["type"],
             source=attrs["source"],
             time=attrs["time"],
             aggregate_id=attrs["subject"],
-            sequence=sequence,
+            sequence=int(attrs["sequence"]),
             correlation_id=attrs.get("correlationid") or attrs["id"],
             causation_id=attrs.get("causationid"),
             traceparent=attrs.get("traceparent", ""),
             data=data,
             dataschema=attrs.get("dataschema"),
         )
+
+
+def _loads(text: str) -> Any:
+    """Strict JSON: no NaN or Infinity, and a depth Python can parse."""
+    try:
+        return _DECODER.decode(text)
+    except (ValueError, RecursionError) as error:
+        raise InvalidEnvelope(f"not a valid CloudEvent: {type(error).__name__}: {error}") from None
 
 
 Read = tuple[Any, "IntegrationEvent | InvalidEnvelope"]
@@ -124,21 +148,27 @@ def read_message(raw: str | bytes) -> list[Read]:
     except UnicodeDecodeError as error:  # kept readable for the dead letter, never delivered
         return [(raw.decode("utf-8", errors="replace"), InvalidEnvelope(f"not UTF-8: {error}"))]
     try:
-        parsed = json.loads(text)
-    except ValueError as error:
-        return [(text, InvalidEnvelope(f"not a valid CloudEvent: {error}"))]
+        parsed = _loads(text)
+    except InvalidEnvelope as error:
+        return [(text, error)]
+    checked = not rules.suspect(text)
     if not isinstance(parsed, list):
-        return [(text, _event_or_error(parsed))]
-    return [(element, _event_or_error(element)) for element in parsed]
+        return [(text, _event_or_error(parsed, checked))]
+    return [(element, _event_or_error(element, checked)) for element in parsed]
 
 
-def _event_or_error(parsed: Any) -> IntegrationEvent | InvalidEnvelope:
+def _event_or_error(parsed: Any, checked: bool) -> IntegrationEvent | InvalidEnvelope:
     try:
-        return IntegrationEvent.from_dict(parsed)
+        return IntegrationEvent.from_dict(parsed, checked=checked)
     except InvalidEnvelope as error:
         return error
 
 
 def source_text(source: Any) -> str:
     """The text of an event's source as :func:`read_message` gave it (kept with failures)."""
-    return source if isinstance(source, str) else json.dumps(source, separators=(",", ":"))
+    if isinstance(source, str):
+        return source
+    try:
+        return json.dumps(source, separators=(",", ":"))
+    except (ValueError, RecursionError):  # nested deeper than Python can write back
+        return f"<a {type(source).__name__} nested too deeply to keep>"

@@ -57,9 +57,14 @@ def deliver_batch(
                 retries.dead_letter_invalid(source_text(source), str(event), app_labels)
                 counts[DEAD_LETTERED] = counts.get(DEAD_LETTERED, 0) + 1
                 continue
-            for sub in subscriptions_for(event.topic):
-                if app_labels is not None and sub.app_label not in app_labels:
-                    continue
+            targets = subscriptions_for(event.topic)
+            if app_labels is not None:
+                targets = [sub for sub in targets if sub.app_label in app_labels]
+                if not targets:  # sent here by a stale binding or a foreign publisher
+                    error = f"no subscription of {sorted(app_labels)} handles {event.topic}"
+                    retries.dead_letter_invalid(source_text(source), error, app_labels)
+                    counts[DEAD_LETTERED] = counts.get(DEAD_LETTERED, 0) + 1
+            for sub in targets:
                 outcome = _check_schema(sub, event, source)
                 if outcome is None:
                     alias = store_for(sub.app_label).alias
@@ -75,7 +80,7 @@ def deliver_batch(
 def _check_schema(sub: Subscription, event: IntegrationEvent, source) -> str | None:
     try:
         schemas.validate_for_consume(event.topic, event.data, event.dataschema)
-    except (schemas.EventSchemaViolation, schemas.UnknownSchema):
+    except (schemas.EventSchemaViolation, schemas.UnknownSchema, RecursionError):
         return run_subscription(sub, event, source_text(source))  # the dead letter, with details
     except schemas.RegistryUnavailable as error:
         return _failed(sub, event, source_text(source), str(error.detail))

@@ -84,9 +84,10 @@ class MessageBatch:
 
 def _events_in(message) -> int:
     """How many events the message says it carries (header ``edn-events``; 1 if absent)."""
+    headers = message.headers
     try:
-        return max(1, int((message.headers or {}).get("edn-events", 1)))
-    except (TypeError, ValueError):
+        return max(1, int(headers.get("edn-events", 1) if isinstance(headers, dict) else 1))
+    except (TypeError, ValueError, OverflowError):  # a header from another publisher
         return 1
 
 

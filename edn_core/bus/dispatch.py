@@ -51,6 +51,9 @@ def deliver(envelope: str | bytes, *, app_labels: set[str] | None = None) -> dic
         s for s in subscriptions_for(event.topic) if app_labels is None or s.app_label in app_labels
     ]
     raw = envelope if isinstance(envelope, str) else envelope.decode("utf-8")
+    if app_labels is not None and not targets:  # a stale binding or a foreign publisher
+        error = f"no subscription of {sorted(app_labels)} handles {event.topic}"
+        retries.dead_letter_invalid(raw, error, app_labels)
     return {s.consumer: run_subscription(s, event, raw) for s in targets}
 
 
@@ -74,6 +77,10 @@ def run_subscription(
     except (schemas.EventSchemaViolation, schemas.UnknownSchema) as error:
         detail = json.dumps(getattr(error, "errors", {}) or {}, sort_keys=True)
         retries.dead_letter(store, sub.consumer, event, envelope, f"{error.message} {detail}")
+        return DEAD_LETTERED
+    except RecursionError:  # the schema checks walk the data recursively
+        error = "data nested too deeply to be checked against its schema"
+        retries.dead_letter(store, sub.consumer, event, envelope, error)
         return DEAD_LETTERED
     except schemas.RegistryUnavailable as error:
         return _failed(sub, event, envelope, str(error.detail))

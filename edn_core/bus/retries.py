@@ -82,28 +82,33 @@ def resolve(store: BusStore, consumer: str, event_id: str) -> None:
 
 def dead_letter_invalid(envelope: str | bytes, error: str, app_labels: set[str] | None) -> None:
     """Keep a message that is not a valid event as a dead letter; no handler sees it."""
-    raw = envelope if isinstance(envelope, str) else envelope.decode("utf-8", "replace")
+    raw = _storable(envelope if isinstance(envelope, str) else envelope.decode("utf-8", "replace"))
     try:
         parsed = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         parsed = {}
-    parsed = parsed if isinstance(parsed, dict) else {}
-    event_id = str(parsed.get("id") or hashlib.sha256(raw.encode()).hexdigest()[:32])[:100]
+    parsed = {k: v for k, v in parsed.items() if isinstance(v, str)} if type(parsed) is dict else {}
+    event_id = _storable(parsed.get("id") or hashlib.sha256(raw.encode()).hexdigest()[:32])[:100]
     stores = [store_for(a) for a in sorted(app_labels)] if app_labels else all_stores()[:1]
     for store in stores:
         store.rows(store.failures).update_or_create(
             consumer=INVALID_ENVELOPE_CONSUMER,
             event_id=event_id,
             defaults={
-                "topic": str(parsed.get("type", ""))[:200],
+                "topic": _storable(parsed.get("type", ""))[:200],
                 "envelope": raw,
                 "status": store.failures.DEAD,
                 "attempts": 1,
-                "last_error": error,
+                "last_error": _storable(error),
                 "next_attempt_at": None,
                 "updated_at": timezone.now(),
             },
         )
+
+
+def _storable(text: str) -> str:
+    """``text`` as any database keeps it: no NUL (PostgreSQL), no lone surrogate (UTF-8)."""
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
 def _claim(store: BusStore, row) -> bool:
