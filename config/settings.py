@@ -208,11 +208,19 @@ EDN_BUS = {
     ),
 }
 
-# Dapr (EDN_BUS_TRANSPORT=dapr, docs/dapr.md): the sidecar's HTTP API, and the tokens each side
+# Dapr (EDN_BUS_TRANSPORT=dapr, docs/dapr.md): the sidecar's APIs, and the tokens each side
 # sends (DAPR_API_TOKEN: app -> sidecar; APP_API_TOKEN: sidecar -> app, checked by /dapr/ routes).
+# The relay publishes over gRPC with the Dapr SDK, or over HTTP (decision 0040); the SDK waits
+# for the sidecar's HTTP health endpoint before its first call, at most
+# EDN_DAPR_HEALTH_TIMEOUT_SECONDS (not the SDK's 60 s).
 DAPR_HOST = env.str("DAPR_HOST", default="127.0.0.1")
 DAPR_HTTP_PORT = env.int("DAPR_HTTP_PORT", default=3500)
+DAPR_GRPC_PORT = env.int("DAPR_GRPC_PORT", default=50001)
 DAPR_API_TOKEN = env.str("DAPR_API_TOKEN", default="")
+EDN_DAPR_PUBLISH_API = env.str("EDN_DAPR_PUBLISH_API", default="grpc")
+if EDN_DAPR_PUBLISH_API not in ("grpc", "http"):
+    raise ImproperlyConfigured("EDN_DAPR_PUBLISH_API must be grpc or http")
+EDN_DAPR_HEALTH_TIMEOUT_SECONDS = env.float("EDN_DAPR_HEALTH_TIMEOUT_SECONDS", default=5.0)
 APP_API_TOKEN = env.str("APP_API_TOKEN", default="")
 if EDN_BUS_TRANSPORT == "dapr" and not APP_API_TOKEN and not DEBUG:
     raise ImproperlyConfigured("APP_API_TOKEN is required with EDN_BUS_TRANSPORT=dapr")

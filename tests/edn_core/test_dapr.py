@@ -1,31 +1,69 @@
-"""The Dapr transport and app routes against Dapr's HTTP contract, with a fake sidecar."""
+"""The Dapr transport and app routes against Dapr's HTTP contract, with a fake sidecar.
+
+The publisher runs the contract every Dapr publisher keeps (tests/edn_core/dapr_contract.py);
+the gRPC one runs it in test_dapr_grpc.py.
+"""
 
 import json
-import time
 from types import SimpleNamespace
+from urllib.parse import unquote
 
 import pytest
 
-from customers.models import OutboxMessage as CustomerOutbox
 from edn_core import dapr_app
-from edn_core.bus.relay import PublishFailed, relay_batch
-from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import subscribe, unsubscribe
-from edn_core.bus.transports import TRANSPORTS, get_transport
-from edn_core.bus.transports.dapr import DaprPublishError, DaprTransport, publish_runs
+from edn_core.bus.transports.dapr import DaprTransport, publish_runs
 from edn_core.testing import EventBus
-from orders.models import OrderRecord
 from tests.edn_core import dapr_fakes as fakes
-from tests.edn_core.dapr_fakes import CLOUDEVENTS_JSON, EVENTS, TOKEN, TOPIC, TRACE, post
+from tests.edn_core.dapr_contract import DaprPublisherContract
+from tests.edn_core.dapr_fakes import CLOUDEVENTS_JSON, EVENTS, TOKEN, TOPIC, post
+from tests.edn_core.dapr_grpc_fakes import Call, Entry
 
 DB = pytest.mark.django_db(databases="__all__")
 
 
-@pytest.fixture
-def sidecar(settings):
-    with fakes.FakeSidecar() as fake:
-        settings.DAPR_HTTP_PORT, settings.DAPR_API_TOKEN = fake.port, "dapr-secret"
-        yield fake
+class HttpSidecar:
+    """The socket-level HTTP fake seen through the contract's interface."""
+
+    def __init__(self, fake: fakes.FakeSidecar) -> None:
+        self.fake, self._failing, self._bulk = fake, set(), False
+        fake.answer = self._answer
+
+    @property
+    def calls(self) -> list[Call]:
+        return [_as_call(request) for request in self.fake.requests]
+
+    def contacts(self) -> int:
+        return len(self.fake.requests)
+
+    def fail_call(self, number: int) -> None:
+        self._failing.add(number)
+
+    def fail_bulk(self, failed: list[int] | None) -> None:
+        self._bulk = failed
+
+    def _answer(self, request):
+        if len(self.fake.requests) in self._failing:
+            return 500, {"errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"}
+        if "/bulk/" in request.path and self._bulk is not False:
+            ids = [entry["entryId"] for entry in request.json()]
+            listed = [{"entryId": ids[i], "error": "broker said no"} for i in self._bulk or []]
+            body = {"failedEntries": listed, "errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"}
+            return 500, body if self._bulk is not None else b"gateway on fire"
+        return 204, b""
+
+
+def _as_call(request) -> Call:
+    *_, pubsub, topic = (unquote(part) for part in request.path.split("/"))
+    if "/bulk/" not in request.path:
+        partition = {"partitionKey": request.query["metadata.partitionKey"][0]}
+        entry = Entry(None, request.body, request.headers["content-type"], partition)
+        return Call(request.path, False, pubsub, topic, [entry], request.headers)
+    entries = [
+        Entry(e["entryId"], json.dumps(e["event"]).encode(), e["contentType"], e["metadata"])
+        for e in request.json()
+    ]
+    return Call(request.path, True, pubsub, topic, entries, request.headers)
 
 
 @pytest.fixture
@@ -35,72 +73,28 @@ def app(settings, client):
     return client
 
 
-@DB
-@pytest.mark.parametrize("token", ["dapr-secret", ""])
-def test_each_row_is_posted_unchanged_as_a_cloudevent(sidecar, settings, token):
-    settings.DAPR_API_TOKEN = token
-    rows = fakes.address_changes(2)  # two commands, two traces: no bulk
-    assert DaprTransport().publish(rows) == 2
-    for row, request in zip(rows, sidecar.requests, strict=True):
-        assert (request.method, request.path) == ("POST", f"/v1.0/publish/pubsub/{TOPIC}")
-        assert request.headers["content-type"] == CLOUDEVENTS_JSON
-        assert request.body == row.envelope.encode()
-        assert request.headers.get("dapr-api-token") == (token or None)
-        assert request.headers["traceparent"] == json.loads(row.envelope)["traceparent"]
-        assert request.query == {"metadata.partitionKey": [row.aggregate_id]}
+class TestHttpPublisher(DaprPublisherContract):
+    api, publisher, down_error = "http", DaprTransport, "ConnectError"
 
+    @pytest.fixture
+    def sidecar(self, settings):
+        with fakes.FakeSidecar() as fake:
+            settings.DAPR_HTTP_PORT, settings.DAPR_API_TOKEN = fake.port, "dapr-secret"
+            yield HttpSidecar(fake)
 
-@DB
-def test_the_relay_marks_exactly_the_rows_the_sidecar_confirmed(sidecar):
-    fakes.address_changes(4)
-    sidecar.answer = lambda request: (500, {}) if len(sidecar.requests) == 3 else (204, b"")
-    with pytest.raises(PublishFailed, match="not confirmed"):
-        relay_batch(store_for("customers"), DaprTransport())
-    rows = list(CustomerOutbox.objects.order_by("id"))
-    assert [r.sent_at is not None for r in rows] == [True, True, False, False]
-    assert len(sidecar.requests) == 3 and rows[2].attempts == 1
+    @pytest.fixture
+    def no_sidecar(self, settings):
+        settings.DAPR_HTTP_PORT = fakes.free_port()
 
-
-@DB
-def test_a_sidecar_that_is_not_there_confirms_nothing(settings):
-    settings.DAPR_HTTP_PORT = fakes.free_port()
-    rows = fakes.address_changes(1)
-    with pytest.raises(DaprPublishError, match="ConnectError"):
-        DaprTransport().publish(rows)
-    with pytest.raises(PublishFailed, match="ConnectError"):
-        relay_batch(store_for("customers"), DaprTransport())
-    row = CustomerOutbox.objects.get()
-    assert row.sent_at is None and "ConnectError" in row.last_error
-
-
-@DB
-def test_a_run_of_one_topic_and_one_trace_is_published_in_bulk(sidecar):
-    rows = fakes.address_changes(3, traceparent=TRACE)
-    assert DaprTransport().publish(rows) == 3
-    (request,) = sidecar.requests
-    assert request.path == f"/v1.0-alpha1/publish/bulk/pubsub/{TOPIC}"
-    assert request.headers["content-type"] == "application/json"
-    assert request.headers["traceparent"] == TRACE
-    assert request.headers["dapr-api-token"] == "dapr-secret"
-    entries = request.json()
-    assert [e["entryId"] for e in entries] == [str(row.event_id) for row in rows]
-    assert [e["event"] for e in entries] == [json.loads(row.envelope) for row in rows]
-    assert [e["contentType"] for e in entries] == [CLOUDEVENTS_JSON] * 3
-    assert [e["metadata"] for e in entries] == [{"partitionKey": r.aggregate_id} for r in rows]
-
-
-@DB
-@pytest.mark.parametrize(("failed", "sent"), [([3, 1], 1), ([0], 0), (None, 0)])
-def test_bulk_failures_confirm_only_the_prefix_before_the_first_failed_entry(sidecar, failed, sent):
-    rows = fakes.address_changes(4, traceparent=TRACE)
-    ids = [str(row.event_id) for row in rows]
-    listed = [{"entryId": ids[i], "error": "broker said no"} for i in failed or []]
-    body = {"failedEntries": listed, "errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"}
-    sidecar.answer = lambda request: (500, body if failed else b"gateway on fire")
-    with pytest.raises(PublishFailed):
-        relay_batch(store_for("customers"), DaprTransport())
-    marks = [r.sent_at is not None for r in CustomerOutbox.objects.order_by("id")]
-    assert marks == [True] * sent + [False] * (4 - sent) and len(sidecar.requests) == 1
+    @DB
+    def test_the_request_is_the_documented_one(self, sidecar):
+        rows = fakes.address_changes(1) + fakes.address_changes(2, traceparent=fakes.TRACE)[1:]
+        assert DaprTransport().publish(rows) == 3
+        single, bulk = sidecar.fake.requests
+        assert (single.method, single.path) == ("POST", f"/v1.0/publish/pubsub/{TOPIC}")
+        assert single.query == {"metadata.partitionKey": [rows[0].aggregate_id]}
+        assert bulk.path == f"/v1.0-alpha1/publish/bulk/pubsub/{TOPIC}"
+        assert bulk.headers["content-type"] == "application/json"
 
 
 def test_bulk_runs_never_mix_topics_traces_or_two_events_of_one_aggregate():
@@ -113,18 +107,6 @@ def test_bulk_runs_never_mix_topics_traces_or_two_events_of_one_aggregate():
     runs = [[o.row.aggregate_id for o in run] for run in publish_runs(rows, bulk=True)]
     assert runs == [["1", "2"], ["1"], ["3"], ["4"], ["5"]]
     assert [len(run) for run in publish_runs(rows[:2], bulk=False)] == [1, 1]
-
-
-def test_the_configured_transport_is_built_without_waiting_for_a_sidecar(settings, monkeypatch):
-    monkeypatch.setitem(TRANSPORTS, "dapr", "edn_core.bus.transports.dapr.DaprTransport")
-    settings.EDN_BUS_TRANSPORT, settings.DAPR_HTTP_PORT = "dapr", fakes.free_port()
-    get_transport.cache_clear()
-    started = time.monotonic()
-    try:
-        assert isinstance(get_transport(), DaprTransport)
-    finally:
-        get_transport.cache_clear()
-    assert time.monotonic() - started < 0.5
 
 
 def test_the_subscription_document_has_one_item_per_topic(app, settings):
@@ -143,20 +125,6 @@ def test_the_subscription_document_has_one_item_per_topic(app, settings):
     assert item["deadLetterTopic"] == f"{TOPIC}.deadletter"
     assert item["metadata"] == {"rawPayload": "false"} and "bulkSubscribe" not in item
     assert all(entry["bulkSubscribe"]["enabled"] is True for entry in bulk)
-
-
-@DB
-def test_an_event_from_the_outbox_reaches_orders_once(app, sidecar, monkeypatch):
-    customer, order = fakes.customer_with_order()
-    fakes.change_address(customer, **{**fakes.ADDRESS, "street": "1 Sidecar St"})
-    relay_batch(store_for("customers"), DaprTransport())
-    delivered = json.dumps(fakes.as_delivered_by_dapr(sidecar.requests[0].body))
-    outcomes, real = [], dapr_app.deliver
-    monkeypatch.setattr(dapr_app, "deliver", lambda raw: outcomes.append(real(raw)))
-    assert [post(app, delivered).json() for _ in range(2)] == [{"status": "SUCCESS"}] * 2
-    consumer = "orders.update_shipping_address_of_open_orders"
-    assert outcomes == [{consumer: "handled"}, {consumer: "duplicate"}]
-    assert OrderRecord.objects.get(pk=order.id).ship_street == "1 Sidecar St"
 
 
 @DB

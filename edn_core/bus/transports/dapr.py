@@ -9,12 +9,16 @@ Bulk publishing takes runs of consecutive rows that share a topic and a trace id
 aggregate at most once: the sidecar gives every entry of a bulk request the request's trace and
 publishes the entries in parallel, so mixing traces would rewrite them and two events of one
 aggregate could swap places. Only the prefix before the first failed entry counts as confirmed.
+
+:class:`DaprPublisher` holds what every sidecar API shares (runs, the confirmed prefix); the gRPC
+publisher (``dapr_grpc``) subclasses it too.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -25,7 +29,14 @@ from django.conf import settings
 from edn_core import tracing
 from edn_core.bus.transports import Transport
 
-__all__ = ["CLOUDEVENTS_JSON", "DaprPublishError", "DaprTransport", "publish_runs"]
+__all__ = [
+    "CLOUDEVENTS_JSON",
+    "DaprPublishError",
+    "DaprPublisher",
+    "DaprTransport",
+    "confirmed_prefix",
+    "publish_runs",
+]
 
 logger = logging.getLogger(__name__)
 CLOUDEVENTS_JSON = "application/cloudevents+json"
@@ -80,18 +91,50 @@ def publish_runs(messages: Sequence, *, bulk: bool) -> Iterator[list[Outgoing]]:
         yield run
 
 
+def confirmed_prefix(entry_ids: list[str], failed: set[str]) -> int:
+    """Count the entries before the first one listed in ``failed`` (0 if the list is unusable)."""
+    if not failed or not failed <= set(entry_ids):  # nothing usable listed: confirm nothing
+        return 0
+    return next(index for index, entry_id in enumerate(entry_ids) if entry_id in failed)
+
+
+class DaprPublisher(Transport):
+    """Publish outbox rows run by run (:func:`publish_runs`) through a Dapr sidecar.
+
+    A subclass publishes one run and says how many of its leading rows were confirmed.
+    """
+
+    name = "dapr"
+    bulk: bool = True
+
+    def publish(self, messages: Sequence) -> int:
+        confirmed = 0
+        for run in publish_runs(messages, bulk=self.bulk):
+            done, error = self._publish_run(run)
+            confirmed += done
+            if error:
+                if not confirmed:  # raised, so that the relay records the reason on the row
+                    raise DaprPublishError(error)
+                row = messages[confirmed]
+                logger.warning("dapr: %s %s not published: %s", row.topic, row.event_id, error)
+                break
+        return confirmed
+
+    @abstractmethod
+    def _publish_run(self, run: list[Outgoing]) -> tuple[int, str | None]:
+        """Publish ``run``; return how many leading rows were confirmed, and why not all."""
+
+
 def _refusal(response: httpx.Response) -> str:
     return f"dapr answered {response.status_code}: {response.text[:500]}"
 
 
-class DaprTransport(Transport):
-    """Publish outbox rows through the Dapr sidecar (``DAPR_HOST``:``DAPR_HTTP_PORT``).
+class DaprTransport(DaprPublisher):
+    """Publish outbox rows through the Dapr sidecar's HTTP API (``DAPR_HOST``:``DAPR_HTTP_PORT``).
 
     Constructing it opens no connection and waits for nothing; requests time out after
     ``EDN_DAPR_TIMEOUT_SECONDS``.
     """
-
-    name = "dapr"
 
     def __init__(self, client: httpx.Client | None = None) -> None:
         host = getattr(settings, "DAPR_HOST", "") or "127.0.0.1"
@@ -106,26 +149,16 @@ class DaprTransport(Transport):
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
         )
 
-    def publish(self, messages: Sequence) -> int:
-        confirmed = 0
-        for run in publish_runs(messages, bulk=self.bulk):
-            try:
-                done, error = self._publish_run(run)
-            except httpx.HTTPError as exc:
-                done, error = 0, f"{type(exc).__name__}: {exc}"
-            confirmed += done
-            if error:
-                if not confirmed:  # raised, so that the relay records the reason on the row
-                    raise DaprPublishError(error)
-                row = messages[confirmed]
-                logger.warning("dapr: %s %s not published: %s", row.topic, row.event_id, error)
-                break
-        return confirmed
-
     def close(self) -> None:
         self.client.close()
 
     def _publish_run(self, run: list[Outgoing]) -> tuple[int, str | None]:
+        try:
+            return self._post_run(run)
+        except httpx.HTTPError as exc:
+            return 0, f"{type(exc).__name__}: {exc}"
+
+    def _post_run(self, run: list[Outgoing]) -> tuple[int, str | None]:
         first = run[0]
         headers = {"traceparent": first.event["traceparent"]} if first.trace_id else {}
         if len(run) == 1:
@@ -156,12 +189,8 @@ class DaprTransport(Transport):
 
 
 def _confirmed_before_first_failure(entries: list[dict], response: httpx.Response) -> int:
-    """Count the entries before the first one the sidecar lists as failed (0 if unsure)."""
     try:
         failed = {str(f.get("entryId")) for f in response.json().get("failedEntries") or []}
     except (ValueError, AttributeError):
         return 0
-    ids = [entry["entryId"] for entry in entries]
-    if not failed or not failed <= set(ids):  # nothing usable listed: confirm nothing
-        return 0
-    return next(index for index, entry_id in enumerate(ids) if entry_id in failed)
+    return confirmed_prefix([entry["entryId"] for entry in entries], failed)
