@@ -1,187 +1,146 @@
-"""Registry REST API in the style of Confluent Schema Registry (JSON schemas only).
+"""Registry REST API in the style of Confluent Schema Registry (JSON schemas only): subjects,
+versions and schemas by id. Compatibility checks and modes are in ``api_compatibility``.
 
-Status codes follow Confluent where they apply: 404 unknown subject/version/schema (with
-``errorCode`` 40401/40402/40403), 409 incompatible, 422 invalid schema (42201).
+Status codes and ``error_code``s follow Confluent (see ``schema_registry.errors``), so that
+Confluent's own clients work against it.
 """
 
 import json
 
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from edn_core.cqrs import send
-from edn_core.cqrs.problems import problem
-from edn_core.domain import NotFound
-from schema_registry import commands, queries
+from schema_registry import commands, errors, params, queries
+from schema_registry.http import RegistryView
+from schema_registry.openapi import TAG, problems
 from schema_registry.serializers import (
+    REGISTERED,
+    SCHEMA,
     VERSION,
-    ConfigIn,
     SchemaIn,
-    not_found,
-    refused,
+    schema_document,
     version_body,
     version_number,
 )
 
 
-class RegistryView(APIView):
-    def handle_exception(self, exc):
-        if isinstance(exc, NotFound):
-            return not_found(exc)
-        return super().handle_exception(exc)
-
-
-@extend_schema(tags=["schema registry"])
+@extend_schema(tags=[TAG])
 class SubjectQueries(RegistryView):
     @extend_schema(
         operation_id="schemas_subjects_list",
-        responses={200: {"type": "array", "items": {"type": "string"}}},
+        parameters=[params.SubjectsQuery],
+        responses={200: {"type": "array", "items": {"type": "string"}}, **problems()},
     )
     def get(self, request):
-        """List subjects that have a live version."""
-        return Response(queries.subjects())
+        """List subjects that have a live version (or soft-deleted ones, when asked)."""
+        query = params.read(params.SubjectsQuery, request)
+        found = queries.subjects(query["subjectPrefix"], query["deleted"], query["deletedOnly"])
+        return Response(params.page(found, query))
 
 
-@extend_schema(tags=["schema registry"])
-class VersionQueries(RegistryView):
+@extend_schema(tags=[TAG])
+class SubjectLookup(RegistryView):
     @extend_schema(
-        operation_id="schemas_versions_list",
-        responses={200: {"type": "array", "items": {"type": "integer"}}},
-    )
-    def get(self, request, subject):
-        """List the live versions of a subject."""
-        return Response(queries.versions(subject))
-
-
-@extend_schema(tags=["schema registry"])
-class VersionCommands(RegistryView):
-    @extend_schema(
+        operation_id="schemas_subject_lookup",
         request=SchemaIn,
-        responses={200: inline_serializer("RegisteredId", {"id": serializers.IntegerField()})},
+        parameters=[params.LookupQuery],
+        responses={200: VERSION, **problems(404, 413, 415, 422)},
     )
     def post(self, request, subject):
-        """Register a schema version (409 incompatible, 422 invalid); returns its global id."""
-        body = SchemaIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        result = send(
-            commands.RegisterSchema(subject=subject, document=body.validated_data["schema"])
+        """Find the version of this subject that holds the schema (40403 when none does)."""
+        deleted = params.read(params.LookupQuery, request)["deleted"]
+        return Response(
+            version_body(queries.lookup(subject, schema_document(request.data), deleted))
         )
-        return Response({"id": result.value.id}) if result.accepted else refused(result)
 
 
-@extend_schema(tags=["schema registry"])
-class VersionDetailQueries(RegistryView):
-    @extend_schema(operation_id="schemas_version_get", responses={200: VERSION})
-    def get(self, request, subject, version):
-        """Get a version (a number or ``latest``) with its id and schema."""
-        return Response(version_body(queries.get_version(subject, version_number(version))))
-
-
-@extend_schema(tags=["schema registry"])
-class VersionDetailCommands(RegistryView):
-    @extend_schema(operation_id="schemas_version_delete", responses={200: {"type": "integer"}})
-    def delete(self, request, subject, version):
-        """Soft-delete a version; it stays readable by id."""
-        number = version_number(version) or queries.versions(subject)[-1]
-        result = send(commands.DeleteVersion(subject=subject, version=number))
-        return Response(result.value) if result.accepted else refused(result)
-
-
-@extend_schema(tags=["schema registry"])
+@extend_schema(tags=[TAG])
 class SubjectCommands(RegistryView):
     @extend_schema(
         operation_id="schemas_subject_delete",
-        responses={200: {"type": "array", "items": {"type": "integer"}}},
+        parameters=[params.PermanentQuery],
+        responses={200: {"type": "array", "items": {"type": "integer"}}, **problems(404)},
     )
     def delete(self, request, subject):
-        """Soft-delete a subject and its versions."""
-        result = send(commands.DeleteSubject(subject=subject))
-        return Response(result.value) if result.accepted else refused(result)
+        """Soft-delete a subject and its versions; ``permanent=true`` then removes them."""
+        permanent = params.read(params.PermanentQuery, request)["permanent"]
+        result = send(commands.DeleteSubject(subject=subject, permanent=permanent))
+        return Response(result.value) if result.accepted else errors.refused(result)
 
 
-@extend_schema(tags=["schema registry"])
-class SchemaById(RegistryView):
+@extend_schema(tags=[TAG])
+class VersionQueries(RegistryView):
     @extend_schema(
-        operation_id="schemas_by_id",
-        responses={
-            200: inline_serializer(
-                "SchemaById",
-                {"schema": serializers.CharField(), "schemaType": serializers.CharField()},
-            )
-        },
+        operation_id="schemas_versions_list",
+        parameters=[params.ListedQuery],
+        responses={200: {"type": "array", "items": {"type": "integer"}}, **problems(404)},
     )
-    def get(self, request, schema_id):
-        """Get a schema by its global id."""
-        return Response(
-            {"schema": json.dumps(queries.get_schema(schema_id).document), "schemaType": "JSON"}
-        )
+    def get(self, request, subject):
+        """List the version numbers of a subject (live ones unless asked otherwise)."""
+        query = params.read(params.ListedQuery, request)
+        found = queries.versions(subject, query["deleted"], query["deletedOnly"])
+        return Response(params.page(found, query))
 
 
-@extend_schema(tags=["schema registry"])
-class CompatibilityQuery(RegistryView):
+@extend_schema(tags=[TAG])
+class VersionCommands(RegistryView):
     @extend_schema(
         request=SchemaIn,
-        responses={
-            200: inline_serializer(
-                "Compatibility",
-                {
-                    "isCompatible": serializers.BooleanField(),
-                    "messages": serializers.ListField(child=serializers.CharField()),
-                },
-            )
-        },
+        parameters=[params.NormalizeQuery],
+        responses={200: REGISTERED, **problems(409, 413, 415, 422)},
     )
-    def post(self, request, subject, version="latest"):
-        """Test a schema against the subject's history under its mode; registers nothing."""
-        body = SchemaIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        from schema_registry import domain
-
-        try:
-            document = domain.ensure_valid(body.validated_data["schema"])
-        except domain.InvalidSchema as error:
-            return problem(422, error.message, "invalid-schema", errorCode=42201)
-        messages = queries.check_compatibility(subject, document)
-        return Response({"isCompatible": not messages, "messages": messages})
+    def post(self, request, subject):
+        """Register a schema version (409 incompatible, 422 invalid); returns its global id."""
+        params.read(params.NormalizeQuery, request)
+        result = send(
+            commands.RegisterSchema(subject=subject, document=schema_document(request.data))
+        )
+        return Response({"id": result.value.id}) if result.accepted else errors.refused(result)
 
 
-@extend_schema(tags=["schema registry"])
-class ConfigQuery(RegistryView):
-    @extend_schema(operation_id="schemas_config_subject_get", responses={200: ConfigIn})
-    def get(self, request, subject=None):
-        """Read the compatibility mode of a subject, or the global default."""
-        return Response({"compatibility": queries.compatibility_of(subject)})
-
-
-@extend_schema(tags=["schema registry"])
-class ConfigCommand(RegistryView):
+@extend_schema(tags=[TAG])
+class VersionDetailQueries(RegistryView):
     @extend_schema(
-        operation_id="schemas_config_subject_put", request=ConfigIn, responses={200: ConfigIn}
+        operation_id="schemas_version_get",
+        parameters=[params.DeletedQuery],
+        responses={200: VERSION, **problems(404, 422)},
     )
-    def put(self, request, subject=None):
-        """Set the compatibility mode of a subject, or the global default."""
-        body = ConfigIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        mode = body.validated_data["compatibility"]
-        result = send(commands.SetCompatibility(subject=subject, mode=mode))
-        return Response({"compatibility": result.value})
+    def get(self, request, subject, version):
+        """Get a version (a number, ``latest`` or -1) with its id and schema."""
+        deleted = params.read(params.DeletedQuery, request)["deleted"]
+        found = queries.get_version(subject, version_number(version), deleted)
+        return Response(version_body(found))
 
 
-@extend_schema(tags=["schema registry"])
-class GlobalConfigQuery(RegistryView):
-    @extend_schema(operation_id="schemas_config_global_get", responses={200: ConfigIn})
-    def get(self, request):
-        """Read the global default compatibility mode."""
-        return Response({"compatibility": queries.compatibility_of(None)})
-
-
-@extend_schema(tags=["schema registry"])
-class GlobalConfigCommand(RegistryView):
+@extend_schema(tags=[TAG])
+class VersionDetailCommands(RegistryView):
     @extend_schema(
-        operation_id="schemas_config_global_put", request=ConfigIn, responses={200: ConfigIn}
+        operation_id="schemas_version_delete",
+        parameters=[params.PermanentQuery],
+        responses={200: {"type": "integer"}, **problems(404, 422)},
     )
-    def put(self, request):
-        """Set the global default compatibility mode."""
-        return ConfigCommand.put(self, request, subject=None)
+    def delete(self, request, subject, version):
+        """Soft-delete a version (it stays readable by id); ``permanent=true`` then removes it."""
+        permanent = params.read(params.PermanentQuery, request)["permanent"]
+        number = version_number(version)
+        result = send(commands.DeleteVersion(subject=subject, version=number, permanent=permanent))
+        return Response(result.value) if result.accepted else errors.refused(result)
+
+
+@extend_schema(tags=[TAG])
+class SchemaById(RegistryView):
+    @extend_schema(operation_id="schemas_by_id", responses={200: SCHEMA, **problems(404)})
+    def get(self, request, schema_id):
+        """Get a schema by its global id (also when its versions are soft-deleted)."""
+        document = queries.get_schema(schema_id).document
+        return Response({"schema": json.dumps(document), "schemaType": "JSON"})
+
+
+@extend_schema(tags=[TAG])
+class SchemaByIdOnConfluentPath(SchemaById):
+    @extend_schema(operation_id="schemas_by_id_confluent", responses={200: SCHEMA, **problems(404)})
+    def get(self, request, schema_id):
+        """Get a schema by its global id, at the path Confluent's clients call
+        (``/schemas/ids/{id}`` under the registry's base URL)."""
+        return super().get(request, schema_id)

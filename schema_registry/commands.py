@@ -7,7 +7,7 @@ from django.db import router, transaction
 from edn_core.cqrs import Command, handles
 from edn_core.domain import NotFound
 from edn_core.schemas import RegisteredSchema, install_local_source
-from schema_registry import domain
+from schema_registry import domain, errors
 from schema_registry.models import RegistryConfig, Schema, SchemaVersion, Subject
 from schema_registry.queries import LocalSchemaSource, global_compatibility, live_versions
 
@@ -31,18 +31,20 @@ class SetCompatibility(Command):
 @dataclass(frozen=True, kw_only=True)
 class DeleteVersion(Command):
     subject: str
-    version: int
+    version: int | None  # None: the latest version (live, or soft-deleted when permanent)
+    permanent: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
 class DeleteSubject(Command):
     subject: str
+    permanent: bool = False
 
 
 @handles(RegisterSchema)
 def register_schema(cmd: RegisterSchema) -> RegisteredSchema:
     """Register ``document`` under ``subject``; the same document again returns its version."""
-    document = domain.ensure_valid(cmd.document)
+    document = domain.parse(cmd.document)
     with _atomic():
         subject, _ = Subject.objects.select_for_update().get_or_create(name=cmd.subject)
         history = live_versions(subject)
@@ -75,28 +77,69 @@ def set_compatibility(cmd: SetCompatibility) -> str:
     return cmd.mode
 
 
+def _subject_row(name: str) -> Subject:
+    subject = Subject.objects.select_for_update().filter(name=name).first()
+    if subject is None:
+        raise NotFound(f"Subject {name} does not exist.", code=errors.SUBJECT_NOT_FOUND)
+    return subject
+
+
+def _drop_orphan_schemas(schema_ids: set[int]) -> None:
+    """Delete schema documents no version refers to any more: their ids answer 404 from now on."""
+    Schema.objects.filter(pk__in=schema_ids, versions__isnull=True).delete()
+
+
 @handles(DeleteVersion)
 def delete_version(cmd: DeleteVersion) -> int:
-    """Soft-delete one version: it stays readable by id, leaves listings and checks."""
+    """Soft-delete a version (still readable by id); ``permanent`` removes a soft-deleted one."""
     with _atomic():
-        changed = SchemaVersion.objects.filter(
-            subject__name=cmd.subject, version=cmd.version, deleted=False
-        ).update(deleted=True)
-    if not changed:
-        raise NotFound(f"Subject {cmd.subject} has no version {cmd.version}.", code=40402)
+        versions = _subject_row(cmd.subject).versions
+        if cmd.version is not None:
+            row = versions.filter(version=cmd.version).first()
+        else:
+            candidates = versions.all() if cmd.permanent else versions.filter(deleted=False)
+            row = candidates.order_by("-version").first()
+        if row is None:
+            which = "latest" if cmd.version is None else cmd.version
+            raise NotFound(
+                f"Subject {cmd.subject} has no version {which}.", code=errors.VERSION_NOT_FOUND
+            )
+        if row.deleted != cmd.permanent:
+            code = errors.VERSION_NOT_SOFT_DELETED if cmd.permanent else errors.VERSION_SOFT_DELETED
+            state = (
+                "is not soft-deleted; soft-delete it first" if cmd.permanent else "was soft-deleted"
+            )
+            raise NotFound(f"Subject {cmd.subject} version {row.version} {state}.", code=code)
+        if cmd.permanent:
+            row.delete()
+            _drop_orphan_schemas({row.schema_id})
+        else:
+            SchemaVersion.objects.filter(pk=row.pk).update(deleted=True)
     install_local_source(LocalSchemaSource())
-    return cmd.version
+    return row.version
 
 
 @handles(DeleteSubject)
 def delete_subject(cmd: DeleteSubject) -> list[int]:
+    """Soft-delete a subject's versions; ``permanent`` removes a soft-deleted subject entirely."""
     with _atomic():
-        subject = Subject.objects.filter(name=cmd.subject, deleted=False).first()
-        if subject is None:
-            raise NotFound(f"Subject {cmd.subject} does not exist.", code=40401)
-        versions = [v.version for v in live_versions(subject)]
-        subject.versions.update(deleted=True)
-        subject.deleted = True
-        subject.save(update_fields=["deleted"])
+        subject = _subject_row(cmd.subject)
+        if subject.deleted != cmd.permanent:
+            code = errors.SUBJECT_NOT_SOFT_DELETED if cmd.permanent else errors.SUBJECT_SOFT_DELETED
+            state = (
+                "is not soft-deleted; soft-delete it first" if cmd.permanent else "was soft-deleted"
+            )
+            raise NotFound(f"Subject {cmd.subject} {state}.", code=code)
+        if cmd.permanent:
+            rows = list(subject.versions.order_by("version"))
+            subject.versions.all().delete()
+            subject.delete()
+            _drop_orphan_schemas({row.schema_id for row in rows})
+            versions = [row.version for row in rows]
+        else:
+            versions = [v.version for v in live_versions(subject)]
+            subject.versions.update(deleted=True)
+            subject.deleted = True
+            subject.save(update_fields=["deleted"])
     install_local_source(LocalSchemaSource())
     return versions

@@ -11,7 +11,16 @@ from jsonschema.exceptions import SchemaError
 from edn_core.domain import Conflict, DomainError
 from schema_registry.compatibility import Incompatibility, Mode, check
 
-__all__ = ["IncompatibleSchema", "InvalidSchema", "canonical", "ensure_compatible", "ensure_valid"]
+__all__ = [
+    "IncompatibleSchema",
+    "InvalidSchema",
+    "canonical",
+    "ensure_compatible",
+    "ensure_valid",
+    "parse",
+]
+# Deeper documents are refused: every check below recurses once per level.
+MAX_DEPTH = 64
 
 
 class InvalidSchema(DomainError):
@@ -38,10 +47,42 @@ def fingerprint(document: dict) -> str:
     return hashlib.sha256(canonical(document).encode()).hexdigest()
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _depth(value: object) -> int:
+    deepest, level = 0, [value]
+    while level:
+        deepest += 1
+        level = [
+            child
+            for item in level
+            if isinstance(item, (dict, list))
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, (dict, list))
+        ]
+        if deepest > MAX_DEPTH:
+            break
+    return deepest
+
+
+def parse(raw: object) -> dict:
+    """Return the valid schema document ``raw`` holds: JSON text (Confluent's form) or an object."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError) as error:
+            raise InvalidSchema(f"The schema is not JSON: {error}") from None
+    return ensure_valid(raw)
+
+
 def ensure_valid(document: object) -> dict:
     """Return ``document`` if it is a JSON Schema object (draft 2020-12); raise otherwise."""
     if not isinstance(document, dict):
         raise InvalidSchema("A schema must be a JSON object.")
+    if _depth(document) > MAX_DEPTH:
+        raise InvalidSchema(f"A schema may nest at most {MAX_DEPTH} levels.")
     try:
         Draft202012Validator.check_schema(document)
     except SchemaError as error:

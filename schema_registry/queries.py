@@ -2,7 +2,11 @@
 
 from edn_core.domain import NotFound
 from edn_core.schemas import RegisteredSchema
+from schema_registry import errors
 from schema_registry.models import RegistryConfig, Schema, SchemaVersion, Subject
+
+# Ids and versions beyond these cannot exist; looking them up would overflow the column.
+MAX_SCHEMA_ID = 2**63 - 1
 
 
 def global_compatibility() -> str:
@@ -14,40 +18,65 @@ def live_versions(subject: Subject) -> list[SchemaVersion]:
     return list(subject.versions.filter(deleted=False).select_related("schema").order_by("version"))
 
 
-def subjects() -> list[str]:
-    return list(
-        Subject.objects.filter(deleted=False, versions__deleted=False)
-        .distinct()
-        .order_by("name")
-        .values_list("name", flat=True)
-    )
+def subjects(prefix: str = "", deleted: bool = False, deleted_only: bool = False) -> list[str]:
+    """List subject names: with a live version, or also (only) the soft-deleted ones."""
+    rows = Subject.objects.filter(name__startswith=prefix, versions__isnull=False)
+    live = rows.filter(deleted=False, versions__deleted=False).values_list("name", flat=True)
+    if deleted_only:
+        rows = rows.exclude(name__in=live)
+    elif not deleted:
+        rows = rows.filter(name__in=live)
+    return list(rows.distinct().order_by("name").values_list("name", flat=True))
 
 
-def get_subject(name: str) -> Subject:
-    subject = Subject.objects.filter(name=name, deleted=False).first()
+def get_subject(name: str, deleted: bool = False) -> Subject:
+    rows = Subject.objects.filter(name=name)
+    subject = (rows if deleted else rows.filter(deleted=False)).first()
     if subject is None:
-        raise NotFound(f"Subject {name} does not exist.", code=40401)
+        raise NotFound(f"Subject {name} does not exist.", code=errors.SUBJECT_NOT_FOUND)
     return subject
 
 
-def versions(name: str) -> list[int]:
-    return [v.version for v in live_versions(get_subject(name))]
+def versions(name: str, deleted: bool = False, deleted_only: bool = False) -> list[int]:
+    """List the version numbers of a subject: live ones, or also (only) soft-deleted ones."""
+    rows = get_subject(name, deleted or deleted_only).versions.order_by("version")
+    if deleted_only:
+        rows = rows.filter(deleted=True)
+    elif not deleted:
+        rows = rows.filter(deleted=False)
+    return list(rows.values_list("version", flat=True))
 
 
-def get_version(name: str, version: int | None) -> RegisteredSchema:
-    """Return ``version`` of subject ``name`` (None = latest live version)."""
-    rows = SchemaVersion.objects.filter(subject=get_subject(name), deleted=False)
+def get_version(name: str, version: int | None, deleted: bool = False) -> RegisteredSchema:
+    """Return ``version`` of subject ``name`` (None: latest); ``deleted``: soft-deleted too."""
+    rows = SchemaVersion.objects.filter(subject=get_subject(name, deleted))
+    rows = rows if deleted else rows.filter(deleted=False)
     row = rows.order_by("-version") if version is None else rows.filter(version=version)
     found = row.select_related("schema").first()
     if found is None:
-        raise NotFound(f"Subject {name} has no version {version or 'latest'}.", code=40402)
+        raise NotFound(
+            f"Subject {name} has no version {version or 'latest'}.", code=errors.VERSION_NOT_FOUND
+        )
     return RegisteredSchema(name, found.version, found.schema_id, found.schema.document)
 
 
+def lookup(name: str, document: dict, deleted: bool = False) -> RegisteredSchema:
+    """Return the version of subject ``name`` that holds ``document`` (its canonical form)."""
+    from schema_registry import domain
+
+    rows = get_subject(name, deleted).versions.filter(
+        schema__fingerprint=domain.fingerprint(document)
+    )
+    found = (rows if deleted else rows.filter(deleted=False)).order_by("version").first()
+    if found is None:
+        raise NotFound(f"Subject {name} has no such schema.", code=errors.SCHEMA_NOT_FOUND)
+    return RegisteredSchema(name, found.version, found.schema_id, document)
+
+
 def get_schema(schema_id: int) -> Schema:
-    schema = Schema.objects.filter(pk=schema_id).first()
+    schema = Schema.objects.filter(pk=schema_id).first() if schema_id <= MAX_SCHEMA_ID else None
     if schema is None:
-        raise NotFound(f"No schema with id {schema_id}.", code=40403)
+        raise NotFound(f"No schema with id {schema_id}.", code=errors.SCHEMA_NOT_FOUND)
     return schema
 
 
@@ -56,17 +85,22 @@ def compatibility_of(name: str | None) -> str:
         return global_compatibility()
     subject = Subject.objects.filter(name=name).first()
     if subject is None:
-        raise NotFound(f"Subject {name} does not exist.", code=40401)
+        raise NotFound(f"Subject {name} does not exist.", code=errors.SUBJECT_NOT_FOUND)
     return subject.compatibility or global_compatibility()
 
 
-def check_compatibility(name: str, document: dict) -> list[str]:
-    """Return why ``document`` could not be registered under ``name`` now ([] = it could)."""
+def check_compatibility(name: str, document: dict, version: int | None = None) -> list[str]:
+    """Return why ``document`` breaks the subject's mode ([] = it does not): against the
+    versions registering it would check, or against ``version`` alone."""
     from schema_registry import domain
 
-    subject = get_subject(name)
-    history = [v.schema.document for v in live_versions(subject)]
-    mode = subject.compatibility or global_compatibility()
+    if version is not None:
+        history = [get_version(name, version).document]
+    elif (live := Subject.objects.filter(name=name, deleted=False).first()) is None:
+        return []  # like Confluent: a subject without history accepts any valid schema
+    else:
+        history = [v.schema.document for v in live_versions(live)]
+    mode = compatibility_of(name)
     return [r.message for r in domain.incompatibilities(name, mode, document, history)]
 
 

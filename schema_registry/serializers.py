@@ -1,61 +1,63 @@
-"""Request/response shapes and error mapping of the registry API (Confluent style)."""
+"""Request and response shapes of the registry API (Confluent's field names)."""
 
 import json
 
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
-from rest_framework.response import Response
 
-from edn_core.cqrs import Outcome
 from edn_core.cqrs.dto import StrictSerializer
-from edn_core.cqrs.problems import problem
-from edn_core.domain import NotFound
+from schema_registry import domain, errors
 from schema_registry.models import MODES
 
-STATUS = {Outcome.INVALID: 422, Outcome.NOT_FOUND: 404, Outcome.CONFLICT: 409}
-SLUG = {422: "invalid-schema", 404: "not-found", 409: "incompatible-schema"}
-
-
-def refused(result) -> Response:
-    status = STATUS.get(result.outcome, 400)
-    code = result.details.get("code", {422: 42201, 409: 409}.get(status))
-    return problem(
-        status, result.message, SLUG[status], errorCode=code, messages=result.details.get("reasons")
-    )
-
-
-def not_found(error: NotFound) -> Response:
-    return problem(404, error.message, "not-found", errorCode=error.details.get("code"))
+MODE_NAMES = [mode for mode, _ in MODES]
+MAX_VERSION = 2**31 - 1
 
 
 class SchemaIn(StrictSerializer):
-    schema = serializers.JSONField(help_text="the JSON Schema, as a JSON string or an object")
-    schemaType = serializers.ChoiceField(choices=["JSON"], required=False)
-    references = serializers.ListField(max_length=0, required=False)
-
-    def validate_schema(self, value):
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except ValueError as error:
-                raise serializers.ValidationError(f"Not JSON: {error}") from None
-        return value
+    schema = serializers.JSONField(
+        help_text="the JSON Schema (draft 2020-12): JSON text, as Confluent's clients send it,"
+        " or an object; anything else is refused with 422 (error_code 42201)"
+    )
+    schemaType = serializers.ChoiceField(
+        choices=["JSON"], required=False, help_text="only JSON (42201 otherwise)"
+    )
+    references = serializers.ListField(
+        max_length=0, required=False, help_text="schema references are not supported"
+    )
 
 
 class ConfigIn(StrictSerializer):
-    compatibility = serializers.ChoiceField(choices=[m for m, _ in MODES])
+    compatibility = serializers.ChoiceField(choices=MODE_NAMES, help_text="42203 otherwise")
 
 
-VERSION = inline_serializer(
-    "SchemaVersion",
-    {
-        "subject": serializers.CharField(),
-        "version": serializers.IntegerField(),
-        "id": serializers.IntegerField(),
-        "schemaType": serializers.CharField(),
-        "schema": serializers.CharField(),
-    },
-)
+def validated(serializer_class, data, codes: dict[str, int]) -> dict:
+    """Return ``data`` validated by ``serializer_class``; a value outside a field's choices
+    answers with that field's Confluent code from ``codes``, any other error is a 400."""
+    body = serializer_class(data=data)
+    if body.is_valid():
+        return body.validated_data
+    for field, code in codes.items():
+        problems = body.errors.get(field, [])
+        if any(getattr(problem, "code", None) == "invalid_choice" for problem in problems):
+            raise errors.RegistryError(code, f"{field}: {problems[0]}")
+    raise serializers.ValidationError(body.errors)
+
+
+def schema_document(data) -> dict:
+    """Return the valid schema document a request body carries (422 42201 when invalid)."""
+    return domain.parse(validated(SchemaIn, data, {"schemaType": errors.INVALID_SCHEMA})["schema"])
+
+
+def version_number(raw: str) -> int | None:
+    """Return the version a path names (None: ``latest`` or ``-1``); 42202 when invalid."""
+    if raw in ("latest", "-1"):
+        return None
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_VERSION:
+        raise errors.RegistryError(
+            errors.INVALID_VERSION,
+            f"Version {raw!r} is not valid: use 1 to {MAX_VERSION}, 'latest' or -1.",
+        )
+    return int(raw)
 
 
 def version_body(found) -> dict:
@@ -68,9 +70,63 @@ def version_body(found) -> dict:
     }
 
 
-def version_number(raw: str) -> int | None:
-    if raw in ("latest", "-1"):
-        return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise serializers.ValidationError({"version": ["A positive integer or 'latest'."]})
-    return int(raw)
+def config_body(mode: str) -> dict:
+    # Confluent reads ``compatibilityLevel``; ``compatibility`` is this API's older name.
+    return {"compatibilityLevel": mode, "compatibility": mode}
+
+
+def _mode_field():
+    return serializers.ChoiceField(choices=MODE_NAMES)
+
+
+# The same modes under Confluent's other name; as a pattern, not a second enum component
+# (drf-spectacular would name the one choice set twice).
+@extend_schema_field({"type": "string", "pattern": f"^({'|'.join(MODE_NAMES)})$"})
+class _ModeLevelField(serializers.ChoiceField):
+    pass
+
+
+VERSION = inline_serializer(
+    "SchemaVersion",
+    {
+        "subject": serializers.CharField(),
+        "version": serializers.IntegerField(min_value=1),
+        "id": serializers.IntegerField(min_value=1),
+        "schemaType": serializers.ChoiceField(choices=["JSON"]),
+        "schema": serializers.CharField(help_text="the JSON Schema as JSON text"),
+    },
+)
+REGISTERED = inline_serializer("RegisteredId", {"id": serializers.IntegerField(min_value=1)})
+SCHEMA = inline_serializer(
+    "SchemaById",
+    {"schema": serializers.CharField(), "schemaType": serializers.ChoiceField(choices=["JSON"])},
+)
+CONFIG = inline_serializer(
+    "RegistryConfig",
+    {"compatibilityLevel": _ModeLevelField(choices=MODE_NAMES), "compatibility": _mode_field()},
+)
+CONFIG_SET = inline_serializer("RegistryConfigSet", {"compatibility": _mode_field()})
+COMPATIBILITY = inline_serializer(
+    "Compatibility",
+    {
+        "is_compatible": serializers.BooleanField(help_text="Confluent's name"),
+        "isCompatible": serializers.BooleanField(help_text="the same, this API's older name"),
+        "messages": serializers.ListField(child=serializers.CharField()),
+    },
+)
+PROBLEM = inline_serializer(
+    "RegistryProblem",
+    {
+        "type": serializers.CharField(),
+        "title": serializers.CharField(),
+        "status": serializers.IntegerField(),
+        "detail": serializers.CharField(),
+        "error_code": serializers.IntegerField(help_text="Confluent's error code"),
+        "message": serializers.CharField(help_text="Confluent's name for detail"),
+        "errorCode": serializers.IntegerField(required=False, help_text="the same as error_code"),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()), required=False
+        ),
+        "messages": serializers.ListField(child=serializers.CharField(), required=False),
+    },
+)
