@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from edn_core.cqrs.negotiation import PreferenceOrderNegotiation
 from edn_core.cqrs.parsers import BoundedJSONParser
+from edn_core.cqrs.problems import problem
 from edn_core.domain import NotFound
 from schema_registry import errors
 from schema_registry.domain import InvalidSchema
@@ -50,6 +51,8 @@ class RegistryView(APIView):
             return errors.registry_problem(code, exc.message)
         if isinstance(exc, InvalidSchema):
             return errors.registry_problem(errors.INVALID_SCHEMA, exc.message)
+        if isinstance(exc, RecursionError):  # a body nested deeper than the parser can follow
+            return problem(400, "Malformed JSON: nested too deeply.", "parse-error")
         if isinstance(exc, DatabaseError):
             logger.exception("registry store failed in %s", type(self).__name__)
             return errors.registry_problem(

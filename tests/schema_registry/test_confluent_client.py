@@ -157,3 +157,29 @@ def test_errors_carry_confluent_status_and_code(registry, live_server):
     outcomes = {name: refusal(call) for name, (call, _) in cases.items()}
     assert outcomes == {name: expected for name, (_, expected) in cases.items()}
     assert registry.get_versions(SUBJECT) == [1]  # nothing refused was written
+
+
+def test_a_custom_provider_mints_a_token_per_request(live_server):
+    minted = []
+
+    def fresh_token(config: dict) -> dict:
+        minted.append(bearer_token(username=config["username"]))
+        return {"bearer.auth.token": minted[-1], "bearer.auth.logical.cluster": "edn"}
+
+    client = SchemaRegistryClient(
+        {
+            "url": f"{live_server.url}/api/schemas",
+            "bearer.auth.credentials.source": "CUSTOM",
+            "bearer.auth.custom.provider.function": fresh_token,
+            "bearer.auth.custom.provider.config": {"username": "producer"},
+        }
+    )
+    assert "v1.OrderPlaced" in client.get_subjects()
+    client.register_schema(SUBJECT, json_schema(V1))
+    assert len(minted) == 2
+
+
+def test_unsupported_operations_answer_404_or_405(registry):
+    assert refusal(registry.get_schema_types)[0] == 404
+    assert refusal(lambda: registry.get_mode(SUBJECT))[0] == 404
+    assert refusal(registry.delete_config)[0] == 405

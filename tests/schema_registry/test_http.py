@@ -102,6 +102,12 @@ def test_hostile_paths_and_parameters_are_4xx(api):
     assert api.get(f"{BASE}/subjects?subjectPrefix=a%00").status_code == 400
 
 
+def test_a_body_nested_too_deeply_is_400(api):
+    body = "[" * 100_000 + "]" * 100_000
+    response = post_raw(api, f"{BASE}/subjects/v1.Thing/versions", body, CONFLUENT_V1)
+    assert response.status_code == 400 and response.json()["error_code"] == 400
+
+
 def test_deeply_nested_schemas_are_refused_as_invalid(api):
     deep = "[" * 5000 + "]" * 5000
     url = f"{BASE}/subjects/v1.Thing/versions"
