@@ -121,8 +121,14 @@ PROBLEM = inline_serializer(
         "title": serializers.CharField(),
         "status": serializers.IntegerField(),
         "detail": serializers.CharField(),
-        "error_code": serializers.IntegerField(help_text="Confluent's error code"),
-        "message": serializers.CharField(help_text="Confluent's name for detail"),
+        "error_code": serializers.IntegerField(
+            required=False,
+            help_text="Confluent's error code: on every error a registry operation answers"
+            " (not on a 404 for a path no route matches, nor on a 405)",
+        ),
+        "message": serializers.CharField(
+            required=False, help_text="Confluent's name for detail, beside error_code"
+        ),
         "errorCode": serializers.IntegerField(required=False, help_text="the same as error_code"),
         "errors": serializers.DictField(
             child=serializers.ListField(child=serializers.CharField()), required=False
