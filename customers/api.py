@@ -1,10 +1,16 @@
 """HTTP side of customers: input/output DTOs, the command viewset and the query viewset."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 
 from customers import commands, queries
-from edn_core.cqrs.dto import StrictCharField, StrictSerializer
+from customers.domain import NAME_MAX
+from edn_core.cqrs.dto import (
+    StrictCharField,
+    StrictDecimalField,
+    StrictSerializer,
+    optional_fields,
+)
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
 
 
@@ -17,12 +23,15 @@ class CustomerAddressIn(StrictSerializer):
 
 
 class CustomerIn(StrictSerializer):
-    firstName = StrictCharField(source="first_name", max_length=100)
-    lastName = StrictCharField(source="last_name", max_length=100)
+    firstName = StrictCharField(source="first_name", max_length=NAME_MAX)
+    lastName = StrictCharField(source="last_name", max_length=NAME_MAX)
     shippingAddress = CustomerAddressIn(source="shipping_address")
-    creditLimit = serializers.DecimalField(
+    creditLimit = StrictDecimalField(
         source="credit_limit", max_digits=12, decimal_places=2, min_value=0
     )
+
+
+CustomerChanges = optional_fields(CustomerIn, "CustomerChanges")
 
 
 class CustomerAddressOut(serializers.Serializer):
@@ -44,14 +53,13 @@ class CustomerOut(serializers.Serializer):
     )
 
 
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="The ETag of the version this change is based on.",
+class CustomerFilter(StrictSerializer):
+    name = StrictCharField(required=False, max_length=NAME_MAX, help_text="first or last name")
+
+
+CREDIT_RESERVED = OpenApiResponse(
+    description="Open orders hold credit: more than the new limit, or any for a delete."
 )
-PROBLEMS = {code: OpenApiResponse(description="problem+json") for code in (400, 404, 412, 428)}
 
 
 @extend_schema(tags=["customers"])
@@ -59,31 +67,27 @@ class CustomerCommands(CommandViewSet):
     output_serializer_class = CustomerOut
     detail_route = "customers-detail"
 
-    @extend_schema(request=CustomerIn, responses={201: CustomerOut, 400: PROBLEMS[400]})
+    @extend_schema(request=CustomerIn, responses={201: CustomerOut})
     def create(self, request):
         """Create a customer; answers 201 with Location and ETag."""
         data = self.read(CustomerIn)
         return self.run(commands.CreateCustomer(**data), status_code=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        request=CustomerIn, parameters=[IF_MATCH], responses={200: CustomerOut, **PROBLEMS}
-    )
+    @extend_schema(request=CustomerIn, responses={200: CustomerOut, 409: CREDIT_RESERVED})
     def update(self, request, pk):
         """Replace a customer's details; needs If-Match with the current ETag."""
         version = self.if_match()
         data = self.read(CustomerIn)
         return self.run(commands.UpdateCustomer(customer_id=pk, expected_version=version, **data))
 
-    @extend_schema(
-        request=CustomerIn, parameters=[IF_MATCH], responses={200: CustomerOut, **PROBLEMS}
-    )
+    @extend_schema(request=CustomerChanges, responses={200: CustomerOut, 409: CREDIT_RESERVED})
     def partial_update(self, request, pk):
         """Change some of a customer's details (address parts merge); needs If-Match."""
         version = self.if_match()
-        data = self.read(CustomerIn, partial=True)
+        data = self.read(CustomerChanges)
         return self.run(commands.UpdateCustomer(customer_id=pk, expected_version=version, **data))
 
-    @extend_schema(parameters=[IF_MATCH], responses={204: None, 409: PROBLEMS[400], **PROBLEMS})
+    @extend_schema(responses={204: None, 409: CREDIT_RESERVED})
     def destroy(self, request, pk):
         """Delete a customer with no reserved credit; needs If-Match."""
         command = commands.DeleteCustomer(customer_id=pk, expected_version=self.if_match())
@@ -93,19 +97,19 @@ class CustomerCommands(CommandViewSet):
 @extend_schema(tags=["customers"])
 class CustomerQueries(QueryViewSet):
     output_serializer_class = CustomerOut
+    filter_serializer_class = CustomerFilter
 
-    def select_many(self, params):
-        return queries.list_customers(name=params.get("name"))
+    def select_many(self, filters):
+        return queries.list_customers(name=filters.get("name"))
 
     def select_one(self, pk):
         return queries.get_customer(pk)
 
-    @extend_schema(responses={200: CustomerOut, 304: None, 404: PROBLEMS[404]})
+    @extend_schema(responses={200: CustomerOut, 304: None})
     def retrieve(self, request, *args, **kwargs):
         """Get one customer with its ETag; If-None-Match answers 304 when unchanged."""
         return super().retrieve(request, *args, **kwargs)
 
-    @extend_schema(parameters=[OpenApiParameter("name", str, description="first or last name")])
     def list(self, request, *args, **kwargs):
         """List customers by name, paginated; ``name`` filters on first or last name."""
         return super().list(request, *args, **kwargs)

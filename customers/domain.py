@@ -79,10 +79,10 @@ def _check(first_name: str, last_name: str, credit_limit: Decimal, reserved: Dec
             errors[name] = [f"Ensure this field has no more than {NAME_MAX} characters."]
     if credit_limit < 0:
         errors["credit_limit"] = ["Credit limit cannot be negative."]
-    elif credit_limit < reserved:
-        errors["credit_limit"] = [f"Credit limit cannot be below the reserved credit {reserved}."]
     if errors:
         raise ValidationFailed(errors)
+    if credit_limit < reserved:  # a valid limit, refused only while open orders hold credit
+        raise InvalidState(f"Credit limit cannot be below the reserved credit {reserved}.")
 
 
 class Customer(AggregateRoot):

@@ -1,15 +1,16 @@
 """HTTP side of inventory: input/output DTOs, the command viewset and the query viewset."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 
 from edn_core.cqrs.dto import StrictCharField, StrictIntegerField, StrictSerializer
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
 from inventory import commands, queries
+from inventory.domain import DESCRIPTION_MAX
 
 
 class ProductIn(StrictSerializer):
-    description = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=DESCRIPTION_MAX)
     amountAvailable = StrictIntegerField(
         source="amount_available", min_value=0, max_value=2_000_000_000
     )
@@ -21,14 +22,8 @@ class ProductOut(serializers.Serializer):
     amountAvailable = serializers.IntegerField(source="amount_available")
 
 
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="The ETag of the version this change is based on.",
-)
-PROBLEM = OpenApiResponse(description="problem+json")
+class ProductFilter(StrictSerializer):
+    description = StrictCharField(required=False, max_length=DESCRIPTION_MAX)
 
 
 @extend_schema(tags=["inventory"])
@@ -36,17 +31,13 @@ class ProductCommands(CommandViewSet):
     output_serializer_class = ProductOut
     detail_route = "inventory-detail"
 
-    @extend_schema(request=ProductIn, responses={201: ProductOut, 400: PROBLEM})
+    @extend_schema(request=ProductIn, responses={201: ProductOut})
     def create(self, request):
         """Add a product with its stock; answers 201 with Location and ETag."""
         data = self.read(ProductIn)
         return self.run(commands.CreateProduct(**data), status_code=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        request=ProductIn,
-        parameters=[IF_MATCH],
-        responses={200: ProductOut, 400: PROBLEM, 404: PROBLEM, 412: PROBLEM, 428: PROBLEM},
-    )
+    @extend_schema(request=ProductIn, responses={200: ProductOut})
     def update(self, request, pk):
         """Replace a product's description and stock; needs If-Match."""
         version = self.if_match()
@@ -57,19 +48,19 @@ class ProductCommands(CommandViewSet):
 @extend_schema(tags=["inventory"])
 class ProductQueries(QueryViewSet):
     output_serializer_class = ProductOut
+    filter_serializer_class = ProductFilter
 
-    def select_many(self, params):
-        return queries.list_products(description=params.get("description"))
+    def select_many(self, filters):
+        return queries.list_products(description=filters.get("description"))
 
     def select_one(self, pk):
         return queries.get_product(pk)
 
-    @extend_schema(parameters=[OpenApiParameter("description", str)])
     def list(self, request, *args, **kwargs):
         """List products, paginated; ``description`` filters by text."""
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses={200: ProductOut, 304: None, 404: PROBLEM})
+    @extend_schema(responses={200: ProductOut, 304: None})
     def retrieve(self, request, *args, **kwargs):
         """Get one product with its ETag; If-None-Match answers 304 when unchanged."""
         return super().retrieve(request, *args, **kwargs)

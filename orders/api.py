@@ -1,10 +1,16 @@
 """HTTP side of orders: input/output DTOs, the command viewset and the query viewset."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
 
-from edn_core.cqrs.dto import StrictCharField, StrictSerializer, StrictUUIDField
+from edn_core.cqrs.dto import (
+    StrictCharField,
+    StrictDecimalField,
+    StrictIntegerField,
+    StrictSerializer,
+    StrictUUIDField,
+    UniqueItemsListField,
+)
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
 from orders import commands, queries
 from orders.domain import OrderState
@@ -21,16 +27,21 @@ class OrderAddressIn(StrictSerializer):
 class OrderItemIn(StrictSerializer):
     productId = StrictUUIDField(source="product_id")
     productName = StrictCharField(source="product_name", max_length=200)
-    productPrice = serializers.DecimalField(
+    productPrice = StrictDecimalField(
         source="product_price", max_digits=12, decimal_places=2, min_value=0
     )
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    quantity = StrictIntegerField(min_value=1, max_value=100_000)
 
 
 class OrderIn(StrictSerializer):
     customerId = StrictUUIDField(source="customer_id")
     shippingAddress = OrderAddressIn(source="shipping_address")
-    items = serializers.ListField(child=OrderItemIn(), min_length=1, max_length=100)
+    items = UniqueItemsListField(
+        child=OrderItemIn(),
+        min_length=1,
+        max_length=100,
+        help_text="One line per product: two lines with the same productId are refused (400).",
+    )
 
 
 class OrderAddressOut(serializers.Serializer):
@@ -59,15 +70,8 @@ class OrderOut(serializers.Serializer):
     orderTotal = serializers.DecimalField(source="order_total", max_digits=20, decimal_places=2)
 
 
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="The ETag of the version this change is based on.",
-)
-PROBLEM = OpenApiResponse(description="problem+json")
-TRANSITION = {200: OrderOut, 404: PROBLEM, 409: PROBLEM, 412: PROBLEM, 428: PROBLEM}
+WRONG_STATE = OpenApiResponse(description="The order is in a state that does not allow this.")
+TRANSITION = {200: OrderOut, 409: WRONG_STATE}
 
 
 @extend_schema(tags=["orders"])
@@ -75,50 +79,46 @@ class OrderCommands(CommandViewSet):
     output_serializer_class = OrderOut
     detail_route = "orders-detail"
 
-    @extend_schema(request=OrderIn, responses={202: OrderOut, 400: PROBLEM})
+    @extend_schema(request=OrderIn, responses={202: OrderOut})
     def create(self, request):
         """Place an order; answers 202 with Location while the order is processed."""
         data = self.read(OrderIn)
         return self.run(commands.PlaceOrder(**data), status_code=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, parameters=[IF_MATCH], responses=TRANSITION)
+    @extend_schema(request=None, responses=TRANSITION)
     def ship(self, request, pk):
         """Ship a Created order; 409 in any other state."""
         return self.run(commands.ShipOrder(order_id=pk, expected_version=self.if_match()))
 
-    @extend_schema(request=None, parameters=[IF_MATCH], responses=TRANSITION)
+    @extend_schema(request=None, responses=TRANSITION)
     def cancel(self, request, pk):
         """Cancel an order that has not shipped; 409 otherwise."""
         return self.run(commands.CancelOrder(order_id=pk, expected_version=self.if_match()))
 
 
 class OrderFilter(StrictSerializer):
-    customerId = serializers.UUIDField(source="customer_id", required=False)
+    customerId = StrictUUIDField(source="customer_id", required=False)
     state = serializers.ChoiceField(choices=[s.value for s in OrderState], required=False)
-    page = serializers.IntegerField(required=False)
-    pageSize = serializers.IntegerField(required=False)
 
 
 @extend_schema(tags=["orders"])
 class OrderQueries(QueryViewSet):
     output_serializer_class = OrderOut
+    filter_serializer_class = OrderFilter
 
-    def select_many(self, params):
-        filters = OrderFilter(data=params.dict())
-        if not filters.is_valid():
-            raise ValidationError(filters.errors)
-        data = filters.validated_data
-        return queries.list_orders(customer_id=data.get("customer_id"), state=data.get("state"))
+    def select_many(self, filters):
+        return queries.list_orders(
+            customer_id=filters.get("customer_id"), state=filters.get("state")
+        )
 
     def select_one(self, pk):
         return queries.get_order(pk)
 
-    @extend_schema(parameters=[OrderFilter])
     def list(self, request, *args, **kwargs):
         """List orders, newest first; filter by ``customerId`` and ``state``."""
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses={200: OrderOut, 304: None, 404: PROBLEM})
+    @extend_schema(responses={200: OrderOut, 304: None})
     def retrieve(self, request, *args, **kwargs):
         """Get one order with its ETag; If-None-Match answers 304 when unchanged."""
         return super().retrieve(request, *args, **kwargs)

@@ -2,9 +2,8 @@
 
 from datetime import datetime
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 
 from edn_core.cqrs.dto import StrictCharField, StrictSerializer
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
@@ -54,9 +53,8 @@ class CancelIn(StrictSerializer):
     reason = StrictCharField(max_length=500)
 
 
-IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True)
-PROBLEM = OpenApiResponse(description="problem+json")
-TRANSITION = {200: SagaOut, 404: PROBLEM, 409: PROBLEM, 412: PROBLEM, 428: PROBLEM}
+WRONG_STATE = OpenApiResponse(description="The saga is in a state that does not allow this.")
+TRANSITION = {200: SagaOut, 409: WRONG_STATE}
 
 
 @extend_schema(tags=["sagas"])
@@ -64,14 +62,14 @@ class SagaCommands(CommandViewSet):
     output_serializer_class = SagaOut
     detail_route = "sagas-detail"
 
-    @extend_schema(request=CancelIn, parameters=[IF_MATCH], responses=TRANSITION)
+    @extend_schema(request=CancelIn, responses=TRANSITION)
     def cancel(self, request, pk):
         """Stop waiting: an executing saga compensates, a compensating one needs attention."""
         version = self.if_match()
         reason = self.read(CancelIn)["reason"]
         return self.run(commands.CancelSaga(saga_id=pk, reason=reason, expected_version=version))
 
-    @extend_schema(request=None, parameters=[IF_MATCH], responses=TRANSITION)
+    @extend_schema(request=None, responses=TRANSITION)
     def retry(self, request, pk):
         """Send the failed compensation of a NeedsAttention saga again."""
         version = self.if_match()
@@ -80,39 +78,36 @@ class SagaCommands(CommandViewSet):
 
 class SagaFilter(StrictSerializer):
     state = serializers.ChoiceField(choices=[s.value for s in SagaState], required=False)
-    type = serializers.CharField(required=False, max_length=100)
-    key = serializers.CharField(required=False, max_length=100)
-    olderThanSeconds = serializers.FloatField(required=False, min_value=0)
-    page = serializers.IntegerField(required=False)
-    pageSize = serializers.IntegerField(required=False)
+    type = StrictCharField(required=False, max_length=100)
+    key = StrictCharField(required=False, max_length=100)
+    # A century back at most: further than that is before any saga, and before year 1 fails.
+    olderThanSeconds = serializers.FloatField(
+        required=False, min_value=0, max_value=100 * 365.25 * 24 * 3600
+    )
 
 
 @extend_schema(tags=["sagas"])
 class SagaQueries(QueryViewSet):
     output_serializer_class = SagaOut
+    filter_serializer_class = SagaFilter
 
-    def select_many(self, params):
-        filters = SagaFilter(data=params.dict())
-        if not filters.is_valid():
-            raise ValidationError(filters.errors)
-        data = filters.validated_data
+    def select_many(self, filters):
         return queries.list_sagas(
-            state=data.get("state"),
-            saga_type=data.get("type"),
-            key=data.get("key"),
-            older_than_seconds=data.get("olderThanSeconds"),
+            state=filters.get("state"),
+            saga_type=filters.get("type"),
+            key=filters.get("key"),
+            older_than_seconds=filters.get("olderThanSeconds"),
         )
 
     def select_one(self, pk):
         return queries.get_saga(pk)
 
-    @extend_schema(parameters=[SagaFilter])
     def list(self, request, *args, **kwargs):
         """List sagas, newest first; filter by ``state``, ``type``, ``key`` (e.g. an order id)
         and ``olderThanSeconds``."""
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses={200: SagaOut, 304: None, 404: PROBLEM})
+    @extend_schema(responses={200: SagaOut, 304: None})
     def retrieve(self, request, *args, **kwargs):
         """Get one saga: its state, current step and every step's timeline with durations."""
         return super().retrieve(request, *args, **kwargs)

@@ -1,10 +1,31 @@
-"""Input DTO building blocks: serializers that refuse what they do not declare."""
+"""Input DTO building blocks: serializers that refuse what they do not declare.
 
+Each field accepts exactly what the OpenAPI document states for it, so that data generated
+from the document is accepted and anything else is refused with 400.
+"""
+
+import re
 from typing import Any
 
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-__all__ = ["StrictCharField", "StrictIntegerField", "StrictSerializer", "StrictUUIDField"]
+__all__ = [
+    "VISIBLE_TEXT",
+    "StrictCharField",
+    "StrictDecimalField",
+    "StrictIntegerField",
+    "StrictSerializer",
+    "StrictUUIDField",
+    "UniqueItemsListField",
+    "optional_fields",
+]
+
+# At least one character that is neither whitespace nor a control character, and no NUL:
+# what is left after trimming is never blank, and every database can store it.
+VISIBLE_TEXT = r"^[^\x00]*[^\s\x00-\x1f][^\x00]*$"
+_CANONICAL_UUID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 
 
 class StrictSerializer(serializers.Serializer):
@@ -25,19 +46,28 @@ class StrictSerializer(serializers.Serializer):
 
 
 class StrictCharField(serializers.CharField):
-    """A CharField that takes only JSON strings (DRF's own also takes numbers)."""
+    """Only JSON strings (DRF's own also takes numbers) with visible text (see
+    :data:`VISIBLE_TEXT`); ``max_length`` counts the text as sent, before trimming."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not self.allow_blank:
+            self.validators.append(RegexValidator(VISIBLE_TEXT, "Enter some visible text."))
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 
 class StrictUUIDField(serializers.UUIDField):
-    """A UUIDField that takes only JSON strings (DRF's own turns 42 into a UUID)."""
+    """Only the canonical ``8-4-4-4-12`` hex form in a JSON string (DRF's own turns 42 into
+    a UUID and takes ``urn:uuid:`` and brace forms)."""
 
     def to_internal_value(self, data: Any):
-        if not isinstance(data, str):
+        if not isinstance(data, str) or not _CANONICAL_UUID.fullmatch(data):
             self.fail("invalid", value=data)
         return super().to_internal_value(data)
 
@@ -49,3 +79,46 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictDecimalField(serializers.DecimalField):
+    """A decimal as a JSON string of plain digits (``"77.50"``), never a JSON number.
+
+    DRF's own also takes numbers, exponents, signs, padding and non-ASCII digits; the pattern
+    stated in the OpenAPI document is the one enforced here.
+    """
+
+    def __init__(self, *, max_digits: int, decimal_places: int, **kwargs: Any) -> None:
+        super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
+        sign = "" if self.min_value is not None and self.min_value >= 0 else "-?"
+        whole = max_digits - decimal_places
+        fraction = rf"(\.[0-9]{{1,{decimal_places}}})?" if decimal_places else ""
+        self.pattern = rf"^{sign}[0-9]{{1,{whole}}}{fraction}$"
+        extend_schema_field({"type": "string", "format": "decimal", "pattern": self.pattern})(self)
+
+    default_error_messages = {"format": 'A decimal in a JSON string is required, e.g. "12.50".'}
+
+    def to_internal_value(self, data: Any):
+        if not isinstance(data, str) or not re.fullmatch(self.pattern, data):
+            self.fail("format")
+        return super().to_internal_value(data)
+
+
+class UniqueItemsListField(serializers.ListField):
+    """A list the domain refuses to hold twice the same item: documented as ``uniqueItems``
+    (the rule itself, e.g. one line per product, stays in the domain)."""
+
+
+def optional_fields(serializer_class: type[StrictSerializer], name: str) -> type[StrictSerializer]:
+    """Return a copy of ``serializer_class`` whose fields, nested ones too, are all optional:
+    the body of a PATCH, documented as such (a partial serializer is documented as required)."""
+    fields = {}
+    for field_name, field in serializer_class._declared_fields.items():
+        kwargs = {**field._kwargs, "required": False}
+        if isinstance(field, StrictSerializer):
+            nested_name = type(field).__name__.removesuffix("In") + "Changes"
+            nested = optional_fields(type(field), nested_name)
+            fields[field_name] = nested(*field._args, **kwargs)
+        else:
+            fields[field_name] = type(field)(*field._args, **kwargs)
+    return type(name, (StrictSerializer,), fields)

@@ -1,9 +1,104 @@
-"""OpenAPI generation that sees through :func:`edn_core.cqrs.routes.resource` dispatchers."""
+"""OpenAPI generation: sees through :func:`edn_core.cqrs.routes.resource` dispatchers and
+states, once for every service, what the shared bases do.
+
+:class:`CqrsAutoSchema` documents the conditional-request headers of the CQRS viewsets;
+:class:`SchemaGenerator` adds the problem+json error responses every operation can give
+and the links a client (or a stateful fuzzer) follows from a created resource.
+"""
+
+from __future__ import annotations
 
 from django.urls import URLPattern
 from drf_spectacular import generators
+from drf_spectacular.extensions import (
+    OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
+)
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
 
-__all__ = ["SchemaGenerator"]
+from edn_core.cqrs.openapi_document import PROBLEM_SCHEMA, document_errors, link_created_resources
+
+__all__ = [
+    "ETAG",
+    "IF_MATCH",
+    "IF_NONE_MATCH",
+    "LOCATION",
+    "CqrsAutoSchema",
+    "SchemaGenerator",
+]
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    pattern=r'^(\*|"[0-9]+")$',
+    description='The ETag of the version this change is based on, or "*" for any version.',
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="ETags already held: 304 Not Modified when one is current.",
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200, 201, 202, 304],
+    required=True,
+    pattern=r'^"[0-9]+"$',
+    description="The version of the resource in this response (strong ETag).",
+)
+LOCATION = OpenApiParameter(
+    "Location",
+    str,
+    OpenApiParameter.HEADER,
+    response=[201, 202],
+    required=True,
+    description="The URL of the created resource.",
+)
+
+
+class CqrsAutoSchema(AutoSchema):
+    """Document the headers of :mod:`edn_core.cqrs.viewsets`: list filters, ETag on item
+    responses, Location on creation, If-Match on every other command, If-None-Match on reads."""
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        action = getattr(self.view, "action", None)
+        if action == "list":
+            filters = getattr(self.view, "filter_serializer_class", None)
+            parameters += [filters] if filters is not None else []
+        elif action == "retrieve":
+            parameters += [IF_NONE_MATCH, ETAG]
+        elif action == "create":
+            parameters += [ETAG, LOCATION]
+        elif action is not None:
+            parameters += [IF_MATCH, ETAG]
+        return parameters
+
+
+class StrictSerializerExtension(OpenApiSerializerExtension):
+    """A StrictSerializer refuses unknown fields: ``additionalProperties: false`` says so."""
+
+    target_class = "edn_core.cqrs.dto.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
+
+
+class UniqueItemsExtension(OpenApiSerializerFieldExtension):
+    target_class = "edn_core.cqrs.dto.UniqueItemsListField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        return {**schema, "uniqueItems": True}
 
 
 class EndpointEnumerator(generators.EndpointEnumerator):
@@ -24,3 +119,12 @@ class EndpointEnumerator(generators.EndpointEnumerator):
 
 class SchemaGenerator(generators.SchemaGenerator):
     endpoint_inspector_cls = EndpointEnumerator
+
+    def get_schema(self, request=None, public=False):
+        schema = super().get_schema(request=request, public=public)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        for methods in schema.get("paths", {}).values():
+            for operation in methods.values():
+                document_errors(operation)
+        link_created_resources(schema.get("paths", {}))
+        return schema

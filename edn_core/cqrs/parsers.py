@@ -30,6 +30,9 @@ class BoundedJSONParser(JSONParser):
         if len(raw) > limit:
             raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes.")
         try:
-            return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
-        except (UnicodeDecodeError, ValueError) as error:
+            data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+            # A "\ud800" escape decodes to a lone surrogate no database can store.
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except (UnicodeError, ValueError) as error:
             raise exceptions.ParseError(f"Malformed JSON: {error}") from None
+        return data

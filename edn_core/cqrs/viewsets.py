@@ -13,7 +13,9 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from edn_core.cqrs.dto import StrictSerializer
 from edn_core.cqrs.messages import Command, send
+from edn_core.cqrs.openapi import CqrsAutoSchema
 from edn_core.cqrs.preconditions import etag, expected_version, matches_if_none_match
 from edn_core.cqrs.problems import problem_for_result
 
@@ -30,6 +32,7 @@ class CommandViewSet(viewsets.ViewSet):
     output_serializer_class: type[serializers.Serializer]
     detail_route: str = ""
     lookup_value_converter = "uuid"
+    schema = CqrsAutoSchema()
 
     def read(self, serializer_class: type[serializers.Serializer], *, partial: bool = False):
         """Validate the request body against ``serializer_class``; return validated data."""
@@ -57,12 +60,19 @@ class CommandViewSet(viewsets.ViewSet):
 
 
 class QueryViewSet(viewsets.GenericViewSet):
-    """Read side: list through a selector with pagination; retrieve with ETag and 304."""
+    """Read side: list through a selector with pagination; retrieve with ETag and 304.
+
+    ``filter_serializer_class`` declares the list's query parameters besides pagination;
+    any other parameter is refused with 400, like an unknown body field.
+    """
 
     output_serializer_class: type[serializers.Serializer]
+    filter_serializer_class: type[StrictSerializer] | None = None
     lookup_value_converter = "uuid"
+    schema = CqrsAutoSchema()
 
-    def select_many(self, params) -> Any:
+    def select_many(self, filters: dict) -> Any:
+        """Return the rows to list, given the validated filters."""
         raise NotImplementedError
 
     def select_one(self, pk) -> Any:
@@ -71,8 +81,16 @@ class QueryViewSet(viewsets.GenericViewSet):
     def get_serializer_class(self):
         return self.output_serializer_class
 
+    def filters(self) -> dict:
+        """Validate the query string against ``filter_serializer_class`` (400 when invalid)."""
+        paging = {self.paginator.page_query_param, self.paginator.page_size_query_param}
+        params = {k: v for k, v in self.request.query_params.items() if k not in paging}
+        serializer = (self.filter_serializer_class or StrictSerializer)(data=params)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
     def list(self, request, *args, **kwargs) -> Response:
-        page = self.paginate_queryset(self.select_many(request.query_params))
+        page = self.paginate_queryset(self.select_many(self.filters()))
         return self.get_paginated_response(self.output_serializer_class(page, many=True).data)
 
     def retrieve(self, request, pk=None, *args, **kwargs) -> Response:

@@ -126,7 +126,7 @@ def test_bad_update_changes_nothing(api):
     assert (row.first_name, row.version) == ("Ada", 1)
 
 
-def test_limit_below_reserved_credit_is_400_and_changes_nothing(api):
+def test_limit_below_reserved_credit_is_409_and_changes_nothing(api):
     customer = CreateCustomerFactory.create()
     CustomerRecord.objects.filter(pk=customer.id).update(credit_reserved=80)
     response = api.patch(
@@ -135,8 +135,8 @@ def test_limit_below_reserved_credit_is_400_and_changes_nothing(api):
         format="json",
         HTTP_IF_MATCH='"1"',
     )
-    body = assert_problem(response, 400)
-    assert "creditLimit" in body["errors"]
+    body = assert_problem(response, 409)
+    assert "reserved credit" in body["detail"]
     assert CustomerRecord.objects.get(pk=customer.id).credit_limit == 100
 
 

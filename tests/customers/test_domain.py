@@ -78,7 +78,7 @@ def test_name_or_limit_change_records_customer_updated():
 def test_limit_cannot_drop_below_reserved_credit():
     customer = make()
     customer.credit_reserved = Decimal("80")
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InvalidState):
         customer.update(credit_limit=Decimal("50"))
     assert customer.credit_limit == Decimal("100")
 
