@@ -1,5 +1,7 @@
 """Liveness (/healthz) and readiness (/readyz): no authentication, no sessions."""
 
+import contextlib
+
 from django.conf import settings
 from django.db import connections
 from django.http import JsonResponse
@@ -17,11 +19,17 @@ def healthz(request):
 
 
 def _check_database(alias: str) -> str | None:
+    """Return the error class when ``alias`` does not answer (never the driver's message: it
+    names the host, port and database); a failed connection is closed so the next probe
+    connects afresh instead of reusing a broken one."""
+    connection = connections[alias]
     try:
-        with connections[alias].cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception as error:  # any driver error means "not ready"
-        return f"{type(error).__name__}: {error}"
+        with contextlib.suppress(Exception):
+            connection.close()
+        return type(error).__name__
     return None
 
 
@@ -32,7 +40,7 @@ def _check_broker() -> str | None:
         with broker_connection() as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
     except Exception as error:  # any transport error means "not ready"
-        return f"{type(error).__name__}: {error}"
+        return type(error).__name__  # the message may name the broker's URL
     return None
 
 

@@ -1,6 +1,6 @@
 """Django-level error handlers (no view matched, or a view crashed) as problem+json."""
 
-from edn_core.cqrs.problems import django_problem
+from edn_core.cqrs.problems import django_problem, server_problem
 
 __all__ = ["bad_request", "not_found", "server_error"]
 
@@ -14,4 +14,4 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    return django_problem(500, "The server failed to handle this request.", "server-error")
+    return server_problem()  # 503 when the error is a server-side condition (database down)

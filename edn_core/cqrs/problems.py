@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -17,13 +19,17 @@ from rest_framework.response import Response
 from edn_core.cqrs.messages import CommandResult, Outcome
 
 __all__ = [
+    "DATABASE_OUTAGES",
     "PROBLEM_CONTENT_TYPE",
+    "DatabaseUnavailable",
     "PreconditionFailed",
     "PreconditionRequired",
     "RequestTooLarge",
+    "ServiceUnavailable",
     "exception_handler",
     "problem",
     "problem_for_result",
+    "server_problem",
 ]
 
 logger = logging.getLogger(__name__)
@@ -62,6 +68,30 @@ class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_detail = "The resource changed since the ETag given in If-Match."
     default_code = "precondition-failed"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    """Raise for a server-side condition the client cannot fix: 503 with ``Retry-After``."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service cannot handle this request now; try again later."
+    default_code = "service-unavailable"
+    retry_after = 5
+
+    def __init__(self, detail=None, code=None, retry_after: int | None = None) -> None:
+        super().__init__(detail, code)
+        self.wait = retry_after or self.retry_after  # the handler answers it as Retry-After
+
+
+# Connection refused or lost, a server restarting, a lock or statement timeout: the driver's
+# errors for "the database cannot serve this now", never the client's fault.
+DATABASE_OUTAGES = (OperationalError, InterfaceError)
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    # Never the driver's message: it names the host, the port and the database.
+    default_detail = "The service's database is unavailable; try again later."
+    default_code = "database-unavailable"
 
 
 def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -108,6 +138,19 @@ def django_problem(status_code: int, detail: str, slug: str | None = None) -> Js
     return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
 
 
+def server_problem() -> JsonResponse:
+    """Answer the error no view handled (Django's handler500): 503 for a server-side
+    condition such as a database outage (in a middleware, a view outside DRF), else 500."""
+    error = sys.exc_info()[1]
+    if isinstance(error, DATABASE_OUTAGES):
+        error = DatabaseUnavailable()
+    if not isinstance(error, ServiceUnavailable):
+        return django_problem(500, "The server failed to handle this request.", "server-error")
+    response = django_problem(error.status_code, str(error.detail), error.default_code)
+    response["Retry-After"] = str(int(error.wait))
+    return response
+
+
 def _camel_path(path: str) -> str:
     """``shipping_address.postal_code`` -> ``shippingAddress.postalCode`` (the API's names)."""
     return re.sub(r"_([a-z0-9])", lambda match: match.group(1).upper(), path)
@@ -126,6 +169,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DATABASE_OUTAGES):
+        logger.warning("database unavailable in %s: %r", context.get("view"), exc)
+        exc = DatabaseUnavailable()
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge(
             f"Request body exceeds the limit of {settings.EDN_MAX_BODY_BYTES} bytes."
