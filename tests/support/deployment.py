@@ -37,10 +37,19 @@ class Deployment:
     """Databases, environments and processes of one multi-service run."""
 
     def __init__(
-        self, services: dict[str, list[str]], broker_url: str, logs: Path, **env: str
+        self,
+        services: dict[str, list[str]],
+        broker_url: str,
+        logs: Path,
+        *,
+        postgres_url: str = PG,
+        **env: str,
     ) -> None:
+        """``postgres_url``: the server the services reach (a :class:`TcpProxy` in front of
+        PostgreSQL, to cut it); the test's own connections always go to PostgreSQL itself."""
         self.run = uuid.uuid4().hex[:8]
         self.services, self.broker_url, self.logs, self.extra_env = services, broker_url, logs, env
+        self.postgres_url = postgres_url
         self.ports = {name: free_port() for name in services}
         self.processes: list[subprocess.Popen] = []
         self.databases = [
@@ -75,7 +84,8 @@ class Deployment:
             DJANGO_SECURE_COOKIES="0",
         )
         for alias in ("default", *self.services[service]):
-            env[f"{alias.upper()}_DATABASE_URL"] = f"{PG}/edn_e2e_{self.run}_{service}_{alias}"
+            name = f"edn_e2e_{self.run}_{service}_{alias}"
+            env[f"{alias.upper()}_DATABASE_URL"] = f"{self.postgres_url}/{name}"
         if "registry" in self.services and service != "registry":
             env["EDN_SCHEMA_REGISTRY_URL"] = self.url("registry")
         env.update(self.extra_env)
@@ -105,6 +115,11 @@ class Deployment:
         )
         self.processes.append(process)
         return process
+
+    def kill(self, process: subprocess.Popen) -> None:
+        """SIGKILL ``process`` (no chance to clean up) and reap it."""
+        process.kill()
+        process.wait(timeout=30)
 
     def serve(self, service: str) -> None:
         self.start(

@@ -1,0 +1,45 @@
+"""Fault tests: services as separate OS processes on the real PostgreSQL and brokers, with the
+database or the broker cut away, or the relay and the worker killed, under load.
+
+``EDN_FAULT_EVENTS`` sets the number of events per scenario (CI: the default below, sized so
+the whole CI run stays within its budget); the full size is 20,000::
+
+    EDN_FAULT_EVENTS=20000 .venv/bin/python -m pytest tests/faults -p no:cacheprovider
+"""
+
+import os
+
+import httpx
+import pytest
+
+from tests.conftest import BROKERS, broker_or_skip
+from tests.support.deployment import Deployment, postgres_or_skip
+
+EVENTS = int(os.environ.get("EDN_FAULT_EVENTS", "2000"))
+MONOLITH = {"app": ["customers", "orders", "schema_registry"]}
+OUTAGES, OUTAGE_SECONDS = 3, 10.0
+
+
+@pytest.fixture
+def rabbitmq() -> str:
+    postgres_or_skip()
+    return broker_or_skip(BROKERS["rabbitmq"])
+
+
+def prepare(deployment: Deployment) -> None:
+    """Create the tables, register the schemas, declare the queues."""
+    deployment.manage("app", "migrate_all")
+    deployment.manage("app", "edn_schemas", "register")
+    deployment.manage("app", "edn_broker")
+
+
+def token(deployment: Deployment) -> str:
+    return deployment.manage("app", "edn_token", "faults").strip().splitlines()[-1]
+
+
+def readiness(deployment: Deployment) -> int | None:
+    """The status ``/readyz`` answers now (None: no answer at all)."""
+    try:
+        return httpx.get(f"{deployment.url('app')}/readyz", timeout=30).status_code
+    except httpx.TransportError:
+        return None

@@ -1,0 +1,82 @@
+"""RabbitMQ cut away from every service process three times, 10 s each, under a load of
+address changes through the API; the broker itself keeps running for everyone else.
+
+The relay and the Celery worker reach RabbitMQ only through a :class:`TcpProxy`. While it is
+cut, the API keeps accepting commands (their events wait in the outbox); after each outage
+the relay and the worker reconnect on their own and catch up before the load goes on to the
+next one; at the end every event has had exactly one effect. The load is paced so that the
+outages fall among its events. Full size (CI runs ``EDN_FAULT_EVENTS``, default 2,000)::
+
+    EDN_FAULT_EVENTS=20000 .venv/bin/python -m pytest tests/faults/test_broker_outage.py \\
+        -p no:cacheprovider
+"""
+
+import time
+
+from tests.faults.address_load import AddressChanges
+from tests.faults.conftest import EVENTS, MONOLITH, OUTAGE_SECONDS, OUTAGES, prepare, token
+from tests.faults.effects import (
+    HANDLED,
+    PENDING,
+    assert_each_event_applied_once_in_order,
+    count,
+    wait_until_delivered,
+)
+from tests.support.deployment import RELAY, Deployment, wait_for, worker_command
+from tests.support.tcp_proxy import TcpProxy
+
+RATE = EVENTS / 60  # events per second the load offers at most: 10 s outages hold 1/6 each
+SEGMENT = EVENTS // 8  # events accepted with the broker there, before each outage
+
+
+def test_broker_cut_three_times_under_load_loses_and_repeats_nothing(rabbitmq, tmp_path):
+    proxy = TcpProxy(5672)
+    try:
+        with Deployment(MONOLITH, proxy.url(rabbitmq, 5672), tmp_path) as deployment:
+            prepare(deployment)
+            deployment.serve("app")
+            relay = deployment.start("app", "relay", *RELAY)
+            worker = deployment.start("app", "worker", *worker_command("worker"))
+            customers = deployment.database("app", "customers")
+            orders = deployment.database("app", "orders")
+            load = AddressChanges(deployment.url("app"), token(deployment))
+            load.create_customers()
+            load.start(EVENTS, rate=RATE)
+
+            restored_at = 0
+            for outage in range(1, OUTAGES + 1):
+                wait_for(
+                    lambda start=restored_at: load.accepted >= start + SEGMENT,
+                    600,
+                    f"the load before outage {outage}; logs in {tmp_path}",
+                )
+                proxy.cut()
+                back_at = time.monotonic() + OUTAGE_SECONDS
+                accepted_at_cut = load.accepted
+                # commands go on being accepted; their events wait in the outbox
+                wait_for(lambda a=accepted_at_cut: load.accepted > a, 120, "commands")
+                wait_for(lambda: count(customers, PENDING) > 0, 120, "events held back")
+                time.sleep(max(0.0, back_at - time.monotonic()))  # the rest of the outage
+                proxy.restore()
+                restored_at = load.accepted
+                backlog = count(customers, "SELECT max(id) FROM customers_outboxmessage")
+                wait_for(  # relay and worker are back by themselves, and catch up
+                    lambda r=restored_at, b=backlog: (
+                        count(customers, f"{PENDING} AND id <= {b}") == 0
+                        and count(orders, HANDLED) >= r
+                    ),
+                    300,
+                    f"the backlog of outage {outage} delivered; logs in {tmp_path}",
+                )
+            load.join()
+            assert not load.failures, load.failures[:20]
+            assert load.seen(503) == 0, "the API refused commands while the broker was away"
+
+            events = wait_until_delivered(customers, orders, tmp_path)
+            assert events == load.accepted
+            figures = assert_each_event_applied_once_in_order(customers, orders)
+            assert relay.poll() is None and worker.poll() is None, "a process gave up"
+            assert proxy.refused > 0
+            print(f"\n{figures}, API statuses {dict(load.statuses)}")
+    finally:
+        proxy.close()

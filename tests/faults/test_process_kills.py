@@ -1,0 +1,111 @@
+"""The relay and the Celery worker SIGKILLed ten times each while they move a backlog of
+address changes, on RabbitMQ and on Redis: nothing is lost, nothing has two effects.
+
+Kill points are chosen by the test, not by a timer. The relay always stops at the pause point
+``relay.published.customers`` (:mod:`edn_core.testing_hooks`: a batch published, not yet
+marked sent, so it is published again), after three batches, so the kills are spread over
+the backlog. The worker is killed at two kinds of points, in turn:
+
+* committed, not acked: the pause point ``consumer.before_ack.orders``; the broker delivers
+  the batch again and the inbox drops it. The new worker's first delivery is what its killed
+  predecessor left unacked; the relay starts after it, so the worker stops at a fresh batch.
+* mid-delivery: the test holds a lock on every order, so the worker's transaction waits on
+  it; the worker is killed while it waits (seen in ``pg_stat_activity``). Its transaction
+  never commits; the broker must give its messages to the next worker (on Redis: after the
+  visibility timeout, which the deployment sets to 5 s here).
+
+Full size (CI runs ``EDN_FAULT_EVENTS``, default 2,000)::
+
+    EDN_FAULT_EVENTS=20000 .venv/bin/python -m pytest tests/faults/test_process_kills.py \\
+        -p no:cacheprovider
+"""
+
+from edn_core.testing_hooks import PausePoints
+from tests.faults.conftest import EVENTS, MONOLITH, prepare
+from tests.faults.effects import (
+    HANDLED,
+    assert_each_event_applied_once_in_order,
+    count,
+    wait_until_delivered,
+)
+from tests.support.deployment import (
+    RELAY,
+    Deployment,
+    postgres_or_skip,
+    wait_for,
+    worker_command,
+)
+
+KILLS = 10
+CUSTOMERS = 200
+RELAY_BATCH = max(10, EVENTS // 40)  # 40 relay batches: ten kills after three each
+RELAY_POINT, WORKER_POINT = ("relay.published", "customers"), ("consumer.before_ack", "orders")
+WAITING_ON_A_LOCK = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+def passes_left(points: PausePoints, point: tuple[str, str]) -> int:
+    """How many more times an armed point lets a process through before it stops one."""
+    return int((points.folder / ".".join(point)).read_text() or 0)
+
+
+def test_relay_and_worker_killed_ten_times_lose_and_repeat_nothing(broker_url, tmp_path):
+    postgres_or_skip()
+    points = PausePoints(tmp_path / "points", timeout=300)
+    with Deployment(
+        MONOLITH,
+        broker_url,
+        tmp_path,
+        EDN_BUS_RELAY_BATCH=str(RELAY_BATCH),
+        EDN_BUS_MESSAGE_BATCH=str(max(1, RELAY_BATCH // 5)),
+        EDN_BROKER_VISIBILITY_TIMEOUT="5",
+        **points.env(),
+    ) as deployment:
+        prepare(deployment)
+        deployment.manage(
+            "app",
+            "shell",
+            "-c",
+            "from tests.support.seed_events import seed;"
+            f" seed({CUSTOMERS}, {max(1, EVENTS // CUSTOMERS)})",
+        )
+        customers = deployment.database("app", "customers")
+        orders = deployment.database("app", "orders")
+        blocker = deployment.database("app", "orders")
+        sent = "SELECT count(*) FROM customers_outboxmessage WHERE sent_at IS NOT NULL"
+        progress = []
+        for kill in range(KILLS):
+            mid_delivery = kill % 2 == 1
+            if mid_delivery:
+                points.disarm(*WORKER_POINT)
+                blocker.execute("BEGIN")
+                blocker.execute("SELECT id FROM orders_order FOR UPDATE")
+            else:
+                points.arm(*WORKER_POINT, after=1 if kill else 0)
+            worker = deployment.start("app", f"worker-{kill}", *worker_command(f"w{kill}"))
+            if kill and not mid_delivery:  # the unacked ones of the last worker, again
+                wait_for(lambda: passes_left(points, WORKER_POINT) == 0, 300, "a redelivery")
+            points.arm(*RELAY_POINT, after=3)
+            relay = deployment.start("app", f"relay-{kill}", *RELAY)
+            assert points.wait_paused(*RELAY_POINT) == relay.pid
+            deployment.kill(relay)
+            if mid_delivery:
+                wait_for(lambda: count(orders, WAITING_ON_A_LOCK), 300, "a blocked delivery")
+                deployment.kill(worker)
+                blocker.execute("ROLLBACK")
+            else:
+                assert points.wait_paused(*WORKER_POINT) == worker.pid
+                deployment.kill(worker)
+            progress.append((count(customers, sent), count(orders, HANDLED)))
+        assert progress[-1][0] < count(customers, "SELECT count(*) FROM customers_outboxmessage")
+        for point in (RELAY_POINT, WORKER_POINT):  # the last ones run to the end
+            points.disarm(*point)
+        deployment.start("app", "relay-last", *RELAY)
+        deployment.start("app", "worker-last", *worker_command("w-last"))
+
+        wait_until_delivered(customers, orders, tmp_path)
+        figures = assert_each_event_applied_once_in_order(customers, orders)
+        print(f"\n{figures}, (sent, handled) after each kill: {progress}")
+        blocker.close()
