@@ -247,6 +247,8 @@ CELERY_BEAT_SCHEDULE = {
     "relay-outbox": {"task": "edn.relay_outbox", "schedule": EDN_BUS["sweep_seconds"]},
     "cleanup-bus": {"task": "edn.cleanup_bus", "schedule": 3600.0},
 }
+# how long a create-order saga step waits for its reply before it compensates
+EDN_SAGA_STEP_TIMEOUT_SECONDS = env.float("EDN_SAGA_STEP_TIMEOUT_SECONDS", default=30.0)
 if "sagas" in EDN_SERVICES:  # fail saga steps whose reply is overdue, and compensate
     CELERY_BEAT_SCHEDULE["saga-timeouts"] = {"task": "sagas.expire_overdue_steps", "schedule": 1.0}
 

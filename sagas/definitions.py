@@ -6,9 +6,11 @@ ends the order (``v1.OrderCancelled``) can release them without knowing the saga
 
 from datetime import timedelta
 
+from django.conf import settings
+
 from sagas.engine import Request, SagaDefinition, Step, register
 
-STEP_TIMEOUT = timedelta(seconds=30)
+STEP_TIMEOUT = timedelta(seconds=getattr(settings, "EDN_SAGA_STEP_TIMEOUT_SECONDS", 30))
 
 create_order = register(
     SagaDefinition(

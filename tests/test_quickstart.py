@@ -32,7 +32,10 @@ def served(tmp_path):
         if not k.endswith("_DATABASE_URL") and not k.startswith(("DJANGO_", "EDN_"))
     }
     env.update(
-        DJANGO_DEBUG="1", EDN_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings"
+        DJANGO_DEBUG="1",
+        EDN_DATA_DIR=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="config.settings",
+        EDN_SAGA_STEP_TIMEOUT_SECONDS="3600",  # a slow machine must not turn Created to Rejected
     )
 
     def manage(*args):

@@ -49,7 +49,8 @@ def start_orchestrator(deployment: Deployment, generation: int):
 def test_create_order_saga_across_processes_survives_a_killed_orchestrator(rabbitmq, tmp_path):
     points = PausePoints(tmp_path / "points")
     committed = ("consumer.before_ack", "sagas")
-    env = {"GUNICORN_WORKERS": "1", **points.env()}
+    # the test is about a crash, not timeouts: no step may expire while a loaded machine is slow
+    env = {"GUNICORN_WORKERS": "1", "EDN_SAGA_STEP_TIMEOUT_SECONDS": "3600", **points.env()}
     with Deployment(SERVICES, rabbitmq, tmp_path, **env) as deployment:
         for service in SERVICES:
             deployment.manage(service, "migrate_all")

@@ -87,6 +87,6 @@ def test_address_change_crosses_process_and_database_boundaries(broker_url, tmp_
             body = orders.get(order.headers["Location"]).json()
             return body["shippingAddress"]["street"] == "2 New Road" and body
 
-        body = wait_for(order_moved, 60, f"the order to follow the customer; logs in {tmp_path}")
+        body = wait_for(order_moved, 180, f"the order to follow the customer; logs in {tmp_path}")
         assert body["shippingAddress"] == moved
         assert orders.get("/api/customers").status_code == 404  # not hosted by orders
