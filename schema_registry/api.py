@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from edn_core.cqrs import send
 from schema_registry import commands, errors, params, queries
 from schema_registry.http import RegistryView
-from schema_registry.openapi import TAG, problems
+from schema_registry.openapi import TAG, VERSION_PARAMETER, problems
 from schema_registry.serializers import (
     REGISTERED,
     SCHEMA,
@@ -103,7 +103,7 @@ class VersionCommands(RegistryView):
 class VersionDetailQueries(RegistryView):
     @extend_schema(
         operation_id="schemas_version_get",
-        parameters=[params.DeletedQuery],
+        parameters=[VERSION_PARAMETER, params.DeletedQuery],
         responses={200: VERSION, **problems(404, 422)},
     )
     def get(self, request, subject, version):
@@ -117,7 +117,7 @@ class VersionDetailQueries(RegistryView):
 class VersionDetailCommands(RegistryView):
     @extend_schema(
         operation_id="schemas_version_delete",
-        parameters=[params.PermanentQuery],
+        parameters=[VERSION_PARAMETER, params.PermanentQuery],
         responses={200: {"type": "integer"}, **problems(404, 422)},
     )
     def delete(self, request, subject, version):

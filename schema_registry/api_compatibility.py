@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from edn_core.cqrs import send
 from schema_registry import commands, errors, params, queries
 from schema_registry.http import RegistryView
-from schema_registry.openapi import TAG, problems
+from schema_registry.openapi import TAG, VERSION_PARAMETER, problems
 from schema_registry.serializers import (
     COMPATIBILITY,
     CONFIG,
@@ -45,7 +45,7 @@ class CompatibilityWithVersion(CompatibilityQuery):
     @extend_schema(
         operation_id="schemas_compatibility_version",
         request=SchemaIn,
-        parameters=[params.CompatibilityQuery],
+        parameters=[VERSION_PARAMETER, params.CompatibilityQuery],
         responses={200: COMPATIBILITY, **problems(404, 413, 415, 422)},
     )
     def post(self, request, subject, version):

@@ -1,9 +1,9 @@
 """OpenAPI fragments the registry's operations share."""
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from edn_core.cqrs.problems import PROBLEM_CONTENT_TYPE
-from schema_registry.serializers import PROBLEM
+from schema_registry.serializers import MAX_VERSION, PROBLEM
 
 TAG = "schema registry"
 ALWAYS = (400, 401, 406, 503)
@@ -18,6 +18,19 @@ WHEN = {
     422: "invalid schema (42201), version (42202) or compatibility level (42203)",
     503: "the registry's store failed (error_code 50001); retry later",
 }
+
+
+VERSION_PARAMETER = OpenApiParameter(
+    "version",
+    {
+        "anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
+            {"type": "string", "enum": ["latest", "-1"]},
+        ]
+    },
+    OpenApiParameter.PATH,
+    description="a version number, or latest (also -1); anything else is 422 (42202)",
+)
 
 
 def problems(*statuses: int) -> dict:

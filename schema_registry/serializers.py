@@ -13,11 +13,22 @@ MODE_NAMES = [mode for mode, _ in MODES]
 MAX_VERSION = 2**31 - 1
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "description": "JSON text, as Confluent's clients send it"},
+            {"type": "object"},
+        ],
+        "description": "the JSON Schema (draft 2020-12); a document that is not one is 422"
+        " (error_code 42201)",
+    }
+)
+class SchemaDocumentField(serializers.JSONField):
+    pass
+
+
 class SchemaIn(StrictSerializer):
-    schema = serializers.JSONField(
-        help_text="the JSON Schema (draft 2020-12): JSON text, as Confluent's clients send it,"
-        " or an object; anything else is refused with 422 (error_code 42201)"
-    )
+    schema = SchemaDocumentField()
     schemaType = serializers.ChoiceField(
         choices=["JSON"], required=False, help_text="only JSON (42201 otherwise)"
     )
