@@ -2,13 +2,12 @@
 
 import logging
 
-from django.db import DatabaseError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from edn_core.cqrs.negotiation import PreferenceOrderNegotiation
 from edn_core.cqrs.parsers import BoundedJSONParser
-from edn_core.cqrs.problems import problem
+from edn_core.cqrs.problems import DATABASE_OUTAGES, DatabaseUnavailable, problem
 from edn_core.domain import NotFound
 from schema_registry import errors
 from schema_registry.domain import InvalidSchema
@@ -53,11 +52,13 @@ class RegistryView(APIView):
             return errors.registry_problem(errors.INVALID_SCHEMA, exc.message)
         if isinstance(exc, RecursionError):  # a body nested deeper than the parser can follow
             return problem(400, "Malformed JSON: nested too deeply.", "parse-error")
-        if isinstance(exc, DatabaseError):
-            logger.exception("registry store failed in %s", type(self).__name__)
-            return errors.registry_problem(
-                errors.STORE_ERROR, "The registry's store failed; try again later."
+        if isinstance(exc, DATABASE_OUTAGES):
+            logger.warning("registry store unavailable in %s: %r", type(self).__name__, exc)
+            response = errors.registry_problem(
+                errors.STORE_ERROR, DatabaseUnavailable.default_detail
             )
+            response["Retry-After"] = str(DatabaseUnavailable.retry_after)
+            return response
         return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
