@@ -1,4 +1,4 @@
-"""Compiled validators of registered schemas, two per schema.
+"""Compiled validators of registered schemas, two per schema, and the cache that keeps them.
 
 jsonschema-rs (compiled, about a hundred times faster than the pure-Python validator) decides
 every check first: on the consume path it is the only one that runs for valid data. Data it
@@ -9,10 +9,12 @@ cannot compile (a reference it would have to fetch, say) is checked by ``jsonsch
 
 from __future__ import annotations
 
+import threading
+
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 
-__all__ = ["Checkers"]
+__all__ = ["Checkers", "SchemaCache"]
 
 
 def _no_fetching(uri: str):
@@ -66,3 +68,20 @@ class Checkers:
             validator = Draft202012Validator(document, format_checker=FormatChecker())
             self.full[schema_id] = validator
         return validator
+
+
+class SchemaCache:
+    """Fetched versions (immutable: kept for the process), "latest" with the time it was
+    read, and their validators."""
+
+    def __init__(self) -> None:
+        self.versions: dict[tuple[str, int], object] = {}
+        self.latest: dict[str, tuple[float, object]] = {}
+        self.checks = Checkers()
+        self.lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.versions.clear()
+            self.latest.clear()
+            self.checks.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -12,6 +13,10 @@ from django.conf import settings
 from edn_core.schemas import RegisteredSchema, RegistryUnavailable, SchemaRefused
 
 __all__ = ["HttpSchemaSource"]
+
+logger = logging.getLogger(__name__)
+# A registry's own "not found" codes (Confluent's): any other 404 is not a registry answering.
+NOT_REGISTERED = {40401, 40402}
 
 
 def _token() -> str:
@@ -43,21 +48,37 @@ class HttpSchemaSource:
                 headers={"Authorization": f"Bearer {_token()}"},
             )
         except httpx.HTTPError as error:
-            raise RegistryUnavailable(f"Schema registry at {self.base_url}: {error}") from None
+            # The URL goes to the log only: clients see the condition, not the topology.
+            logger.warning("schema registry at %s: %r", self.base_url, error)
+            raise RegistryUnavailable(
+                f"The schema registry did not answer ({type(error).__name__})."
+            ) from None
+
+    def _unavailable(self, response: httpx.Response, doing: str) -> RegistryUnavailable:
+        logger.warning(
+            "schema registry at %s, %s: HTTP %s", self.base_url, doing, response.status_code
+        )
+        return RegistryUnavailable(
+            f"The schema registry answered HTTP {response.status_code} to {doing}."
+        )
 
     def get(self, subject: str, version: int | None) -> RegisteredSchema | None:
         which = "latest" if version is None else str(version)
         response = self._call("GET", f"subjects/{quote(subject)}/versions/{which}")
-        if response.status_code == 404:
+        if response.status_code == 404 and _error_code(response) in NOT_REGISTERED:
             return None
+        return self._schema(response, f"a read of {subject}")
+
+    def _schema(self, response: httpx.Response, doing: str) -> RegisteredSchema:
         if response.status_code != 200:
-            raise RegistryUnavailable(
-                f"Schema registry at {self.base_url} answered {response.status_code}."
-            )
-        body = response.json()
-        schema = body["schema"]
-        document = json.loads(schema) if isinstance(schema, str) else schema
-        return RegisteredSchema(body["subject"], body["version"], body["id"], document)
+            raise self._unavailable(response, doing)
+        try:
+            body = response.json()
+            schema = body["schema"]
+            document = json.loads(schema) if isinstance(schema, str) else schema
+            return RegisteredSchema(body["subject"], body["version"], body["id"], document)
+        except (ValueError, KeyError, TypeError):
+            raise self._unavailable(response, f"{doing} (not a schema)") from None
 
     def register(self, subject: str, document: dict) -> RegisteredSchema:
         body = {"schema": json.dumps(document), "schemaType": "JSON"}
@@ -66,11 +87,10 @@ class HttpSchemaSource:
             problem = response.json()
             raise SchemaRefused(problem.get("detail", ""), problem.get("messages") or [])
         if response.status_code != 200:
-            raise RegistryUnavailable(f"registering {subject}: HTTP {response.status_code}")
-        registered = self.get(subject, None)
-        if registered is None:
-            raise RegistryUnavailable(f"{subject} vanished right after registration")
-        return registered
+            raise self._unavailable(response, f"registering {subject}")
+        # The version that holds this document (the same one again keeps its old version).
+        found = self._call("POST", f"subjects/{quote(subject)}", body)
+        return self._schema(found, f"a lookup of {subject} after registering it")
 
     def compatibility(self, subject: str, document: dict) -> list[str]:
         body = {"schema": json.dumps(document), "schemaType": "JSON"}
@@ -81,5 +101,13 @@ class HttpSchemaSource:
         if response.status_code == 422:
             return [response.json().get("detail", "invalid schema")]
         if response.status_code != 200:
-            raise RegistryUnavailable(f"checking {subject}: HTTP {response.status_code}")
+            raise self._unavailable(response, f"checking {subject}")
         return response.json()["messages"]
+
+
+def _error_code(response: httpx.Response) -> int | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error_code") if isinstance(body, dict) else None

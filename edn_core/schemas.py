@@ -11,18 +11,18 @@ The checks themselves: :mod:`edn_core.schema_checks`.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
-from rest_framework import exceptions, status
 
-from edn_core.domain import DomainError, ValidationFailed
-from edn_core.schema_checks import Checkers
+from edn_core.cqrs.problems import ServiceUnavailable
+from edn_core.domain import ValidationFailed
+from edn_core.schema_checks import SchemaCache
 
 __all__ = [
+    "BadSchemaReference",
     "EventSchemaViolation",
     "RegisteredSchema",
     "RegistryUnavailable",
@@ -71,14 +71,32 @@ class EventSchemaViolation(ValidationFailed):
         super().__init__(errors, f"Event {topic} does not match its registered schema {reference}.")
 
 
-class UnknownSchema(DomainError):
-    """No schema is registered for the topic (or the version) an event names."""
+class BadSchemaReference(EventSchemaViolation):
+    """A received envelope's ``dataschema`` does not name a version of its topic."""
+
+    def __init__(self, topic: str, dataschema: str) -> None:
+        message = f"dataschema {dataschema!r} does not name a version of {topic}."
+        ValidationFailed.__init__(self, {"dataschema": [message]}, message)
 
 
-class RegistryUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+class UnknownSchema(ServiceUnavailable):
+    """No schema is registered for the topic (or the version) an event names: a gap in the
+    registry's setup, never the client's fault (a command it stops is a 503)."""
+
+    default_code = "schema-not-registered"
+    retry_after = 60  # an operator has to act
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RegistryUnavailable(ServiceUnavailable):
+    """The remote registry did not answer (or not as a registry) and the schema is not cached."""
+
     default_code = "schema-registry-unavailable"
     default_detail = "The schema registry cannot be reached and the schema is not cached."
+    retry_after = 10
 
 
 def reference(schema: RegisteredSchema) -> str:
@@ -93,21 +111,7 @@ def parse_reference(value: str) -> tuple[str, int] | None:
     return parts[0].removeprefix("urn:edn:schema:"), int(parts[1])
 
 
-class _Cache:
-    def __init__(self) -> None:
-        self.versions: dict[tuple[str, int], RegisteredSchema] = {}
-        self.latest: dict[str, tuple[float, RegisteredSchema]] = {}
-        self.checks = Checkers()
-        self.lock = threading.Lock()
-
-    def clear(self) -> None:
-        with self.lock:
-            self.versions.clear()
-            self.latest.clear()
-            self.checks.clear()
-
-
-_cache = _Cache()
+_cache = SchemaCache()
 _local: SchemaSource | None = None
 
 
@@ -120,10 +124,6 @@ def install_local_source(source: SchemaSource | None) -> None:
 
 def source() -> SchemaSource | None:
     """Return the registry this process uses: its own, or the remote one, or None."""
-    return _source()
-
-
-def _source() -> SchemaSource | None:
     if _local is not None:
         return _local
     if getattr(settings, "EDN_SCHEMA_REGISTRY_URL", ""):
@@ -134,7 +134,7 @@ def _source() -> SchemaSource | None:
 
 
 def validation_enabled() -> bool:
-    return _source() is not None and getattr(settings, "EDN_SCHEMA_VALIDATION", True)
+    return source() is not None and getattr(settings, "EDN_SCHEMA_VALIDATION", True)
 
 
 def lookup(subject: str, version: int | None) -> RegisteredSchema:
@@ -145,10 +145,20 @@ def lookup(subject: str, version: int | None) -> RegisteredSchema:
     cached = _cache.latest.get(subject)
     if version is None and cached and (_local is not None or time.monotonic() - cached[0] < ttl):
         return cached[1]
-    found = _source().get(subject, version)
+    which = "latest" if version is None else f"version {version}"
+    try:
+        found = source().get(subject, version)
+    except RegistryUnavailable as error:
+        raise RegistryUnavailable(
+            f"{error.detail} The schema of {subject} ({which}) is not cached here: try again "
+            "later; the operator must check the registry EDN_SCHEMA_REGISTRY_URL names."
+        ) from error
     if found is None:
-        which = "latest" if version is None else f"version {version}"
-        raise UnknownSchema(f"No schema is registered for {subject} ({which}).")
+        raise UnknownSchema(
+            f"No schema is registered for {subject} ({which}). The operator must register the "
+            "services' event schemas: run `python manage.py edn_schemas register` (`migrate_all`"
+            " does it where the registry is hosted in the same process)."
+        )
     with _cache.lock:
         _cache.versions[subject, found.version] = found
         if version is None:
@@ -163,8 +173,9 @@ def _errors(schema: RegisteredSchema, data: dict) -> dict[str, list[str]]:
 def validate_for_publish(topic: str, data: dict) -> str | None:
     """Check ``data`` against the latest schema of ``topic``; return the ``dataschema``.
 
-    Raise :class:`EventSchemaViolation` (the command fails, nothing is written) or
-    :class:`UnknownSchema`. Return None when no registry is configured.
+    Raise :class:`EventSchemaViolation` (the command fails, nothing is written), or, for a
+    server-side condition (503), :class:`UnknownSchema` or :class:`RegistryUnavailable`.
+    Return None when no registry is configured.
     """
     if not validation_enabled():
         return None
@@ -181,7 +192,7 @@ def validate_for_consume(topic: str, data: dict, dataschema: str | None) -> None
         return
     named = parse_reference(dataschema) if dataschema else None
     if dataschema and (named is None or named[0] != topic):
-        raise UnknownSchema(f"dataschema {dataschema!r} does not name a version of {topic}.")
+        raise BadSchemaReference(topic, dataschema)
     schema = lookup(topic, named[1] if named else None)
     errors = _errors(schema, data)
     if errors:

@@ -27,7 +27,7 @@ from edn_core.bus.dispatch import (
     HANDLED,
     INBOX_FIELDS,
     STALE,
-    _failed,
+    _postponed,
     apply,
     ensure_intact,
     inbox_values,
@@ -83,7 +83,7 @@ def _check_schema(sub: Subscription, event: IntegrationEvent, source) -> str | N
     except (schemas.EventSchemaViolation, schemas.UnknownSchema, RecursionError):
         return run_subscription(sub, event, source_text(source))  # the dead letter, with details
     except schemas.RegistryUnavailable as error:
-        return _failed(sub, event, source_text(source), str(error.detail))
+        return _postponed(sub, event, source_text(source), str(error.detail))
     return None
 
 

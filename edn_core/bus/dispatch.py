@@ -75,7 +75,8 @@ def run_subscription(
         if not validated:
             schemas.validate_for_consume(event.topic, event.data, event.dataschema)
     except (schemas.EventSchemaViolation, schemas.UnknownSchema) as error:
-        detail = json.dumps(getattr(error, "errors", {}) or {}, sort_keys=True)
+        # An unknown version is a foreign or deleted one: kept to replay once registered.
+        detail = json.dumps(getattr(error, "errors", {}), sort_keys=True)
         retries.dead_letter(store, sub.consumer, event, envelope, f"{error.message} {detail}")
         return DEAD_LETTERED
     except RecursionError:  # the schema checks walk the data recursively
@@ -83,7 +84,7 @@ def run_subscription(
         retries.dead_letter(store, sub.consumer, event, envelope, error)
         return DEAD_LETTERED
     except schemas.RegistryUnavailable as error:
-        return _failed(sub, event, envelope, str(error.detail))
+        return _postponed(sub, event, envelope, str(error.detail))
     context = tracing.caused_by(event.id, event.correlation_id, event.traceparent)
     try:
         with tracing.using(context):
@@ -94,6 +95,8 @@ def run_subscription(
                 retries.resolve(store, sub.consumer, event.id)
             return DUPLICATE
         return _failed(sub, event, envelope, f"IntegrityError: {error}")
+    except schemas.RegistryUnavailable as error:  # the handler publishes: an outage too
+        return _postponed(sub, event, envelope, str(error.detail))
     except Exception as error:  # a handler bug must not stop other events from flowing
         logger.warning("handler %s failed on %s %s: %r", sub.consumer, event.topic, event.id, error)
         return _failed(sub, event, envelope, f"{type(error).__name__}: {error}")
@@ -154,6 +157,12 @@ def ensure_intact(alias: str) -> None:
 
 def _failed(sub: Subscription, event: IntegrationEvent, envelope: str, error: str) -> str:
     retries.record_failure(store_for(sub.app_label), sub.consumer, event, envelope, error)
+    return FAILED
+
+
+def _postponed(sub: Subscription, event: IntegrationEvent, envelope: str, error: str) -> str:
+    """The registry is out: retry later without counting an attempt (never a dead letter)."""
+    retries.postpone(store_for(sub.app_label), sub.consumer, event, envelope, error)
     return FAILED
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "backoff",
     "dead_letter",
     "dead_letter_invalid",
+    "postpone",
     "record_failure",
     "replay",
     "resolve",
@@ -53,6 +54,29 @@ def record_failure(store: BusStore, consumer: str, event, envelope: str, error: 
             row.status, row.next_attempt_at = row.DEAD, None
         else:
             row.status, row.next_attempt_at = row.RETRYING, timezone.now() + backoff(row.attempts)
+        row.save()
+
+
+def postpone(store: BusStore, consumer: str, event, envelope: str, error: str) -> None:
+    """Retry later a delivery a server-side outage (the schema registry) stopped before its
+    handler ran: no attempt is counted, so a long outage never makes a dead letter. The
+    wait grows with the outage (about as long as it has lasted), within the retry bounds."""
+    config = bus_config()
+    with transaction.atomic(using=store.alias):
+        row, _ = (
+            store.rows(store.failures)
+            .select_for_update()
+            .get_or_create(
+                consumer=consumer,
+                event_id=event.id,
+                defaults={"topic": event.topic, "envelope": envelope},
+            )
+        )
+        now = timezone.now()
+        lasted = (now - row.created_at).total_seconds()
+        ceiling = min(config.retry_max_seconds, max(config.retry_base_seconds, lasted))
+        row.status, row.last_error, row.updated_at = row.RETRYING, error[:10_000], now
+        row.next_attempt_at = now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))
         row.save()
 
 

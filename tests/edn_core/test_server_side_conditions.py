@@ -1,16 +1,27 @@
 """A server-side condition (database down, schema missing, registry unreachable) is a 503
 problem+json with Retry-After, never a 4xx the client would take for its own fault, nor a 500."""
 
+import http.server
+import io
 import json
+import socket
+import threading
 
 import pytest
+from django.core.management import call_command
 from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
+from customers.models import CustomerRecord
+from customers.models import OutboxMessage as CustomerOutbox
+from edn_core import schemas
 from edn_core.cqrs.errors import server_error
 from edn_core.cqrs.problems import PROBLEM_CONTENT_TYPE
+from schema_registry.models import SchemaVersion, Subject
+from schema_registry.queries import LocalSchemaSource
+from tests.customers.factories import CreateCustomerFactory, customer_payload
 
 DRIVER_MESSAGE = (
     'connection failed: connection to server at "10.1.2.3", port 6543 failed: '
@@ -66,3 +77,145 @@ def test_any_other_unhandled_error_stays_a_500():
     except KeyError:
         response = server_error(RequestFactory().get("/x"))
     assert response.status_code == 500 and "Retry-After" not in response
+
+
+# --- the schema registry: a missing schema or an unreachable registry stops a command --------
+
+TOPIC = "v1.CustomerAddressUpdated"
+
+
+def change_address(api, customer, city="Lyon"):
+    body = customer_payload(shippingAddress={**customer_payload()["shippingAddress"], "city": city})
+    return api.put(
+        f"/api/customers/{customer.id}",
+        body,
+        format="json",
+        HTTP_IF_MATCH=f'"{customer.version}"',
+    )
+
+
+def assert_nothing_written(customer) -> None:
+    row = CustomerRecord.objects.get(pk=customer.id)
+    assert row.version == customer.version and row.city == customer.shipping_address.city
+    assert CustomerOutbox.objects.filter(aggregate_id=str(customer.id), sequence__gt=1).count() == 0
+
+
+def assert_503(response, slug: str, *words: str) -> dict:
+    assert response.status_code == 503, response.content
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
+    assert int(response["Retry-After"]) > 0
+    body = response.json()
+    assert body["type"] == f"urn:edn:problem:{slug}"
+    assert all(word in body["detail"] for word in words), body["detail"]
+    return body
+
+
+def forget_schema() -> None:
+    """As if nobody had registered the topic's schema (a newcomer's registry)."""
+    SchemaVersion.objects.filter(subject__name=TOPIC).delete()
+    Subject.objects.filter(name=TOPIC).delete()
+
+
+@pytest.fixture
+def remote_registry(settings):
+    """This process stops hosting the registry; ``use(url)`` names the remote one."""
+
+    def use(url: str) -> None:
+        settings.EDN_SCHEMA_REGISTRY_URL = url
+        schemas.install_local_source(None)
+
+    yield use
+    schemas.install_local_source(LocalSchemaSource())
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_a_schema_missing_from_the_hosted_registry_is_503_naming_the_topic_and_the_fix(api):
+    customer = CreateCustomerFactory.create()
+    forget_schema()
+    schemas.install_local_source(LocalSchemaSource())  # forget the cached latest version
+    response = change_address(api, customer)
+    assert_503(response, "schema-not-registered", TOPIC, "edn_schemas register")
+    assert_nothing_written(customer)
+
+
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_a_remote_registry_without_the_schema_is_503_until_the_operator_registers_it(
+    api, live_server, remote_registry
+):
+    customer = CreateCustomerFactory.create()
+    forget_schema()
+    remote_registry(live_server.url)
+    response = change_address(api, customer)
+    body = assert_503(response, "schema-not-registered", TOPIC, "edn_schemas register")
+    assert "Invalid" not in body["title"] and response["Retry-After"] == "60"
+    assert_nothing_written(customer)
+
+    out = io.StringIO()
+    call_command("edn_schemas", "register", stdout=out)  # what the operator runs
+    assert f"{TOPIC}: version 1" in out.getvalue()
+    assert change_address(api, customer).status_code == 200
+    assert CustomerOutbox.objects.filter(topic=TOPIC).count() == 1
+
+
+class Stub(http.server.BaseHTTPRequestHandler):
+    """Something at the registry's URL that does not answer as a registry."""
+
+    status, body = 500, b""
+
+    def do_GET(self):
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stub_registry():
+    servers = []
+
+    def start(status: int, body: bytes) -> str:
+        handler = type("Answer", (Stub,), {"status": status, "body": body})
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.django_db(databases="__all__")
+@pytest.mark.parametrize(
+    "status, body",
+    [
+        (500, b'{"error_code": 50001, "message": "store"}'),
+        (503, b""),
+        (401, b'{"detail": "bad token"}'),
+        (404, b'{"detail": "Nothing is served at /api/schemas/subjects/x"}'),  # wrong URL
+        (200, b"<html>not a schema</html>"),
+        (200, b'{"subject": "v1.CustomerAddressUpdated"}'),
+        (None, b""),  # nothing listens
+    ],
+    ids=["500", "503", "401", "404-not-a-registry", "200-html", "200-no-schema", "closed"],
+)
+def test_a_registry_that_does_not_answer_as_one_is_503_and_names_no_address(
+    api, remote_registry, stub_registry, status, body
+):
+    customer = CreateCustomerFactory.create()
+    url = stub_registry(status, body) if status else f"http://127.0.0.1:{_closed_port()}"
+    remote_registry(url)
+    response = change_address(api, customer)
+    detail = assert_503(response, "schema-registry-unavailable", TOPIC, "registry")["detail"]
+    assert url.rsplit(":", 1)[1] not in detail  # the registry's address stays in the log
+    assert_nothing_written(customer)
