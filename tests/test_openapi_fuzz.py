@@ -40,7 +40,7 @@ SERVICES = {
 }
 # The fuzzing phase adds to what the examples and coverage phases generate; this margin
 # keeps every service above CASES when hypothesis exhausts a small input space early.
-MARGIN = 1.25
+MARGIN = 1.0
 
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -186,6 +186,37 @@ def test_sagas_api(case):
 @fuzz
 def test_schema_registry_api(case):
     call(case)
+
+
+STATEFUL_SCENARIOS = max(10, CASES // 25)
+
+
+@fuzz
+def test_stateful_flows_across_linked_operations():
+    """Follow the document's links: create a resource, then read, change, ship or delete
+    it with the id and ETag the creation answered (schemathesis's stateful phase)."""
+    linked = schema.include(path_regex="^/api/(customers|inventory|orders|sagas)")
+
+    steps: Counter[tuple[str, int]] = Counter()
+
+    class Flows(linked.as_state_machine()):
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            CASES_RUN[service_of(case.path)] += 1
+            steps[(f"{case.method} {case.path}", response.status_code)] += 1
+
+    Flows.run(
+        settings=settings(
+            Flows.TestCase.settings,
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    print("stateful steps:", dict(steps))
 
 
 @pytest.mark.parametrize("service", sorted(SERVICES))
