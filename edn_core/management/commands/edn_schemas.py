@@ -71,12 +71,17 @@ class Command(BaseCommand):
             document = json.loads(file.read_text())
             prefix = f"[{index}/{len(files)}] {subject}"
             if action == "check":
-                reasons = registry.compatibility(subject, document)
+                try:
+                    reasons = registry.compatibility(subject, document)
+                except schemas.RegistryUnavailable as error:
+                    raise CommandError(f"{subject}: {error.detail}") from None
                 problems += [f"{subject}: {reason}" for reason in reasons]
                 self.stdout.write(f"{prefix}: {'incompatible' if reasons else 'compatible'}")
                 continue
             try:
                 found = registry.register(subject, document)
+            except schemas.RegistryUnavailable as error:
+                raise CommandError(f"{subject}: {error.detail}") from None
             except schemas.SchemaRefused as refused:
                 problems += [f"{subject}: {r}" for r in refused.reasons or [refused.message]]
                 self.stdout.write(f"{prefix}: refused")
