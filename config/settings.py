@@ -243,6 +243,14 @@ EDN_BROKER_NAMESPACE = env.str("EDN_BROKER_NAMESPACE", default="edn")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis has no acks: kombu keeps a consumer's unacked messages aside and puts them back only
+# once they are this old (its default is an hour, so the events a killed worker held waited
+# an hour). A message redelivered while still in work is dropped by the inbox, so it can be
+# short. Looked for every 10 s (kombu's interval, not every 10th one). RabbitMQ ignores it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("EDN_BROKER_VISIBILITY_TIMEOUT", default=300),
+    "unacked_restore_throttle": 1,
+}
 CELERY_BEAT_SCHEDULE = {
     "relay-outbox": {"task": "edn.relay_outbox", "schedule": EDN_BUS["sweep_seconds"]},
     "cleanup-bus": {"task": "edn.cleanup_bus", "schedule": 3600.0},
