@@ -76,11 +76,7 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The service cannot handle this request now; try again later."
     default_code = "service-unavailable"
-    retry_after = 5
-
-    def __init__(self, detail=None, code=None, retry_after: int | None = None) -> None:
-        super().__init__(detail, code)
-        self.wait = retry_after or self.retry_after  # the handler answers it as Retry-After
+    wait = 5  # seconds, answered as Retry-After (as DRF does for a throttled request)
 
 
 # Connection refused or lost, a server restarting, a lock or statement timeout: the driver's
@@ -126,16 +122,27 @@ def problem_body(status_code: int, detail: str, slug: str | None = None, **extra
     return body
 
 
+def _retry_later(response, status_code: int, seconds: float | None = None):
+    """Every 503 says when to come back (an exception's own ``wait`` overrides it)."""
+    if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        response["Retry-After"] = str(int(seconds or ServiceUnavailable.wait))
+    return response
+
+
 def problem(status_code: int, detail: str, slug: str | None = None, **extra: Any) -> Response:
     """Return a problem+json DRF response; ``extra`` adds members such as ``errors``."""
     body = problem_body(status_code, detail, slug, **extra)
-    return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+    response = Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+    return _retry_later(response, status_code)
 
 
-def django_problem(status_code: int, detail: str, slug: str | None = None) -> JsonResponse:
+def django_problem(
+    status_code: int, detail: str, slug: str | None = None, retry_after: float | None = None
+) -> JsonResponse:
     """Return a problem+json response outside DRF (URL resolver errors, method dispatch)."""
     body = problem_body(status_code, detail, slug)
-    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+    response = JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+    return _retry_later(response, status_code, retry_after)
 
 
 def server_problem() -> JsonResponse:
@@ -146,9 +153,7 @@ def server_problem() -> JsonResponse:
         error = DatabaseUnavailable()
     if not isinstance(error, ServiceUnavailable):
         return django_problem(500, "The server failed to handle this request.", "server-error")
-    response = django_problem(error.status_code, str(error.detail), error.default_code)
-    response["Retry-After"] = str(int(error.wait))
-    return response
+    return django_problem(error.status_code, str(error.detail), error.default_code, error.wait)
 
 
 def _camel_path(path: str) -> str:
