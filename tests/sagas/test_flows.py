@@ -1,6 +1,6 @@
 """The create-order saga through the HTTP API in one process (the seed's scenarios)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -86,9 +86,10 @@ def test_a_participant_that_never_answers_times_out_and_compensates(api, silent_
     assert (waiting["state"], waiting["currentStep"]) == ("Executing", "ReserveProductInventory")
     assert credit_available(api, customer) == "77.50"
 
-    assert send(ExpireOverdueSteps()).value == 0  # not overdue yet
-    later = timezone.now() + timedelta(seconds=31)
-    assert send(ExpireOverdueSteps(now=later)).value == 1
+    deadline = datetime.fromisoformat(waiting["deadline"])  # the step's own 30 s
+    assert deadline <= timezone.now() + timedelta(seconds=30)
+    assert send(ExpireOverdueSteps(now=deadline - timedelta(microseconds=1))).value == 0
+    assert send(ExpireOverdueSteps(now=deadline)).value == 1
     bus.run_until_quiet()
 
     saga = saga_of(api, order_id)
