@@ -122,7 +122,7 @@ class Deployment:
         process.wait(timeout=30)
 
     def serve(self, service: str) -> None:
-        self.start(
+        web = self.start(
             service,
             "web",
             sys.executable,
@@ -132,15 +132,16 @@ class Deployment:
             "config/gunicorn.py",
             "config.wsgi",
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
+            assert web.poll() is None, f"{service} exited; see {self.logs}"
             try:
-                if httpx.get(f"{self.url(service)}/readyz", timeout=2).status_code == 200:
-                    return
+                return httpx.get(f"{self.url(service)}/readyz", timeout=10).status_code == 200
             except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"{service} did not become ready; see {self.logs}")
+                return False
+
+        # a loaded machine starts gunicorn slowly: the deadline only fails a stuck start
+        wait_for(ready, 180, f"{service} to become ready; see {self.logs}")
 
     def __enter__(self):
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
