@@ -84,7 +84,7 @@ class UnknownSchema(ServiceUnavailable):
     registry's setup, never the client's fault (a command it stops is a 503)."""
 
     default_code = "schema-not-registered"
-    wait = 60  # an operator has to act
+    retry_after = 60  # an operator has to act
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -96,7 +96,7 @@ class RegistryUnavailable(ServiceUnavailable):
 
     default_code = "schema-registry-unavailable"
     default_detail = "The schema registry cannot be reached and the schema is not cached."
-    wait = 10
+    retry_after = 10
 
 
 def reference(schema: RegisteredSchema) -> str:

@@ -76,7 +76,7 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The service cannot handle this request now; try again later."
     default_code = "service-unavailable"
-    wait = 5  # seconds, answered as Retry-After (as DRF does for a throttled request)
+    retry_after = 5  # seconds
 
 
 # Connection refused or lost, a server restarting, a lock or statement timeout: the driver's
@@ -123,9 +123,9 @@ def problem_body(status_code: int, detail: str, slug: str | None = None, **extra
 
 
 def _retry_later(response, status_code: int, seconds: float | None = None):
-    """Every 503 says when to come back (an exception's own ``wait`` overrides it)."""
+    """Every 503 says when to come back (an exception's own ``retry_after`` overrides it)."""
     if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
-        response["Retry-After"] = str(int(seconds or ServiceUnavailable.wait))
+        response["Retry-After"] = str(int(seconds or ServiceUnavailable.retry_after))
     return response
 
 
@@ -153,7 +153,8 @@ def server_problem() -> JsonResponse:
         error = DatabaseUnavailable()
     if not isinstance(error, ServiceUnavailable):
         return django_problem(500, "The server failed to handle this request.", "server-error")
-    return django_problem(error.status_code, str(error.detail), error.default_code, error.wait)
+    detail, seconds = str(error.detail), error.retry_after
+    return django_problem(error.status_code, detail, error.default_code, seconds)
 
 
 def _camel_path(path: str) -> str:
@@ -193,6 +194,6 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         response = problem(exc.status_code, str(exc.detail), slug)
     if getattr(exc, "auth_header", None):
         response["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        response["Retry-After"] = str(int(exc.wait))
+    if wait := getattr(exc, "retry_after", None) or getattr(exc, "wait", None):  # or throttled
+        response["Retry-After"] = str(int(wait))
     return response
