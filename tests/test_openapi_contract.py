@@ -71,6 +71,10 @@ def test_bad_list_parameters_are_400(api, params, field):
     refused(api.get("/api/customers", params), field)
 
 
+def test_a_saga_age_before_year_one_is_400(api):
+    refused(api.get("/api/sagas", {"olderThanSeconds": "1e11"}), "olderThanSeconds")
+
+
 def test_a_page_past_the_last_is_404(api):
     CreateCustomerFactory.create()
     assert api.get("/api/customers", {"page": 2}).status_code == 404
