@@ -7,7 +7,8 @@ the worker's event loop) and delivered together, at most ``PREFETCH`` messages o
 :mod:`edn_core.bus.transports.celery`): one transaction per app for the whole batch
 (:mod:`edn_core.bus.batch`), then every message of the batch is acked. A handler failure is
 recorded in the app's database for retry (the message is acked); an error of the delivery
-itself (database down) requeues the batch for the broker to redeliver; a worker killed before
+itself (database down) requeues the batch for the broker to redeliver, and the next delivery
+waits (``BACKOFF_SECONDS``, doubling while they keep failing); a worker killed before
 the acks gets the messages redelivered, and the inbox drops what had been committed already.
 Database connections are checked (Django's health check, ``CONN_MAX_AGE``) at most every
 ``CONNECTION_CHECK_SECONDS`` and before the first flush after a failed one.
@@ -31,6 +32,10 @@ PREFETCH = 200
 EVENT_LIMIT = 1000
 GATHER_SECONDS = 0.005  # latency added to the first message of a batch, at most
 CONNECTION_CHECK_SECONDS = 1.0  # database connections checked (and recycled) this often
+# After a failed delivery (database away), the next one waits: the first pause, doubling up
+# to the cap. Without it the broker hands the requeued messages straight back, thousands of
+# times a second, each failure with its traceback.
+BACKOFF_SECONDS = (0.1, 5.0)
 
 
 class MessageBatch:
@@ -42,6 +47,8 @@ class MessageBatch:
         self.events = 0
         self.scheduled = False
         self.next_connection_check = 0.0
+        self.failed_in_a_row = 0
+        self.resume_at = 0.0
 
     def add(self, app_label: str, message) -> None:
         self.pending.append((app_label, message))
@@ -49,14 +56,26 @@ class MessageBatch:
         if self.hub is None or len(self.pending) >= self.limit or self.events >= EVENT_LIMIT:
             self.flush()
         elif not self.scheduled:
-            self.scheduled = True
-            self.hub.call_later(GATHER_SECONDS, self.flush)
+            self._flush_in(GATHER_SECONDS)
+
+    def _flush_in(self, seconds: float) -> None:
+        self.scheduled = True
+        self.hub.call_later(seconds, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self.scheduled = False
+        self.flush()
 
     def flush(self) -> None:
         from django.db import close_old_connections
 
         from edn_core.bus.batch import deliver_batch
 
+        wait = self.resume_at - time.monotonic()
+        if wait > 0 and self.hub is not None:  # backing off: the messages wait, unacked
+            if not self.scheduled:
+                self._flush_in(wait)
+            return
         self.scheduled = False
         taken, self.pending, self.events = self.pending, [], 0
         if not taken:
@@ -71,15 +90,34 @@ class MessageBatch:
         for app_label, messages in by_app.items():
             try:
                 deliver_batch([m.body for m in messages], app_labels={app_label})
-            except Exception:
-                logger.exception("delivery of %d to %s failed; requeued", len(messages), app_label)
-                self.next_connection_check = 0.0  # check the connections before the next one
-                for message in messages:
-                    message.requeue()
+            except Exception as error:
+                self._failed(app_label, messages, error)
                 continue
+            if self.failed_in_a_row:
+                logger.info(
+                    "deliveries to %s resumed after %d failures", app_label, self.failed_in_a_row
+                )
+                self.failed_in_a_row = 0
             testing_hooks.pause_point("consumer.before_ack", app_label)
             for message in messages:
                 message.ack()
+
+    def _failed(self, app_label: str, messages: list, error: Exception) -> None:
+        """Requeue the messages; wait longer before each next delivery while they fail."""
+        self.failed_in_a_row += 1
+        first, cap = BACKOFF_SECONDS
+        pause = min(cap, first * 2 ** min(self.failed_in_a_row - 1, 16))
+        self.resume_at = time.monotonic() + pause
+        self.next_connection_check = 0.0  # check the connections before the next one
+        if self.failed_in_a_row == 1:  # the traceback once, not once per attempt
+            logger.exception("delivery of %d to %s failed; requeued", len(messages), app_label)
+        else:
+            logger.warning(
+                "delivery of %d to %s failed again (%d in a row, next in %.1f s): %r",
+                *(len(messages), app_label, self.failed_in_a_row, pause, error),
+            )
+        for message in messages:
+            message.requeue()
 
 
 def _events_in(message) -> int:

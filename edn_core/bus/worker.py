@@ -27,6 +27,7 @@ __all__ = ["BusWorker", "ensure_in_process_worker", "every"]
 logger = logging.getLogger(__name__)
 _periodic: dict[str, tuple[float, Callable[[], object]]] = {}
 RETRY_CHECK_SECONDS = 0.5
+RECONNECT_SECONDS = 2.0  # between attempts of the listener to reach its database again
 
 
 def every(seconds: float, job: Callable[[], object], *, name: str) -> None:
@@ -36,30 +37,54 @@ def every(seconds: float, job: Callable[[], object], *, name: str) -> None:
 
 
 class _PostgresListener:
-    """LISTEN on each PostgreSQL alias; wake the worker when a notification arrives."""
+    """LISTEN on each PostgreSQL alias; wake the worker when a notification arrives. A lost
+    connection (database restarting, network cut) is opened again, and the worker woken then:
+    notifications sent meanwhile are gone (until then the periodic sweep covers)."""
 
     def __init__(self, aliases: list[str], wake: threading.Event) -> None:
-        import psycopg
-
-        self.connections = []
-        for alias in aliases:
-            params = connections[alias].get_connection_params()
-            conn = psycopg.connect(**params, autocommit=True)
-            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-            self.connections.append(conn)
+        self.params = [connections[alias].get_connection_params() for alias in aliases]
         self.wake = wake
         threading.Thread(target=self._listen, name="edn-listen", daemon=True).start()
 
+    def _connect(self) -> list:
+        import psycopg
+
+        opened = []
+        try:
+            for params in self.params:
+                opened.append(psycopg.connect(**params, autocommit=True))
+                opened[-1].execute(f"LISTEN {NOTIFY_CHANNEL}")
+        except Exception:
+            for conn in opened:
+                conn.close()
+            raise
+        return opened
+
     def _listen(self) -> None:
-        while self.connections:
+        away = False
+        while True:
             try:
-                ready, _, _ = select.select(self.connections, [], [], 5)
-                for conn in ready:
-                    if list(conn.notifies(timeout=0)):
+                listening = self._connect()
+            except Exception as error:
+                if not away:  # once per outage, not once per attempt
+                    logger.warning("outbox listener cannot connect (%r); sweeping", error)
+                away = True
+                time.sleep(RECONNECT_SECONDS)
+                continue
+            if away:
+                logger.info("outbox listener connected again")
+            away = False
+            self.wake.set()  # for what was committed while it was not listening
+            try:
+                while True:
+                    ready, _, _ = select.select(listening, [], [], 5)
+                    if any([list(conn.notifies(timeout=0)) for conn in ready]):
                         self.wake.set()
-            except Exception:  # connection lost: fall back to the sweep, retry later
-                logger.exception("outbox listener failed; relying on the periodic sweep")
-                time.sleep(5)
+            except Exception as error:
+                logger.warning("outbox listener lost its connection, reconnecting: %r", error)
+                away = True
+                for conn in listening:
+                    conn.close()
 
 
 class BusWorker:

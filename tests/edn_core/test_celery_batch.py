@@ -91,3 +91,33 @@ def test_messages_in_batched_mode_count_by_their_events(deliveries):
     batch.add("orders", messages[2])  # 1,200 events: delivered at once
     assert deliveries == [(["orders"], ["b0", "b1", "b2"])]
     assert batch.events == 0 and {m.state for m in messages} == {"acked"}
+
+
+def test_while_deliveries_fail_each_next_one_waits_longer_then_none_after_success(
+    deliveries, monkeypatch
+):
+    clock = [100.0]
+    monkeypatch.setattr("edn_core.bus.celery_consumer.time.monotonic", lambda: clock[0])
+    timers = []
+    hub = type("Hub", (), {"call_later": lambda self, delay, cb: timers.append((delay, cb))})()
+    batch = MessageBatch(hub, limit=10)
+
+    def attempt(body: str) -> FakeMessage:
+        message = FakeMessage(body)
+        batch.add("orders", message)  # gathered: one timer
+        while timers:
+            delay, callback = timers.pop(0)
+            clock[0] += delay
+            waits.append(delay)
+            callback()
+        return message
+
+    waits: list[float] = []
+    assert attempt("database down").state == "requeued"
+    assert attempt("database down").state == "requeued"  # redelivered at once, held back
+    assert attempt("database down").state == "requeued"
+    assert attempt("fine").state == "acked"
+    assert attempt("fine").state == "acked"
+    g = 0.005  # the gathering pause; after a failure the rest of the backoff is waited too
+    assert waits == pytest.approx([g, g, 0.1 - g, g, 0.2 - g, g, 0.4 - g, g])
+    assert len(deliveries) == 5  # one attempt per backoff, not one per redelivery
