@@ -154,7 +154,14 @@ def read_message(raw: str | bytes) -> list[Read]:
     checked = not rules.suspect(text)
     if not isinstance(parsed, list):
         return [(text, _event_or_error(parsed, checked))]
-    return [(element, _event_or_error(element, checked)) for element in parsed]
+    # A source that is a str is the text of the event: a string element is kept as JSON.
+    return [
+        (
+            json.dumps(element) if isinstance(element, str) else element,
+            _event_or_error(element, checked),
+        )
+        for element in parsed
+    ]
 
 
 def _event_or_error(parsed: Any, checked: bool) -> IntegrationEvent | InvalidEnvelope:
