@@ -25,6 +25,7 @@ SCHEMA = {
 REFERENCE = f"urn:edn:schema:{TOPIC}:1:1"  # version 1: the fixture registers the schema once
 MAX_SEQUENCE = 2**63 - 1
 CORE = ("id", "source", "type", "specversion", "time", "subject", "sequence")
+NOT_JSON = (float("nan"), float("inf"), float("-inf"))
 BAD_IN_DATA = ("\x00", "\ud800", "a\udfffb")
 
 attribute_text = st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=30)
@@ -52,9 +53,8 @@ extension_names = st.from_regex(r"[a-z0-9]{1,20}", fullmatch=True).filter(
     )
 )
 extension_values = st.one_of(attribute_text, st.booleans(), st.integers(-(2**31), 2**31 - 1))
-json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=10)
-)
+finite = st.floats(allow_nan=False, allow_infinity=False)  # JSON has no NaN or Infinity
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), finite, st.text(max_size=10))
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.one_of(
@@ -116,9 +116,7 @@ def _with_character(event, draw):
     return {**event, name: event[name] + bad}
 
 
-not_strings = st.one_of(
-    st.integers(), st.booleans(), st.floats(allow_nan=False), st.lists(st.integers(), max_size=2)
-)
+not_strings = st.one_of(st.integers(), st.booleans(), finite, st.lists(st.integers(), max_size=2))
 MUTATIONS = {
     "specversion": _set("specversion", st.sampled_from(["0.3", "1", "2.0", "", 1.0, True])),
     "missing": _without,
@@ -257,7 +255,7 @@ def encode(value: Any) -> bytes:
 @st.composite
 def messages(draw, ids: Ids) -> Message:
     """One broker message: a structured event, a batch mixing every kind, or noise."""
-    kind = draw(st.sampled_from(["good", "bad", "batch", "bytes", "json", "deep"]))
+    kind = draw(st.sampled_from(["good", "bad", "batch", "bytes", "json", "deep", "not json"]))
     if kind in ("good", "bad"):
         event = ids.own(
             draw(good_events() if kind == "good" else bad_events()), good=kind == "good"
@@ -269,9 +267,12 @@ def messages(draw, ids: Ids) -> Message:
         body = draw(st.binary(max_size=64))
     elif kind == "json":
         body = encode(ids.own(draw(json_values)))
-    else:  # beyond the depth Python's JSON parser takes
+    elif kind == "deep":  # beyond the depth Python's JSON parser takes
         depth = draw(st.sampled_from([3000, 20000]))
         body = b"[" * depth + b"]" * depth
+    else:  # what Python's json module writes for floats JSON cannot hold
+        good = draw(good_events())
+        body = encode([good, {**good, "data": {"n": draw(st.sampled_from(NOT_JSON))}}])
     return Message("noise", body, [("noise", body)])
 
 

@@ -12,7 +12,8 @@ the app token, any body and header). Properties, checked after every example:
   left to retry) and leaves no inbox row, no handler effect and no checkpoint behind.
 
 Examples are derandomized (the same ones every run) and bounded so that CI stays fast; set
-``EDN_FUZZ_CONSUME_EXAMPLES`` (default 200 per test) for a longer run, see docs/fuzzing.md.
+``EDN_FUZZ_CONSUME_EXAMPLES`` (default 200 per test) for a longer run and
+``EDN_FUZZ_CONSUME_SEED`` for other examples, see docs/fuzzing.md.
 """
 
 import json
@@ -23,7 +24,7 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connections, transaction
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, given, seed, settings
 from hypothesis import strategies as st
 
 from edn_core import schemas
@@ -36,9 +37,10 @@ from tests.edn_core.fuzz_events import SCHEMA, TOPIC, Message, scenarios
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 EXAMPLES = int(os.environ.get("EDN_FUZZ_CONSUME_EXAMPLES", "200"))
-FUZZ = settings(
+SEED = os.environ.get("EDN_FUZZ_CONSUME_SEED")  # other examples than the fixed ones
+SETTINGS = settings(
     max_examples=EXAMPLES,
-    derandomize=True,
+    derandomize=SEED is None,
     database=None,
     deadline=None,
     suppress_health_check=[
@@ -48,6 +50,13 @@ FUZZ = settings(
         HealthCheck.filter_too_much,
     ],
 )
+
+
+def fuzz(test):
+    """The fuzzer's settings, and its seed when ``EDN_FUZZ_CONSUME_SEED`` is set."""
+    return SETTINGS(seed(int(SEED))(test) if SEED else test)
+
+
 ONE, BATCH = "orders.probe_one", "orders.probe_batch"
 EFFECTS = {ONE: "fuzz.effect.one", BATCH: "fuzz.effect.batch"}
 EVENTS = f"/dapr/events/{TOPIC}"
@@ -201,7 +210,7 @@ headers = st.one_of(
 )
 
 
-@FUZZ
+@fuzz
 @given(scenario=scenarios(), together=st.booleans(), header=headers)
 def test_the_celery_consumer_applies_good_events_once_and_dead_letters_the_rest(
     probed, monkeypatch, scenario, together, header
@@ -241,7 +250,7 @@ def is_bulk(body: bytes) -> bool:
     return isinstance(parsed, dict) and "specversion" not in parsed and "entries" in parsed
 
 
-@FUZZ
+@fuzz
 @given(scenario=scenarios(), content_type=st.sampled_from(CLOUDEVENTS), data=st.data())
 def test_the_dapr_route_applies_good_events_once_and_drops_the_rest(
     probed, dapr, scenario, content_type, data
@@ -270,7 +279,7 @@ def test_the_dapr_route_applies_good_events_once_and_drops_the_rest(
 MALFORMED_ENTRIES = [{"event": {}}, {"entryId": 7, "event": {}}, {"entryId": ""}, "entry", None]
 
 
-@FUZZ
+@fuzz
 @given(
     scenario=scenarios(),
     as_text=st.booleans(),
@@ -317,7 +326,7 @@ def test_bulk_delivery_answers_every_entry_or_refuses_a_malformed_request(
 header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=40)
 
 
-@FUZZ
+@fuzz
 @given(
     method=st.sampled_from(["POST", "POST", "POST", "GET", "PUT", "DELETE"]),
     topic=st.one_of(st.just(TOPIC), st.text(max_size=20)),
