@@ -4,6 +4,7 @@ Secure by default: DEBUG is off unless ``DJANGO_DEBUG=1``; outside DEBUG a secre
 token signing key must be given. See docs/configuration.md for every variable.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,12 +38,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "axes",
     "edn_core",
     *EDN_SERVICES,
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "edn_core.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -51,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "edn_core.tracing.MessageContextMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,6 +103,11 @@ DATABASE_ROUTERS = ["edn_core.routers.AppAliasRouter"]
 EDN_DATABASE_ROUTES = {app: app for app in EDN_SERVICES}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "edn_core.security.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -122,17 +131,57 @@ WHITENOISE_USE_FINDERS = DEBUG
 EDN_MAX_BODY_BYTES = env.int("EDN_MAX_BODY_BYTES", default=256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = EDN_MAX_BODY_BYTES
 
-# Security headers. TLS usually ends in front of the app (ingress), so these come from env.
+# Security (docs/security.md). TLS ends at the ingress, which redirects HTTP to HTTPS and sets
+# X-Forwarded-Proto; the pod itself speaks plain HTTP to its probes, its Dapr sidecar and the
+# services that read the schema registry, so these come from env per environment.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+# Paths called only from inside the cluster, over plain HTTP, are never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^dapr/"]
+# Sent only on HTTPS requests (never to a plain-HTTP local run): a year unless DEBUG.
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 if env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies in front of the pod that append to X-Forwarded-For (an ingress: 1): the client's
+# address, for the admin lockout, is the one the outermost of them saw.
+EDN_TRUSTED_PROXY_COUNT = env.int("EDN_TRUSTED_PROXY_COUNT", default=0)
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload is a commitment of a whole registrable domain (example.com) made at
+    # hstspreload.org, which a service on api.example.com cannot make; set
+    # DJANGO_SECURE_HSTS_PRELOAD=1 where the domain's owner did.
+    "security.W021",
+]
+if env.bool("DJANGO_HTTPS_REDIRECT_AT_PROXY", default=False) and not SECURE_SSL_REDIRECT:
+    # The ingress redirects HTTP to HTTPS; the pod must not, as its in-cluster callers
+    # (the registry's clients among them) speak plain HTTP.
+    SILENCED_SYSTEM_CHECKS.append("security.W008")
+
+# Admin login lockout (django-axes; its attempts live in the default alias): a username
+# failing EDN_ADMIN_LOGIN_FAILURE_LIMIT times from one address is refused (429) for the
+# cool-off; `manage.py axes_reset` (or axes_reset_username USER) lifts it at once.
+AXES_ENABLED = env.bool("EDN_ADMIN_LOGIN_LOCKOUT", default=True)
+AXES_FAILURE_LIMIT = env.int("EDN_ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("EDN_ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "edn_core.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "edn_core.security.lockout_response"
+
+# The cache holds the API throttle's counts: local memory is per process, so a limit is per
+# gunicorn worker until EDN_CACHE_URL names a shared cache (redis://host:6379/2).
+CACHES = {"default": env.cache_url("EDN_CACHE_URL", default="locmemcache://")}
+# Requests per token user, e.g. "1000/min" (s, min, hour, day); empty: no limit.
+EDN_API_THROTTLE_RATE = env.str("EDN_API_THROTTLE_RATE", default="")
+if EDN_API_THROTTLE_RATE and not re.fullmatch(r"\d+/(s|m|h|d)[a-z]*", EDN_API_THROTTLE_RATE):
+    raise ImproperlyConfigured("EDN_API_THROTTLE_RATE must read like 1000/min (or empty)")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -144,6 +193,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "edn_core.cqrs.pagination.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "edn_core.cqrs.problems.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["edn_core.security.TokenRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }

@@ -1,0 +1,149 @@
+"""Security pieces Django does not ship: a Content-Security-Policy per kind of response, the
+client address behind trusted proxies, the admin lockout answer and the per-token API throttle.
+
+Configuration (``config/settings.py``, docs/security.md): ``EDN_TRUSTED_PROXY_COUNT`` and
+``EDN_API_THROTTLE_RATE``; the lockout itself is django-axes'.
+"""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlsplit
+
+from axes.backends import AxesStandaloneBackend
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from rest_framework.throttling import SimpleRateThrottle
+
+__all__ = [
+    "API_POLICY",
+    "PAGE_POLICY",
+    "ContentSecurityPolicyMiddleware",
+    "LoginLockoutBackend",
+    "TokenRateThrottle",
+    "client_ip",
+    "docs_policy",
+    "lockout_response",
+]
+
+# JSON and problem+json: nothing may load, nothing may frame it.
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The admin: its own scripts, styles and images only (it has no inline script or style).
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def docs_policy() -> str:
+    """Return the policy of the Swagger UI page: its inline start-up script and style, and the
+    origin its assets come from (drf-spectacular's ``SWAGGER_UI_DIST``, a CDN by default)."""
+    from drf_spectacular.settings import spectacular_settings
+
+    hrefs = (spectacular_settings.SWAGGER_UI_DIST, spectacular_settings.SWAGGER_UI_FAVICON_HREF)
+    assets = " ".join(sorted({o for href in hrefs if (o := _origin(str(href or "")))}))
+    assets = f" {assets}" if assets else ""
+    return (
+        f"default-src 'none'; script-src 'self' 'unsafe-inline'{assets}; "
+        f"style-src 'self' 'unsafe-inline'{assets}; img-src 'self' data:{assets}; "
+        f"font-src 'self'{assets}; connect-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+def _is_docs_page(request: HttpRequest) -> bool:
+    from drf_spectacular.views import SpectacularSwaggerView
+
+    view = getattr(getattr(request, "resolver_match", None), "func", None)
+    view_class = getattr(view, "view_class", None)
+    return isinstance(view_class, type) and issubclass(view_class, SpectacularSwaggerView)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Give every response a ``Content-Security-Policy`` unless its view set one: the strict
+    :data:`API_POLICY` for data, :data:`PAGE_POLICY` for HTML pages, :func:`docs_policy` for
+    the Swagger UI page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" in response:
+            return response
+        html = response.get("Content-Type", "").startswith("text/html")
+        if html and settings.DEBUG and response.status_code >= 500:
+            return response  # Django's debug error page styles and scripts itself inline
+        if _is_docs_page(request):
+            response["Content-Security-Policy"] = docs_policy()
+        else:
+            response["Content-Security-Policy"] = PAGE_POLICY if html else API_POLICY
+        return response
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """Return the client's address (django-axes' ``AXES_CLIENT_IP_CALLABLE``): ``REMOTE_ADDR``,
+    or behind ``EDN_TRUSTED_PROXY_COUNT`` proxies the address the outermost of them saw.
+
+    Each proxy appends the address it received from to ``X-Forwarded-For``, so only the last
+    ``count`` entries are trustworthy; anything before them is whatever the client wrote.
+    """
+    count = getattr(settings, "EDN_TRUSTED_PROXY_COUNT", 0)
+    header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = [hop.strip() for hop in header.split(",") if hop.strip()]
+    if count and len(forwarded) >= count:
+        return forwarded[-count]
+    return request.META.get("REMOTE_ADDR")
+
+
+class LoginLockoutBackend(AxesStandaloneBackend):
+    """Refuse a locked-out login (django-axes) made over HTTP, before any password check.
+
+    ``authenticate()`` called without a request comes from code (a management command, the
+    test client's ``login``), not from a client: it has no address to lock out, so it goes
+    on to the next backend instead of failing as django-axes' own backend does.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username, password, **kwargs)
+
+
+def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
+    """Answer a locked-out admin login (django-axes' ``AXES_LOCKOUT_CALLABLE``): its status
+    (429) and message, and ``Retry-After`` with the cool-off period."""
+    from axes.helpers import get_cool_off, get_lockout_message
+
+    response = HttpResponse(
+        get_lockout_message(),
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+        content_type="text/plain; charset=utf-8",
+    )
+    if cool_off := get_cool_off(request):
+        response["Retry-After"] = str(math.ceil(cool_off.total_seconds()))
+    return response
+
+
+class TokenRateThrottle(SimpleRateThrottle):
+    """Limit each token's user to ``EDN_API_THROTTLE_RATE`` requests (``"1000/min"``; empty:
+    no limit). Counts live in the ``default`` cache: per process with the local-memory cache,
+    cluster-wide with a shared one (``EDN_CACHE_URL``). Requests without a token are not
+    counted (they are refused before throttling, or are public documentation)."""
+
+    scope = "token"
+
+    def get_rate(self) -> str | None:
+        # Read on every request (not frozen at import as DRF's THROTTLE_RATES is).
+        return getattr(settings, "EDN_API_THROTTLE_RATE", "") or None
+
+    def get_cache_key(self, request, view) -> str | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": user.pk}
