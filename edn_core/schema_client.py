@@ -65,7 +65,7 @@ class HttpSchemaSource:
     def get(self, subject: str, version: int | None) -> RegisteredSchema | None:
         which = "latest" if version is None else str(version)
         response = self._call("GET", f"subjects/{quote(subject)}/versions/{which}")
-        if response.status_code == 404 and _error_code(response) in NOT_REGISTERED:
+        if response.status_code == 404 and _body(response).get("error_code") in NOT_REGISTERED:
             return None
         return self._schema(response, f"a read of {subject}")
 
@@ -84,8 +84,9 @@ class HttpSchemaSource:
         body = {"schema": json.dumps(document), "schemaType": "JSON"}
         response = self._call("POST", f"subjects/{quote(subject)}/versions", body)
         if response.status_code in (409, 422):
-            problem = response.json()
-            raise SchemaRefused(problem.get("detail", ""), problem.get("messages") or [])
+            problem = _body(response)
+            message = problem.get("detail") or problem.get("message") or ""
+            raise SchemaRefused(message, problem.get("messages") or [])
         if response.status_code != 200:
             raise self._unavailable(response, f"registering {subject}")
         # The version that holds this document (the same one again keeps its old version).
@@ -96,18 +97,20 @@ class HttpSchemaSource:
         body = {"schema": json.dumps(document), "schemaType": "JSON"}
         path = f"compatibility/subjects/{quote(subject)}/versions/latest"
         response = self._call("POST", path, body)
-        if response.status_code == 404:
+        if response.status_code == 404 and _body(response).get("error_code") in NOT_REGISTERED:
             return []
         if response.status_code == 422:
-            return [response.json().get("detail", "invalid schema")]
-        if response.status_code != 200:
+            return [_body(response).get("detail", "invalid schema")]
+        messages = _body(response).get("messages")
+        if response.status_code != 200 or not isinstance(messages, list):
             raise self._unavailable(response, f"checking {subject}")
-        return response.json()["messages"]
+        return messages
 
 
-def _error_code(response: httpx.Response) -> int | None:
+def _body(response: httpx.Response) -> dict:
+    """The JSON object a registry answered, or {} for anything else."""
     try:
         body = response.json()
     except ValueError:
-        return None
-    return body.get("error_code") if isinstance(body, dict) else None
+        return {}
+    return body if isinstance(body, dict) else {}

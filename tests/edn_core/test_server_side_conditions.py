@@ -8,7 +8,7 @@ import socket
 import threading
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
 from rest_framework.test import APIRequestFactory
@@ -219,3 +219,22 @@ def test_a_registry_that_does_not_answer_as_one_is_503_and_names_no_address(
     detail = assert_503(response, "schema-registry-unavailable", TOPIC, "registry")["detail"]
     assert url.rsplit(":", 1)[1] not in detail  # the registry's address stays in the log
     assert_nothing_written(customer)
+
+
+@pytest.mark.django_db(databases="__all__")
+@pytest.mark.parametrize("action", ["register", "check"])
+def test_edn_schemas_with_an_unreachable_registry_is_a_command_error(remote_registry, action):
+    remote_registry(f"http://127.0.0.1:{_closed_port()}")
+    with pytest.raises(CommandError, match="The schema registry did not answer"):
+        call_command("edn_schemas", action, stdout=io.StringIO())
+
+
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_edn_schemas_check_over_http_takes_a_subject_the_registry_lacks(
+    live_server, remote_registry
+):
+    forget_schema()
+    remote_registry(live_server.url)
+    out = io.StringIO()
+    call_command("edn_schemas", "check", stdout=out)
+    assert f"{TOPIC}: compatible" in out.getvalue()
