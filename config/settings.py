@@ -199,15 +199,24 @@ REST_FRAMEWORK = {
 }
 
 
+# Tokens name their algorithm, but only the configured one is accepted ("none" never is).
+JWT_ALGORITHMS = {f"{kind}{bits}" for kind in ("HS", "RS", "PS", "ES") for bits in (256, 384, 512)}
+
+
 def _jwt_settings() -> dict:
     """HS256 with a shared key, or RS256/ES256 where only the issuer holds the private key."""
     algorithm = env.str("EDN_JWT_ALGORITHM", default="HS256")
+    if algorithm not in JWT_ALGORITHMS:
+        raise ImproperlyConfigured(f"EDN_JWT_ALGORITHM must be one of {sorted(JWT_ALGORITHMS)}")
     signing_key = env.str("EDN_JWT_SIGNING_KEY", default="", multiline=True)
     verifying_key = env.str("EDN_JWT_VERIFYING_KEY", default="", multiline=True)
     if algorithm.startswith("HS") and not signing_key:
         if not DEBUG:
             raise ImproperlyConfigured("EDN_JWT_SIGNING_KEY is required when DJANGO_DEBUG is off")
         signing_key = SECRET_KEY
+    if algorithm.startswith("HS") and not DEBUG and len(signing_key.encode()) < 32:
+        # RFC 7518 3.2: an HMAC key at least as long as the hash (256 bits for HS256).
+        raise ImproperlyConfigured("EDN_JWT_SIGNING_KEY must be at least 32 bytes long")
     if not algorithm.startswith("HS") and not verifying_key:
         raise ImproperlyConfigured(
             f"EDN_JWT_VERIFYING_KEY (public key) is required for {algorithm}"
