@@ -72,16 +72,11 @@ KNOWN_IDS: dict[str, list[str]] = {}
 
 # transaction=True: each request commits as in production; the database is emptied
 # between operations, and `world` makes the resources again.
-fuzzed = [
-    pytest.mark.django_db(transaction=True, databases="__all__"),
-    pytest.mark.usefixtures("world"),
-]
-
-
-def fuzz(func):
-    for mark in reversed(fuzzed):
-        func = mark(func)
-    return func
+fuzz = pytest.mark.django_db(transaction=True, databases="__all__")
+with_world = pytest.mark.usefixtures("world")
+# The registry needs no world, and only its own database (emptied after each operation;
+# Django sets up "default" with any other).
+fuzz_registry = pytest.mark.django_db(transaction=True, databases=["default", "schema_registry"])
 
 
 def service_of(path: str) -> str:
@@ -134,11 +129,15 @@ def fuzz_settings(service: str):
     )
 
 
+@pytest.fixture(autouse=True)
+def quiet_request_log(caplog):
+    caplog.set_level(logging.ERROR, logger="django.request")  # thousands of 4xx by design
+
+
 @pytest.fixture
-def world(registered_event_schemas, caplog):
+def world(registered_event_schemas):
     """Resources to aim at: a customer, a product, a Created order and its saga, and a
     Pending order whose saga is still executing (the bus driven by hand, no relay thread)."""
-    caplog.set_level(logging.ERROR, logger="django.request")  # thousands of 4xx by design
     KNOWN_IDS.clear()
     KNOWN_IDS.update(build_world())
     yield
@@ -155,6 +154,7 @@ def call(case) -> None:
 @schema.include(path_regex="^/api/customers").parametrize()
 @fuzz_settings("customers")
 @fuzz
+@with_world
 def test_customers_api(case):
     call(case)
 
@@ -162,6 +162,7 @@ def test_customers_api(case):
 @schema.include(path_regex="^/api/orders").parametrize()
 @fuzz_settings("orders")
 @fuzz
+@with_world
 def test_orders_api(case):
     call(case)
 
@@ -169,6 +170,7 @@ def test_orders_api(case):
 @schema.include(path_regex="^/api/inventory").parametrize()
 @fuzz_settings("inventory")
 @fuzz
+@with_world
 def test_inventory_api(case):
     call(case)
 
@@ -176,13 +178,14 @@ def test_inventory_api(case):
 @schema.include(path_regex="^/api/sagas").parametrize()
 @fuzz_settings("sagas")
 @fuzz
+@with_world
 def test_sagas_api(case):
     call(case)
 
 
 @schema.include(path_regex="^/api/schemas").parametrize()
 @fuzz_settings("schema_registry")
-@fuzz
+@fuzz_registry
 def test_schema_registry_api(case):
     call(case)
 
@@ -191,6 +194,7 @@ STATEFUL_SCENARIOS = max(10, CASES // 25)
 
 
 @fuzz
+@with_world
 def test_stateful_flows_across_linked_operations():
     """Follow the document's links: create a resource, then read, change, ship or delete
     it with the id and ETag the creation answered (schemathesis's stateful phase)."""
