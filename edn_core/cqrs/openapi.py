@@ -92,6 +92,8 @@ class StrictSerializerExtension(OpenApiSerializerExtension):
 
 
 class UniqueItemsExtension(OpenApiSerializerFieldExtension):
+    """A UniqueItemsListField is documented with ``uniqueItems: true``."""
+
     target_class = "edn_core.cqrs.dto.UniqueItemsListField"
     match_subclasses = True
 
