@@ -31,7 +31,7 @@ class AddressChanges:
         self.statuses: Counter[int] = Counter()
         self.failures: list[str] = []
         self.threads: list[threading.Thread] = []
-        self.total = 0
+        self.total = float("inf")  # until the test names it (finish)
 
     def client(self) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -42,10 +42,9 @@ class AddressChanges:
             for n in range(self.customer_count):
                 self.customers.append(_customer_with_order(api, n))
 
-    def start(self, total: int, rate: float | None = None) -> None:
-        """Send changes from every thread until ``total`` were accepted, at most ``rate`` a
-        second (load shaping, so that outages fall among the events, not after them)."""
-        self.total = total
+    def start(self, rate: float | None = None) -> None:
+        """Send changes from every thread, at most ``rate`` a second (load shaping, so that
+        outages fall among the events), until :meth:`finish`."""
         interval = self.thread_count / rate if rate else 0.0
         for n in range(self.thread_count):
             mine = self.customers[n :: self.thread_count]
@@ -53,7 +52,9 @@ class AddressChanges:
             thread.start()
             self.threads.append(thread)
 
-    def join(self, timeout: float = 1800) -> None:
+    def finish(self, total: int, timeout: float = 1800) -> None:
+        """Stop once ``total`` changes were accepted (at once if they were already)."""
+        self.total = total
         for thread in self.threads:
             thread.join(timeout)
             assert not thread.is_alive(), "the load did not finish"

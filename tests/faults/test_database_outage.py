@@ -48,7 +48,7 @@ def test_database_cut_three_times_answers_503_then_loses_and_repeats_nothing(rab
             deployment.start("app", "worker", *worker_command("worker"))
             load = AddressChanges(deployment.url("app"), token(deployment))
             load.create_customers()
-            load.start(EVENTS)
+            load.start()
 
             for outage in range(1, OUTAGES + 1):
                 wait_for(
@@ -69,7 +69,7 @@ def test_database_cut_three_times_answers_503_then_loses_and_repeats_nothing(rab
                 time.sleep(max(0.0, back_at - time.monotonic()))  # the rest of the outage
                 proxy.restore()
                 wait_for(lambda: readiness(deployment) == 200, 120, "/readyz ready again")
-            load.join()
+            load.finish(EVENTS)
             assert proxy.refused > 0 and proxy.forwarded > 0
             assert not load.failures, load.failures[:20]
 

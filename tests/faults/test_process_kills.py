@@ -41,6 +41,7 @@ REDIS_DB = 7
 CUSTOMERS = 200
 RELAY_BATCH = max(10, EVENTS // 40)  # 40 relay batches: ten kills after three each
 RELAY_POINT, WORKER_POINT = ("relay.published", "customers"), ("consumer.before_ack", "orders")
+RELAY_GATE = ("relay.claimed", "customers")
 WAITING_ON_A_LOCK = (
     "SELECT count(*) FROM pg_stat_activity"
     " WHERE datname = current_database() AND wait_event_type = 'Lock'"
@@ -87,17 +88,21 @@ def test_relay_and_worker_killed_ten_times_lose_and_repeat_nothing(broker_url, t
         progress = []
         for kill in range(KILLS):
             mid_delivery = kill % 2 == 1
+            redelivery_first = kill > 0 and not mid_delivery
             if mid_delivery:
                 points.disarm(*WORKER_POINT)
                 blocker.execute("BEGIN")
                 blocker.execute("SELECT id FROM orders_order FOR UPDATE")
             else:
-                points.arm(*WORKER_POINT, after=1 if kill else 0)
-            worker = deployment.start("app", f"worker-{kill}", *worker_command(f"w{kill}"))
-            if kill and not mid_delivery:  # the unacked ones of the last worker, again
-                wait_for(lambda: passes_left(points, WORKER_POINT) == 0, 300, "a redelivery")
+                points.arm(*WORKER_POINT, after=1 if redelivery_first else 0)
+            if redelivery_first:  # the relay starts with the worker, but waits at its claim
+                points.arm(*RELAY_GATE)
             points.arm(*RELAY_POINT, after=3)
+            worker = deployment.start("app", f"worker-{kill}", *worker_command(f"w{kill}"))
             relay = deployment.start("app", f"relay-{kill}", *RELAY)
+            if redelivery_first:  # what the last worker left unacked goes through first
+                wait_for(lambda: passes_left(points, WORKER_POINT) == 0, 300, "a redelivery")
+                points.disarm(*RELAY_GATE)
             assert points.wait_paused(*RELAY_POINT) == relay.pid
             deployment.kill(relay)
             if mid_delivery:
