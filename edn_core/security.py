@@ -28,10 +28,11 @@ __all__ = [
 
 # JSON and problem+json: nothing may load, nothing may frame it.
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# The admin: its own scripts, styles and images only (it has no inline script or style).
+# HTML pages (the admin): scripts from this origin only (Django's admin has no inline
+# script); inline styles allowed, as the project's admin pages lay out tables with them.
 PAGE_POLICY = (
-    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 
@@ -64,6 +65,15 @@ def _is_docs_page(request: HttpRequest) -> bool:
     return isinstance(view_class, type) and issubclass(view_class, SpectacularSwaggerView)
 
 
+def _close_docs_opener(response) -> None:
+    """drf-spectacular opens the page's opener policy for OAuth2 login popups; without an
+    OAuth2 configuration (bearer tokens are pasted) the page keeps ``same-origin``."""
+    from drf_spectacular.settings import spectacular_settings
+
+    if not spectacular_settings.SWAGGER_UI_OAUTH2_CONFIG:
+        response["Cross-Origin-Opener-Policy"] = settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
+
+
 class ContentSecurityPolicyMiddleware:
     """Give every response a ``Content-Security-Policy`` unless its view set one: the strict
     :data:`API_POLICY` for data, :data:`PAGE_POLICY` for HTML pages, :func:`docs_policy` for
@@ -81,6 +91,7 @@ class ContentSecurityPolicyMiddleware:
             return response  # Django's debug error page styles and scripts itself inline
         if _is_docs_page(request):
             response["Content-Security-Policy"] = docs_policy()
+            _close_docs_opener(response)
         else:
             response["Content-Security-Policy"] = PAGE_POLICY if html else API_POLICY
         return response

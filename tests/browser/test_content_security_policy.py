@@ -1,0 +1,101 @@
+"""The Content-Security-Policy headers let the pages work, in a real browser: the admin pages
+(with the saga timeline's and the schema diff's inline styles) and the Swagger UI page load
+without a single policy violation.
+
+The Swagger UI page loads its assets from a CDN (drf-spectacular's default); the browser here has
+no Internet, so those requests are answered from the npm package ``swagger-ui-dist`` that
+``scripts/test`` unpacks into ``.cache/swagger-ui-dist`` (the policy is still the browser's
+to enforce: the URLs stay the CDN's).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from edn_core.testing import EventBus
+from sagas.models import SagaRecord
+from schema_registry.models import Subject
+from tests.browser.test_saga_admin import login
+from tests.conftest import REQUIRE_SERVICES
+from tests.sagas.helpers import new_customer, new_product, place
+from tests.schema_registry.test_event_validation import SCHEMA_FILE
+
+pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+SWAGGER_UI_DIST = Path(__file__).resolve().parents[2] / ".cache" / "swagger-ui-dist" / "package"
+CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@*/**"
+# Collect every violation the page reports, from its first script on.
+RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  window.__violations.push(`${e.violatedDirective} ${e.blockedURI} ${where}`);
+});
+"""
+
+
+def violations(page) -> list[str]:
+    return page.evaluate("window.__violations")
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.add_init_script(RECORD_VIOLATIONS)
+    return page
+
+
+def test_the_admin_pages_work_under_their_policy(live_server, page, api):
+    get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
+    order = place(api, new_customer(api), new_product(api)).json()["id"]
+    EventBus().run_until_quiet()
+    saga = SagaRecord.objects.get(key=order)
+    subject = Subject.objects.get(name="v1.CustomerAddressUpdated")
+    evolved = json.loads(SCHEMA_FILE.read_text())
+    evolved["properties"]["deliveryNotes"] = {"type": "string"}
+
+    login(page, live_server.url)
+    assert violations(page) == []
+    page.goto(f"{live_server.url}/admin/sagas/sagarecord/{saga.pk}/change/")
+    page.locator("table.saga-timeline").wait_for()
+    page.locator("table.saga-timeline summary").first.click()
+    pre = page.locator("table.saga-timeline pre").first
+    assert pre.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"  # inline style
+    page.goto(f"{live_server.url}/admin/schema_registry/subject/{subject.pk}/register/")
+    page.fill("#id_document", json.dumps(evolved))
+    page.click("input[value=Register]")
+    page.locator("ul.messagelist").wait_for()
+    page.click("text=Compare versions")
+    page.locator("table.diff").wait_for()
+    added = page.locator("table.diff .diff_add").first
+    assert added.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(204, 255, 204)"
+    assert violations(page) == []
+
+
+def swagger_ui_dist() -> Path:
+    if (SWAGGER_UI_DIST / "swagger-ui-bundle.js").exists():
+        return SWAGGER_UI_DIST
+    reason = (
+        "needs .cache/swagger-ui-dist (scripts/test unpacks it with npm pack swagger-ui-dist@5)"
+    )
+    if REQUIRE_SERVICES:
+        pytest.fail(f"EDN_REQUIRE_SERVICES=1 but the Swagger UI test {reason}")
+    pytest.skip(reason)
+
+
+def test_the_swagger_ui_page_works_under_its_policy(live_server, page):
+    dist = swagger_ui_dist()
+    served = []
+
+    def from_the_package(route):
+        name = route.request.url.rsplit("/", 1)[-1]
+        served.append(name)
+        route.fulfill(path=str(dist / name))
+
+    page.route(CDN, from_the_package)
+    page.goto(f"{live_server.url}/api/docs/")
+    page.locator(".opblock").first.wait_for()  # the operations, from /api/schema/
+    assert "Event Driven Django" in page.locator(".info .title").inner_text()
+    assert {"swagger-ui-bundle.js", "swagger-ui.css"} <= set(served)
+    assert violations(page) == []
