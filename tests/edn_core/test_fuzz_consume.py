@@ -11,9 +11,10 @@ the app token, any body and header). Properties, checked after every example:
 - every bad event is dead-lettered (kept in a failed-delivery row with status dead, nothing
   left to retry) and leaves no inbox row, no handler effect and no checkpoint behind.
 
-Examples are derandomized (the same ones every run) and bounded so that CI stays fast; set
-``EDN_FUZZ_CONSUME_EXAMPLES`` (default 200 per test) for a longer run and
-``EDN_FUZZ_CONSUME_SEED`` for other examples, see docs/fuzzing.md.
+Examples are derandomized (the same ones every run) and bounded so that CI stays fast:
+``EDN_FUZZ_CONSUME_EXAMPLES`` (default 200) for the Celery step and for any request to the
+Dapr route, half as many each for single and bulk Dapr deliveries (400 for the route in all).
+Raise it for a longer run; ``EDN_FUZZ_CONSUME_SEED`` draws other examples (docs/fuzzing.md).
 """
 
 import json
@@ -23,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 from hypothesis import HealthCheck, assume, given, seed, settings
 from hypothesis import strategies as st
 
@@ -38,23 +39,29 @@ from tests.edn_core.fuzz_events import SCHEMA, TOPIC, Message, scenarios
 pytestmark = pytest.mark.django_db(databases="__all__")
 EXAMPLES = int(os.environ.get("EDN_FUZZ_CONSUME_EXAMPLES", "200"))
 SEED = os.environ.get("EDN_FUZZ_CONSUME_SEED")  # other examples than the fixed ones
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    derandomize=SEED is None,
-    database=None,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.filter_too_much,
-    ],
-)
+HEALTH = [
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.filter_too_much,
+]
 
 
-def fuzz(test):
-    """The fuzzer's settings, and its seed when ``EDN_FUZZ_CONSUME_SEED`` is set."""
-    return SETTINGS(seed(int(SEED))(test) if SEED else test)
+def fuzz(examples: int):
+    """The fuzzer's settings: ``examples`` derandomized examples, or seeded by
+    ``EDN_FUZZ_CONSUME_SEED`` when it is set."""
+
+    def apply(test):
+        bounded = settings(
+            max_examples=examples,
+            derandomize=SEED is None,
+            database=None,
+            deadline=None,
+            suppress_health_check=HEALTH,
+        )
+        return bounded(seed(int(SEED))(test) if SEED else test)
+
+    return apply
 
 
 ONE, BATCH = "orders.probe_one", "orders.probe_batch"
@@ -101,13 +108,14 @@ def probed():
 def undone():
     """Run one example in savepoints of every database, rolled back after it, so that every
     example starts from the same rows."""
+    aliases = [store.alias for store in all_stores()]  # where deliveries write
     with ExitStack() as stack:
-        for alias in connections:
+        for alias in aliases:
             stack.enter_context(transaction.atomic(using=alias))
         try:
             yield
         finally:
-            for alias in connections:
+            for alias in aliases:
                 transaction.set_rollback(True, using=alias)
 
 
@@ -210,7 +218,7 @@ headers = st.one_of(
 )
 
 
-@fuzz
+@fuzz(EXAMPLES)
 @given(scenario=scenarios(), together=st.booleans(), header=headers)
 def test_the_celery_consumer_applies_good_events_once_and_dead_letters_the_rest(
     probed, monkeypatch, scenario, together, header
@@ -250,7 +258,7 @@ def is_bulk(body: bytes) -> bool:
     return isinstance(parsed, dict) and "specversion" not in parsed and "entries" in parsed
 
 
-@fuzz
+@fuzz(EXAMPLES // 2)  # the Dapr route gets the other half in bulk, and the any-request test
 @given(scenario=scenarios(), content_type=st.sampled_from(CLOUDEVENTS), data=st.data())
 def test_the_dapr_route_applies_good_events_once_and_drops_the_rest(
     probed, dapr, scenario, content_type, data
@@ -279,7 +287,7 @@ def test_the_dapr_route_applies_good_events_once_and_drops_the_rest(
 MALFORMED_ENTRIES = [{"event": {}}, {"entryId": 7, "event": {}}, {"entryId": ""}, "entry", None]
 
 
-@fuzz
+@fuzz(EXAMPLES // 2)
 @given(
     scenario=scenarios(),
     as_text=st.booleans(),
@@ -326,7 +334,7 @@ def test_bulk_delivery_answers_every_entry_or_refuses_a_malformed_request(
 header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=40)
 
 
-@fuzz
+@fuzz(EXAMPLES)
 @given(
     method=st.sampled_from(["POST", "POST", "POST", "GET", "PUT", "DELETE"]),
     topic=st.one_of(st.just(TOPIC), st.text(max_size=20)),
