@@ -95,7 +95,12 @@ def test_location_serves_the_placed_order_with_its_etag(api):
                 "productPrice": "7.5",
                 "quantity": 3,
             },
-            {"productId": str(uuid.uuid4()), "productName": "B", "productPrice": "1", "quantity": 2},
+            {
+                "productId": str(uuid.uuid4()),
+                "productName": "B",
+                "productPrice": "1",
+                "quantity": 2,
+            },
         ]
     )
     placed = api.post("/api/orders", payload, format="json")
