@@ -77,10 +77,13 @@ def assert_each_event_applied_once_in_order(
         if customer in newest:
             assert version == 1 + len(applied[customer]), f"{customer}: an effect twice, or none"
             assert street == last_street[customer], f"{customer}: order not at the last address"
-    dead = count(orders, "SELECT count(*) FROM orders_faileddelivery WHERE status = 'dead'")
-    assert dead == 0, "dead letters"
+    failed = dict(
+        orders.execute("SELECT status, count(*) FROM orders_faileddelivery GROUP BY status")
+    )
+    assert not failed.get("dead"), "dead letters"
     return {
         "events": len(published),
         "applied": sum(map(len, applied.values())),
         "stale": sum(o == "stale" for *_, o in inbox),
+        "failed deliveries": failed,
     }

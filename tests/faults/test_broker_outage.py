@@ -3,9 +3,12 @@ address changes through the API; the broker itself keeps running for everyone el
 
 The relay and the Celery worker reach RabbitMQ only through a :class:`TcpProxy`. While it is
 cut, the API keeps accepting commands (their events wait in the outbox); after each outage
-the relay and the worker reconnect on their own and catch up before the load goes on to the
-next one; at the end every event has had exactly one effect. The load is paced so that the
-outages fall among its events. Full size (CI runs ``EDN_FAULT_EVENTS``, default 2,000)::
+the relay and the worker reconnect on their own, without a restart, and deliver the backlog
+before the next outage; at the end every event has had exactly one effect, in order
+(:mod:`tests.faults.effects`). The outages start after 1/4, 1/2 and 3/4 of the events; the
+load is paced so that they fall among them, and runs on while a backlog drains, so a run
+has a few hundred events more than asked. Full size (CI runs ``EDN_FAULT_EVENTS``, default
+2,000)::
 
     EDN_FAULT_EVENTS=20000 .venv/bin/python -m pytest tests/faults/test_broker_outage.py \\
         -p no:cacheprovider

@@ -3,8 +3,13 @@ address changes through the API; the PostgreSQL server itself keeps running for 
 
 The services (gunicorn, ``edn_relay``, the Celery worker: one monolith of customers, orders
 and the registry, events over RabbitMQ) reach PostgreSQL only through a :class:`TcpProxy`;
-the test reads the databases directly. Full size (CI runs ``EDN_FAULT_EVENTS``, default
-2,000)::
+the test reads the databases directly. The outages start after 1/4, 1/2 and 3/4 of the
+events; during each, ``/readyz`` must turn 503 and the API answer 503 problem+json (any
+500, or any other answer, fails the test), and ``/readyz`` must be 200 again afterwards.
+The relay sweeps only once an hour here, so only its LISTEN connection, opened again after
+each outage, can wake it for what is committed next. Then every event must have had exactly
+one effect, in order (:mod:`tests.faults.effects`). Full size (CI runs ``EDN_FAULT_EVENTS``,
+default 2,000)::
 
     EDN_FAULT_EVENTS=20000 .venv/bin/python -m pytest tests/faults/test_database_outage.py \\
         -p no:cacheprovider
