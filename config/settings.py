@@ -105,7 +105,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: it refuses a locked-out login before any password is checked.
 AUTHENTICATION_BACKENDS = [
-    "edn_core.security.LoginLockoutBackend",
+    "edn_core.login_lockout.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -172,8 +172,8 @@ AXES_FAILURE_LIMIT = env.int("EDN_ADMIN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("EDN_ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "edn_core.security.client_ip"
-AXES_LOCKOUT_CALLABLE = "edn_core.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "edn_core.login_lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "edn_core.login_lockout.lockout_response"
 
 # The cache holds the API throttle's counts: local memory is per process, so a limit is per
 # gunicorn worker until EDN_CACHE_URL names a shared cache (redis://host:6379/2).

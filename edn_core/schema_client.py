@@ -11,6 +11,7 @@ import httpx
 from django.conf import settings
 
 from edn_core.schemas import RegisteredSchema, RegistryUnavailable, SchemaRefused
+from edn_core.security import redact_url
 
 __all__ = ["HttpSchemaSource"]
 
@@ -36,6 +37,7 @@ def _token() -> str:
 class HttpSchemaSource:
     def __init__(self, base_url: str, timeout: float = 3.0) -> None:
         self.base_url = base_url.rstrip("/")
+        self.logged_url = redact_url(self.base_url)  # the URL may carry a password
         self.timeout = timeout
 
     def _call(self, method: str, path: str, body: dict | None = None) -> httpx.Response:
@@ -49,14 +51,14 @@ class HttpSchemaSource:
             )
         except httpx.HTTPError as error:
             # The URL goes to the log only: clients see the condition, not the topology.
-            logger.warning("schema registry at %s: %r", self.base_url, error)
+            logger.warning("schema registry at %s: %r", self.logged_url, error)
             raise RegistryUnavailable(
                 f"The schema registry did not answer ({type(error).__name__})."
             ) from None
 
     def _unavailable(self, response: httpx.Response, doing: str) -> RegistryUnavailable:
         logger.warning(
-            "schema registry at %s, %s: HTTP %s", self.base_url, doing, response.status_code
+            "schema registry at %s, %s: HTTP %s", self.logged_url, doing, response.status_code
         )
         return RegistryUnavailable(
             f"The schema registry answered HTTP {response.status_code} to {doing}."

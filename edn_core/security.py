@@ -1,29 +1,23 @@
 """Security pieces Django does not ship: a Content-Security-Policy per kind of response, the
-client address behind trusted proxies, the admin lockout answer and the per-token API throttle.
-
-Configuration (``config/settings.py``, docs/security.md): ``EDN_TRUSTED_PROXY_COUNT`` and
-``EDN_API_THROTTLE_RATE``; the lockout itself is django-axes'.
+per-token API throttle (``EDN_API_THROTTLE_RATE``) and URLs fit for logs (docs/security.md).
+The admin login lockout is in :mod:`edn_core.login_lockout`.
 """
 
 from __future__ import annotations
 
-import math
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from axes.backends import AxesStandaloneBackend
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from rest_framework.throttling import SimpleRateThrottle
 
 __all__ = [
     "API_POLICY",
     "PAGE_POLICY",
     "ContentSecurityPolicyMiddleware",
-    "LoginLockoutBackend",
     "TokenRateThrottle",
-    "client_ip",
     "docs_policy",
-    "lockout_response",
+    "redact_url",
 ]
 
 # JSON and problem+json: nothing may load, nothing may frame it.
@@ -34,6 +28,15 @@ PAGE_POLICY = (
     "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with its password masked, fit for a log line."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def _origin(url: str) -> str | None:
@@ -95,50 +98,6 @@ class ContentSecurityPolicyMiddleware:
         else:
             response["Content-Security-Policy"] = PAGE_POLICY if html else API_POLICY
         return response
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """Return the client's address (django-axes' ``AXES_CLIENT_IP_CALLABLE``): ``REMOTE_ADDR``,
-    or behind ``EDN_TRUSTED_PROXY_COUNT`` proxies the address the outermost of them saw.
-
-    Each proxy appends the address it received from to ``X-Forwarded-For``, so only the last
-    ``count`` entries are trustworthy; anything before them is whatever the client wrote.
-    """
-    count = getattr(settings, "EDN_TRUSTED_PROXY_COUNT", 0)
-    header = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    forwarded = [hop.strip() for hop in header.split(",") if hop.strip()]
-    if count and len(forwarded) >= count:
-        return forwarded[-count]
-    return request.META.get("REMOTE_ADDR")
-
-
-class LoginLockoutBackend(AxesStandaloneBackend):
-    """Refuse a locked-out login (django-axes) made over HTTP, before any password check.
-
-    ``authenticate()`` called without a request comes from code (a management command, the
-    test client's ``login``), not from a client: it has no address to lock out, so it goes
-    on to the next backend instead of failing as django-axes' own backend does.
-    """
-
-    def authenticate(self, request, username=None, password=None, **kwargs):
-        if request is None:
-            return None
-        return super().authenticate(request, username, password, **kwargs)
-
-
-def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
-    """Answer a locked-out admin login (django-axes' ``AXES_LOCKOUT_CALLABLE``): its status
-    (429) and message, and ``Retry-After`` with the cool-off period."""
-    from axes.helpers import get_cool_off, get_lockout_message
-
-    response = HttpResponse(
-        get_lockout_message(),
-        status=settings.AXES_HTTP_RESPONSE_CODE,
-        content_type="text/plain; charset=utf-8",
-    )
-    if cool_off := get_cool_off(request):
-        response["Retry-After"] = str(math.ceil(cool_off.total_seconds()))
-    return response
 
 
 class TokenRateThrottle(SimpleRateThrottle):

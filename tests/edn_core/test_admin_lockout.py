@@ -10,8 +10,8 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.test import Client, RequestFactory
 
+from edn_core.login_lockout import client_ip
 from edn_core.routers import alias_for
-from edn_core.security import client_ip
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 LOGIN = "/admin/login/?next=/admin/"
