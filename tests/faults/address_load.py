@@ -64,16 +64,19 @@ class AddressChanges:
             return self.statuses[status]
 
     def _run(self, mine: list[dict], interval: float) -> None:
-        with self.client() as api:
-            moves, next_at = 0, time.monotonic()
-            while self.accepted < self.total:
-                for customer in mine:
-                    if self.accepted >= self.total:
-                        return
-                    moves += 1
-                    self._move(api, customer, f"{moves} Lane")
-                    next_at += interval
-                    time.sleep(max(0.0, next_at - time.monotonic()))
+        try:
+            with self.client() as api:
+                moves, next_at = 0, time.monotonic()
+                while self.accepted < self.total:
+                    for customer in mine:
+                        if self.accepted >= self.total:
+                            return
+                        moves += 1
+                        self._move(api, customer, f"{moves} Lane")
+                        next_at += interval
+                        time.sleep(max(0.0, next_at - time.monotonic()))
+        except Exception as error:  # must fail the test, not end a thread quietly
+            self._record(-1, f"a load thread died: {error!r}")
 
     def _record(self, status: int, failure: str | None = None) -> None:
         with self.lock:
