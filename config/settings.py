@@ -180,7 +180,8 @@ AXES_LOCKOUT_CALLABLE = "edn_core.login_lockout.lockout_response"
 CACHES = {"default": env.cache_url("EDN_CACHE_URL", default="locmemcache://")}
 # Requests per token user, e.g. "1000/min" (s, min, hour, day); empty: no limit.
 EDN_API_THROTTLE_RATE = env.str("EDN_API_THROTTLE_RATE", default="")
-if EDN_API_THROTTLE_RATE and not re.fullmatch(r"\d+/(s|m|h|d)[a-z]*", EDN_API_THROTTLE_RATE):
+RATE_PERIODS = "s|sec|second|m|min|minute|h|hour|d|day"  # what DRF reads (by first letter)
+if EDN_API_THROTTLE_RATE and not re.fullmatch(rf"\d+/({RATE_PERIODS})", EDN_API_THROTTLE_RATE):
     raise ImproperlyConfigured("EDN_API_THROTTLE_RATE must read like 1000/min (or empty)")
 
 REST_FRAMEWORK = {

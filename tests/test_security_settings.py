@@ -63,11 +63,10 @@ def test_the_redirect_warning_is_silenced_only_where_the_proxy_redirects(tmp_pat
 
 
 def test_a_shared_cache_and_a_rate_come_from_env(tmp_path):
-    configured = shown(
-        tmp_path, EDN_CACHE_URL="redis://127.0.0.1:6379/9", EDN_API_THROTTLE_RATE="50/min", **KEYS
-    )
+    cache_and_rate = {"EDN_CACHE_URL": "redis://h:6379/9", "EDN_API_THROTTLE_RATE": "50/minute"}
+    configured = shown(tmp_path, **cache_and_rate, **KEYS)
     assert configured["cache"] == "django.core.cache.backends.redis.RedisCache"
-    assert configured["throttle"] == "50/min"
+    assert configured["throttle"] == "50/minute"
 
 
 @pytest.mark.parametrize(
@@ -78,6 +77,7 @@ def test_a_shared_cache_and_a_rate_come_from_env(tmp_path):
         ({"EDN_JWT_SIGNING_KEY": "short-key-of-31-bytes-012345678"}, "at least 32 bytes"),
         ({"EDN_API_THROTTLE_RATE": "lots"}, "EDN_API_THROTTLE_RATE must read like"),
         ({"EDN_API_THROTTLE_RATE": "10/fortnight"}, "EDN_API_THROTTLE_RATE must read like"),
+        ({"EDN_API_THROTTLE_RATE": "10/decade"}, "EDN_API_THROTTLE_RATE must read like"),
     ],
 )
 def test_unsafe_or_unreadable_values_refuse_to_start(tmp_path, env, refusal):
