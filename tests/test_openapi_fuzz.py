@@ -16,6 +16,7 @@ See docs/fuzzing.md for reproducing a failure.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -26,6 +27,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator, SchemaError
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from config.wsgi import application
 from tests.conftest import bearer_token
@@ -146,11 +149,42 @@ def world(registered_event_schemas):
     KNOWN_IDS.clear()
 
 
+def not_a_json_schema(raw: object) -> bool:
+    """Judge a request's ``schema`` member independently of the registry's own code."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except (ValueError, RecursionError):
+            return True
+    if not isinstance(raw, dict):
+        return True
+    try:
+        Draft202012Validator.check_schema(raw)
+    except (SchemaError, RecursionError):
+        return True
+    return False
+
+
+def refused_as_invalid_schema(case, response) -> bool:
+    """A valid-by-the-document body whose ``schema`` text is not a JSON Schema: OpenAPI cannot
+    say "this string must hold a JSON Schema", and Confluent's answer is 422 42201. Excused
+    from positive-data acceptance only when the schema really is not one."""
+    if response.status_code != 422 or not isinstance(case.body, dict):
+        return False
+    try:
+        code = response.json().get("error_code")
+    except ValueError:
+        return False
+    return code == 42201 and not_a_json_schema(case.body.get("schema"))
+
+
 def call(case) -> None:
     service = service_of(case.path)
     CASES_RUN[service] += 1
     OPERATIONS_RUN[service].add(f"{case.method.upper()} {case.path}")
-    case.call_and_validate()
+    response = case.call()
+    excused = [positive_data_acceptance] if refused_as_invalid_schema(case, response) else []
+    case.validate_response(response, excluded_checks=excused)
 
 
 @schema.include(path_regex="^/api/customers").parametrize()

@@ -35,4 +35,6 @@ class BoundedJSONParser(JSONParser):
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except (UnicodeError, ValueError) as error:
             raise exceptions.ParseError(f"Malformed JSON: {error}") from None
+        except RecursionError:
+            raise exceptions.ParseError("Malformed JSON: nested too deeply.") from None
         return data

@@ -149,3 +149,11 @@ def test_delete_with_reserved_credit_is_409(api):
 
 def test_unknown_route_is_404_problem(api):
     assert_problem(api.get(f"/api/nothing/{uuid.uuid4()}"), 404)
+
+
+def test_a_body_nested_past_the_parsers_depth_is_400_not_500(api):
+    body = "[" * 100_000 + "]" * 100_000  # under the size limit
+    response = api.generic("POST", "/api/customers", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert "nested too deeply" in response.json()["detail"]
