@@ -34,19 +34,25 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
+def _locked_failure(store: BusStore, consumer: str, event, envelope: str):
+    """The failure row of (consumer, event), made if new, locked until the transaction ends."""
+    row, _ = (
+        store.rows(store.failures)
+        .select_for_update()
+        .get_or_create(
+            consumer=consumer,
+            event_id=event.id,
+            defaults={"topic": event.topic, "envelope": envelope},
+        )
+    )
+    return row
+
+
 def record_failure(store: BusStore, consumer: str, event, envelope: str, error: str) -> None:
     """Count a failed attempt; schedule the next one or make it a dead letter."""
     max_attempts = bus_config().max_attempts
     with transaction.atomic(using=store.alias):
-        row, _ = (
-            store.rows(store.failures)
-            .select_for_update()
-            .get_or_create(
-                consumer=consumer,
-                event_id=event.id,
-                defaults={"topic": event.topic, "envelope": envelope},
-            )
-        )
+        row = _locked_failure(store, consumer, event, envelope)
         row.attempts += 1
         row.last_error = error[:10_000]
         row.updated_at = timezone.now()
@@ -63,15 +69,7 @@ def postpone(store: BusStore, consumer: str, event, envelope: str, error: str) -
     wait grows with the outage (about as long as it has lasted), within the retry bounds."""
     config = bus_config()
     with transaction.atomic(using=store.alias):
-        row, _ = (
-            store.rows(store.failures)
-            .select_for_update()
-            .get_or_create(
-                consumer=consumer,
-                event_id=event.id,
-                defaults={"topic": event.topic, "envelope": envelope},
-            )
-        )
+        row = _locked_failure(store, consumer, event, envelope)
         now = timezone.now()
         lasted = (now - row.created_at).total_seconds()
         ceiling = min(config.retry_max_seconds, max(config.retry_base_seconds, lasted))
