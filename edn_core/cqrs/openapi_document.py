@@ -30,6 +30,7 @@ ERRORS = {
     413: "The body exceeds the size limit.",
     415: "The body is not JSON.",
     428: "If-Match is missing.",
+    429: "Too many requests for this token (only with EDN_API_THROTTLE_RATE); see Retry-After.",
     503: "A database or the schema registry cannot be reached; retry later.",
 }
 
@@ -48,7 +49,7 @@ def _error_codes(operation: dict) -> set[int]:
     if ("header", "If-Match") in where:
         codes |= {412, 428}
     if any(requirement for requirement in operation.get("security", [])):
-        codes.add(401)
+        codes |= {401, 429}
     return codes
 
 

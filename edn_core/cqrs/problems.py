@@ -79,8 +79,7 @@ class ServiceUnavailable(exceptions.APIException):
     retry_after = 5  # seconds
 
 
-# Connection refused or lost, a server restarting, a lock or statement timeout: the driver's
-# errors for "the database cannot serve this now", never the client's fault.
+# Connection refused or lost, a restart, a lock or statement timeout: never the client's fault.
 DATABASE_OUTAGES = (OperationalError, InterfaceError)
 
 
@@ -191,7 +190,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             400, "The request has invalid fields.", "invalid-input", errors=_flatten(exc.detail)
         )
     else:
-        response = problem(exc.status_code, str(exc.detail), slug)
+        detail = exc.detail  # simplejwt's token errors wrap their sentence in a dict
+        detail = detail.get("detail", detail) if isinstance(detail, dict) else detail
+        response = problem(exc.status_code, str(detail), slug)
     if getattr(exc, "auth_header", None):
         response["WWW-Authenticate"] = exc.auth_header
     if wait := getattr(exc, "retry_after", None) or getattr(exc, "wait", None):  # or throttled

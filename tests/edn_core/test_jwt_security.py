@@ -83,6 +83,7 @@ def assert_refused(response):
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
     assert body["status"] == 401 and body["type"].startswith("urn:edn:problem:")
+    assert "{" not in body["detail"] and "ErrorDetail" not in body["detail"], body["detail"]
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
