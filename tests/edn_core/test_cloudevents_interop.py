@@ -2,7 +2,8 @@
 wire: the envelopes the local transport hands over in process, the messages the Celery
 transport leaves on real RabbitMQ and Redis queues (read off a queue bound here, in a
 namespace of its own), and the request bodies the Dapr transport posts to a sidecar (the
-socket-level fake). Each is read with the SDK's own functions -- its v2 API
+socket-level fake), and the events the Dapr gRPC publisher sends (the fake built from the Dapr
+SDK's own service stubs). Each is read with the SDK's own functions -- its v2 API
 (``cloudevents.core.bindings.http/rabbitmq``) and its v1 API (``cloudevents.v1.http``) -- and
 every required attribute, our extensions, the content type and the data must come out as the
 outbox row says.
@@ -34,10 +35,12 @@ from edn_core.bus.stores import store_for
 from edn_core.bus.transports import local
 from edn_core.bus.transports.celery import CeleryTransport, exchange
 from edn_core.bus.transports.dapr import DaprTransport
+from edn_core.bus.transports.dapr_grpc import DaprGrpcTransport
 from edn_core.cqrs import send
 from edn_core.events import IntegrationEvent
 from tests.customers.factories import CreateCustomerFactory
 from tests.edn_core import dapr_fakes as fakes
+from tests.edn_core.dapr_grpc_fakes import FakeGrpcSidecar
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 TOPIC = "v1.CustomerAddressUpdated"
@@ -259,4 +262,27 @@ def test_the_sdk_reads_every_entry_of_a_dapr_bulk_publish(sidecar):
         read_structured(json.dumps(entry["event"]).encode(), entry["contentType"])
         for entry in entries
     ]
+    assert_every_reader_sees_the_rows(seen, rows)
+
+
+@pytest.fixture
+def grpc_sidecar(settings):
+    with FakeGrpcSidecar() as fake:
+        settings.DAPR_GRPC_PORT, settings.DAPR_HTTP_PORT = fake.port, fake.health.port
+        settings.DAPR_API_TOKEN, settings.EDN_DAPR_HEALTH_TIMEOUT_SECONDS = "", 0
+        yield fake
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["one-at-a-time", "bulk"])
+def test_the_sdk_reads_what_dapr_grpc_publishing_sends(grpc_sidecar, settings, bulk):
+    settings.EDN_DAPR_BULK_PUBLISH = bulk
+    rows = moved_customers(3)
+    transport = DaprGrpcTransport()
+    try:
+        assert relay_batch(store_for("customers"), transport) == 3
+    finally:
+        transport.close()
+    assert len(grpc_sidecar.calls) == (1 if bulk else 3)
+    entries = [entry for call in grpc_sidecar.calls for entry in call.entries]
+    seen = [read_structured(entry.body, entry.content_type) for entry in entries]
     assert_every_reader_sees_the_rows(seen, rows)
