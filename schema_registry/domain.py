@@ -67,6 +67,15 @@ def _depth(value: object) -> int:
     return deepest
 
 
+def _has_nul(value: object) -> bool:
+    """U+0000 in any key or string: PostgreSQL's jsonb cannot store it."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    return isinstance(value, list) and any(map(_has_nul, value))
+
+
 def parse(raw: object) -> dict:
     """Return the valid schema document ``raw`` holds: JSON text (Confluent's form) or an object."""
     if isinstance(raw, str):
@@ -83,6 +92,8 @@ def ensure_valid(document: object) -> dict:
         raise InvalidSchema("A schema must be a JSON object.")
     if _depth(document) > MAX_DEPTH:
         raise InvalidSchema(f"A schema may nest at most {MAX_DEPTH} levels.")
+    if _has_nul(document):
+        raise InvalidSchema("A schema may not contain the character U+0000.")
     try:
         Draft202012Validator.check_schema(document)
     except SchemaError as error:

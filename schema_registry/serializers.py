@@ -19,8 +19,8 @@ MAX_VERSION = 2**31 - 1
             {"type": "string", "description": "JSON text, as Confluent's clients send it"},
             {"type": "object"},
         ],
-        "description": "the JSON Schema (draft 2020-12); a document that is not one is 422"
-        " (error_code 42201)",
+        "description": "the JSON Schema (draft 2020-12); a document that is not one, nests"
+        " deeper than 64 levels or holds U+0000 anywhere is 422 (error_code 42201)",
     }
 )
 class SchemaDocumentField(serializers.JSONField):

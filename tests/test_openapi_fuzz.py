@@ -149,6 +149,14 @@ def world(registered_event_schemas):
     KNOWN_IDS.clear()
 
 
+def holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
+    return isinstance(value, list) and any(holds_nul(item) for item in value)
+
+
 def not_a_json_schema(raw: object) -> bool:
     """Judge a request's ``schema`` member independently of the registry's own code."""
     if isinstance(raw, str):
@@ -156,7 +164,7 @@ def not_a_json_schema(raw: object) -> bool:
             raw = json.loads(raw)
         except (ValueError, RecursionError):
             return True
-    if not isinstance(raw, dict):
+    if not isinstance(raw, dict) or holds_nul(raw):  # PostgreSQL's jsonb cannot store U+0000
         return True
     try:
         Draft202012Validator.check_schema(raw)

@@ -62,6 +62,20 @@ def test_incompatible_version_is_409_with_reasons(api):
     assert api.get(f"{BASE}/subjects/v1.Thing/versions").json() == [1]
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [{"title": "a\x00b"}, {"properties": {"a\x00": {}}}, {"enum": [1, ["\x00"]]}],
+    ids=["value", "key", "nested"],
+)
+def test_a_schema_holding_u0000_is_422_not_500(api, schema):
+    """PostgreSQL's jsonb cannot store U+0000 (found by the schemathesis run)."""
+    for as_string in (True, False):
+        response = register(api, "v1.Thing", schema, as_string=as_string)
+        assert response.status_code == 422, response.content
+        assert response.json()["error_code"] == 42201 and "U+0000" in response.json()["detail"]
+    assert "v1.Thing" not in api.get(f"{BASE}/subjects").json()
+
+
 def test_invalid_schema_is_422(api):
     response = register(api, "v1.Thing", {"type": "no-such-type"})
     assert response.status_code == 422 and response.json()["errorCode"] == 42201
