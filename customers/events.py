@@ -8,6 +8,7 @@ from customers import commands
 from customers.domain import CustomerAddressUpdated
 from edn_core.bus.outbox import reply_all
 from edn_core.bus.subscriptions import subscribe
+from edn_core.cqrs import send
 from edn_core.events import publishes, sends
 
 RESERVED, RESERVE_FAILED = "v1.CustomerCreditReserved", "v1.CustomerCreditReserveFailed"
@@ -41,7 +42,7 @@ def reserve_credit_for_sagas(events) -> None:
         )
         for e in events
     ]
-    outcomes = commands.reserve_credits(commands.ReserveCredits(requests=requests))
+    outcomes = send(commands.ReserveCredits(requests=requests)).value_or_raise()
     replies = []
     for event, outcome in zip(events, outcomes, strict=True):
         reply = {k: event.data[k] for k in ("reservation", "customerId", "amount")}
@@ -55,7 +56,7 @@ def reserve_credit_for_sagas(events) -> None:
 @subscribe("v1.CustomerCreditReleaseRequested", batch=True)
 def release_credit_for_sagas(events) -> None:
     reservations = [e.data["reservation"] for e in events]
-    outcomes = commands.release_credits(commands.ReleaseCredits(reservations=reservations))
+    outcomes = send(commands.ReleaseCredits(reservations=reservations)).value_or_raise()
     reply_all(
         "customers",
         [
@@ -70,4 +71,4 @@ def release_credit_of_cancelled_orders(events) -> None:
     """A cancelled order gives its credit back (its reservation is the order id); an order
     that held none leaves a tombstone, so a create-order saga still in flight stops there."""
     reservations = [e.data["orderId"] for e in events]
-    commands.release_credits(commands.ReleaseCredits(reservations=reservations))
+    send(commands.ReleaseCredits(reservations=reservations)).value_or_raise()

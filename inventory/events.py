@@ -5,6 +5,7 @@ from uuid import UUID
 
 from edn_core.bus.outbox import reply_all
 from edn_core.bus.subscriptions import subscribe
+from edn_core.cqrs import send
 from edn_core.events import publishes, sends
 from inventory import commands
 from inventory.domain import ProductCreated, ProductUpdated, StockReleased, StockReserved
@@ -37,7 +38,7 @@ def reserve_stock_for_sagas(events) -> None:
         )
         for e in events
     ]
-    outcomes = commands.reserve_stocks(commands.ReserveStocks(requests=requests))
+    outcomes = send(commands.ReserveStocks(requests=requests)).value_or_raise()
     replies = []
     for event, outcome in zip(events, outcomes, strict=True):
         reply = {"reservation": event.data["reservation"], "lines": event.data["lines"]}
@@ -51,7 +52,7 @@ def reserve_stock_for_sagas(events) -> None:
 @subscribe("v1.InventoryReleaseRequested", batch=True)
 def release_stock_for_sagas(events) -> None:
     reservations = [e.data["reservation"] for e in events]
-    commands.release_stocks(commands.ReleaseStocks(reservations=reservations))
+    send(commands.ReleaseStocks(reservations=reservations)).value_or_raise()
     reply_all(
         "inventory",
         [(e, RELEASED, {"reservation": r}) for e, r in zip(events, reservations, strict=True)],
@@ -62,4 +63,4 @@ def release_stock_for_sagas(events) -> None:
 def release_stock_of_cancelled_orders(events) -> None:
     """A cancelled order's stock goes back (its reservation is the order id), once."""
     reservations = [e.data["orderId"] for e in events]
-    commands.release_stocks(commands.ReleaseStocks(reservations=reservations))
+    send(commands.ReleaseStocks(reservations=reservations)).value_or_raise()

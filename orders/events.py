@@ -4,6 +4,7 @@ from uuid import UUID
 
 from edn_core.bus.outbox import reply_all
 from edn_core.bus.subscriptions import subscribe
+from edn_core.cqrs import send
 from edn_core.events import publishes, sends
 from orders import commands
 from orders.domain import OrderCancelled, OrderPlaced, OrderShipped
@@ -47,13 +48,8 @@ def order_cancelled(event: OrderCancelled) -> dict:
 @subscribe("v1.CustomerAddressUpdated", latest_wins=True, batch=True)
 def update_shipping_address_of_open_orders(events) -> None:
     """A batch of address changes (the newest per customer) moves all their open orders."""
-    commands.change_shipping_addresses(
-        commands.ChangeShippingAddresses(
-            addresses={
-                UUID(e.data["customerId"]): _address(e.data["shippingAddress"]) for e in events
-            }
-        )
-    )
+    addresses = {UUID(e.data["customerId"]): _address(e.data["shippingAddress"]) for e in events}
+    send(commands.ChangeShippingAddresses(addresses=addresses)).value_or_raise()
 
 
 def _address(data: dict) -> dict:
@@ -69,7 +65,7 @@ def _address(data: dict) -> dict:
 @subscribe("v1.OrderConfirmRequested", batch=True)
 def confirm_orders_for_sagas(events) -> None:
     verdicts = [(UUID(e.data["orderId"]), None) for e in events]
-    results = commands.settle_orders(commands.SettleOrders(verdicts=verdicts))
+    results = send(commands.SettleOrders(verdicts=verdicts)).value_or_raise()
     replies = []
     for event, (done, what) in zip(events, results, strict=True):
         order_id = event.data["orderId"]
@@ -84,7 +80,7 @@ def confirm_orders_for_sagas(events) -> None:
 def reject_orders_for_sagas(events) -> None:
     """Closed orders stay as they are; the reply says the order's state either way."""
     verdicts = [(UUID(e.data["orderId"]), e.data["reason"]) for e in events]
-    results = commands.settle_orders(commands.SettleOrders(verdicts=verdicts))
+    results = send(commands.SettleOrders(verdicts=verdicts)).value_or_raise()
     reply_all(
         "orders",
         [

@@ -49,10 +49,21 @@ class CommandResult:
     message: str = ""
     errors: dict[str, list[str]] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    error: DomainError | None = field(default=None, compare=False, repr=False)
 
     @property
     def accepted(self) -> bool:
         return self.outcome is Outcome.ACCEPTED
+
+    def value_or_raise(self) -> Any:
+        """Return the value of an accepted command; raise the domain error that refused it.
+
+        For callers with no one to answer: an event handler's refused command is a failed
+        delivery (retried, then dead-lettered), and a lost race stays a ConcurrencyConflict.
+        """
+        if self.accepted:
+            return self.value
+        raise self.error or DomainError(self.message or f"refused: {self.outcome}")
 
 
 C = TypeVar("C", bound=Command)
@@ -83,7 +94,12 @@ def handles(command_type: type[C]) -> Callable[[Callable[[C], Any]], Callable[[C
 
 
 def send(command: Command) -> CommandResult:
-    """Run the handler of ``command``; turn domain errors into a refused :class:`CommandResult`."""
+    """Run the handler of ``command``; turn domain errors into a refused :class:`CommandResult`.
+
+    The one way to run a command, from every entry point (HTTP, admin, event handlers,
+    management commands, scheduled tasks): a caller that cannot answer a refusal itself calls
+    :meth:`CommandResult.value_or_raise`.
+    """
     try:
         handler = _HANDLERS[type(command)]
     except KeyError:
@@ -96,4 +112,6 @@ def send(command: Command) -> CommandResult:
         outcome = next(o for kind, o in _OUTCOME_OF_ERROR if isinstance(error, kind))
         errors = error.errors if isinstance(error, ValidationFailed) else {}
         details = {k: v for k, v in error.details.items() if k != "errors"}
-        return CommandResult(outcome, message=error.message, errors=errors, details=details)
+        return CommandResult(
+            outcome, message=error.message, errors=errors, details=details, error=error
+        )

@@ -65,3 +65,22 @@ def test_unregistered_command_is_a_programming_error():
 
     with pytest.raises(LookupError):
         send(Orphan())
+
+
+def test_value_or_raise_returns_the_value_of_an_accepted_command():
+    assert send(Explode()).value_or_raise() == "done"
+
+
+def test_value_or_raise_raises_the_error_that_refused_the_command():
+    conflict = domain.ConcurrencyConflict("stale", expected=1, actual=2)
+    result = send(Explode(error=conflict))
+    with pytest.raises(domain.ConcurrencyConflict) as raised:
+        result.value_or_raise()
+    assert raised.value is conflict  # the consumer's retry-at-once sees a lost race as one
+
+
+def test_a_refusal_built_by_hand_raises_a_domain_error_with_its_message():
+    from edn_core.cqrs import CommandResult
+
+    with pytest.raises(domain.DomainError, match="no such thing"):
+        CommandResult(Outcome.NOT_FOUND, message="no such thing").value_or_raise()
