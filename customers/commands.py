@@ -80,8 +80,8 @@ def delete_customer(cmd: DeleteCustomer) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReserveCredit(Command):
-    """Set credit aside for ``reservation`` (an order), at most once."""
+class CreditRequest:
+    """Credit to set aside for ``reservation`` (an order), at most once."""
 
     customer_id: UUID
     amount: Decimal
@@ -90,26 +90,16 @@ class ReserveCredit(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class ReserveCredits(Command):
-    """Several reservations at once, in order (a delivery batch): one load, one save."""
+    """Reservations in order (a delivery batch of requests): one load, one save."""
 
-    requests: list[ReserveCredit]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReleaseCredit(Command):
-    """Give back whatever ``reservation`` holds, at most once (see edn_core.reservations)."""
-
-    reservation: str
+    requests: list[CreditRequest]
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReleaseCredits(Command):
+    """Give back whatever each reservation holds, at most once (see edn_core.reservations)."""
+
     reservations: list[str]
-
-
-@handles(ReserveCredit)
-def reserve_credit(cmd: ReserveCredit) -> Outcome:
-    return reserve_credits(ReserveCredits(requests=[cmd]))[0]
 
 
 @handles(ReserveCredits)
@@ -117,7 +107,7 @@ def reserve_credits(cmd: ReserveCredits) -> list[Outcome]:
     with customers.atomic(savepoint=False):
         loaded = customers.get_many({request.customer_id for request in cmd.requests})
 
-        def hold(request: ReserveCredit) -> None:
+        def hold(request: CreditRequest) -> None:
             customer = loaded.get(request.customer_id)
             if customer is None:
                 raise NotFound(f"customer {request.customer_id} does not exist.")
@@ -135,11 +125,6 @@ def reserve_credits(cmd: ReserveCredits) -> list[Outcome]:
         )
         customers.save_all([c for c in loaded.values() if c.pending_events])
     return outcomes
-
-
-@handles(ReleaseCredit)
-def release_credit(cmd: ReleaseCredit) -> Outcome:
-    return release_credits(ReleaseCredits(reservations=[cmd.reservation]))[0]
 
 
 @handles(ReleaseCredits)

@@ -35,7 +35,7 @@ def address_updated(event: CustomerAddressUpdated) -> dict:
 def reserve_credit_for_sagas(events) -> None:
     """A batch of requests: one load of the customers, one save, one insert of the replies."""
     requests = [
-        commands.ReserveCredit(
+        commands.CreditRequest(
             customer_id=UUID(e.data["customerId"]),
             amount=Decimal(e.data["amount"]),
             reservation=e.data["reservation"],

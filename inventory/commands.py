@@ -52,8 +52,9 @@ def update_product(cmd: UpdateProduct) -> Product:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReserveStock(Command):
-    """Reserve every line or none, at most once: ``lines`` is ``[(product id, quantity)]``."""
+class StockRequest:
+    """Stock to reserve for ``reservation``, every line or none, at most once: ``lines`` is
+    ``[(product id, quantity)]``."""
 
     reservation: str
     lines: list[tuple[UUID, int]]
@@ -61,26 +62,16 @@ class ReserveStock(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class ReserveStocks(Command):
-    """Several reservations at once, in order (a delivery batch): one load, one save."""
+    """Reservations in order (a delivery batch of requests): one load, one save."""
 
-    requests: list[ReserveStock]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReleaseStock(Command):
-    """Return whatever ``reservation`` holds, at most once (see edn_core.reservations)."""
-
-    reservation: str
+    requests: list[StockRequest]
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReleaseStocks(Command):
+    """Return whatever each reservation holds, at most once (see edn_core.reservations)."""
+
     reservations: list[str]
-
-
-@handles(ReserveStock)
-def reserve_stock(cmd: ReserveStock) -> Outcome:
-    return reserve_stocks(ReserveStocks(requests=[cmd]))[0]
 
 
 @handles(ReserveStocks)
@@ -89,7 +80,7 @@ def reserve_stocks(cmd: ReserveStocks) -> list[Outcome]:
     with products.atomic(savepoint=False):
         loaded = products.get_many({p for request in cmd.requests for p, _ in request.lines})
 
-        def hold(request: ReserveStock) -> None:
+        def hold(request: StockRequest) -> None:
             wanted: Counter = Counter()
             for product_id, quantity in request.lines:
                 if product_id not in loaded:
@@ -108,11 +99,6 @@ def reserve_stocks(cmd: ReserveStocks) -> list[Outcome]:
         )
         products.save_all([p for p in loaded.values() if p.pending_events])
     return outcomes
-
-
-@handles(ReleaseStock)
-def release_stock(cmd: ReleaseStock) -> Outcome:
-    return release_stocks(ReleaseStocks(reservations=[cmd.reservation]))[0]
 
 
 @handles(ReleaseStocks)

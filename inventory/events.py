@@ -32,7 +32,7 @@ for _event_type in (ProductCreated, ProductUpdated, StockReserved, StockReleased
 def reserve_stock_for_sagas(events) -> None:
     """A batch of requests: one load of the products, one save, one insert of the replies."""
     requests = [
-        commands.ReserveStock(
+        commands.StockRequest(
             reservation=e.data["reservation"],
             lines=[(UUID(line["productId"]), line["quantity"]) for line in e.data["lines"]],
         )

@@ -31,12 +31,6 @@ class CancelOrder(Command):
     expected_version: int | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class ChangeCustomerShippingAddress(Command):
-    customer_id: UUID
-    shipping_address: dict
-
-
 @handles(PlaceOrder)
 def place_order(cmd: PlaceOrder) -> Order:
     order = Order.place(
@@ -58,27 +52,6 @@ def ship_order(cmd: ShipOrder) -> Order:
 @handles(CancelOrder)
 def cancel_order(cmd: CancelOrder) -> Order:
     return orders.change(cmd.order_id, Order.cancel, cmd.expected_version)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ConfirmOrder(Command):
-    order_id: UUID
-
-
-@dataclass(frozen=True, kw_only=True)
-class RejectOrder(Command):
-    order_id: UUID
-    reason: str
-
-
-@handles(ConfirmOrder)
-def confirm_order(cmd: ConfirmOrder) -> Order:
-    return orders.change(cmd.order_id, Order.confirm)
-
-
-@handles(RejectOrder)
-def reject_order(cmd: RejectOrder) -> Order:
-    return orders.change(cmd.order_id, lambda o: o.reject(cmd.reason))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,13 +88,6 @@ class ChangeShippingAddresses(Command):
     """New addresses of customers (``{customer id: address}``): their open orders follow."""
 
     addresses: dict[UUID, dict]
-
-
-@handles(ChangeCustomerShippingAddress)
-def change_customer_shipping_address(cmd: ChangeCustomerShippingAddress) -> int:
-    """Send the customer's open orders to the new address; return how many changed."""
-    many = ChangeShippingAddresses(addresses={cmd.customer_id: cmd.shipping_address})
-    return change_shipping_addresses(many)
 
 
 @handles(ChangeShippingAddresses)

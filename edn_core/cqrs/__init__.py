@@ -1,8 +1,8 @@
-"""CQRS: commands and queries, their outcomes, and the HTTP side of both.
+"""CQRS: commands and their outcomes, and the HTTP side of commands and queries (selectors).
 
 Import the messages from here anywhere; the view classes need Django's settings loaded.
 """
 
-from edn_core.cqrs.messages import Command, CommandResult, Outcome, Query, handles, send
+from edn_core.cqrs.messages import Command, CommandResult, Outcome, handles, send
 
-__all__ = ["Command", "CommandResult", "Outcome", "Query", "handles", "send"]
+__all__ = ["Command", "CommandResult", "Outcome", "handles", "send"]

@@ -1,4 +1,4 @@
-"""Commands, queries and the outcome of a command -- no HTTP, no ORM."""
+"""Commands, their one handler each, and the outcome of a command -- no HTTP, no ORM."""
 
 from __future__ import annotations
 
@@ -18,17 +18,12 @@ from edn_core.domain import (
     ValidationFailed,
 )
 
-__all__ = ["Command", "CommandResult", "Outcome", "Query", "handles", "send"]
+__all__ = ["Command", "CommandResult", "Outcome", "handles", "send"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Command:
     """An imperative request to change state (``CreateCustomer``); handled exactly once."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Query:
-    """A request to read state; never changes anything."""
 
 
 class Outcome(StrEnum):

@@ -175,16 +175,20 @@ def test_unsupported_method_is_405_with_allow(api):
 def test_reserved_credit_shows_in_credit_available(api):
     from decimal import Decimal
 
-    from customers.commands import ReserveCredit
+    from customers.commands import CreditRequest, ReserveCredits
     from edn_core.cqrs import send
 
     customer = CreateCustomerFactory.create(credit_limit=Decimal("100.00"))
-    result = send(
-        ReserveCredit(customer_id=customer.id, amount=Decimal("22.50"), reservation="order-1")
-    )
-    assert result.accepted and result.value.ok
+
+    def reserve(amount: str, reservation: str):
+        request = CreditRequest(
+            customer_id=customer.id, amount=Decimal(amount), reservation=reservation
+        )
+        result = send(ReserveCredits(requests=[request]))
+        assert result.accepted
+        return result.value[0]
+
+    assert reserve("22.50", "order-1").ok
     assert api.get(f"/api/customers/{customer.id}").json()["creditAvailable"] == "77.50"
-    refused = send(
-        ReserveCredit(customer_id=customer.id, amount=Decimal("80.00"), reservation="order-2")
-    )
-    assert not refused.value.ok and "77.50 credit available" in refused.value.reason
+    refused = reserve("80.00", "order-2")
+    assert not refused.ok and "77.50 credit available" in refused.reason

@@ -16,6 +16,20 @@ from tests.inventory.factories import CreateProductFactory
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
+def _reserving(reservation: str, lines: list):
+    """Send one stock request the way the saga handler does: in a batch command (of one)."""
+    request = commands.StockRequest(reservation=reservation, lines=lines)
+    return send(commands.ReserveStocks(requests=[request]))
+
+
+def _reserve(reservation: str, lines: list):
+    return _reserving(reservation, lines).value_or_raise()[0]
+
+
+def _release(reservation: str):
+    return send(commands.ReleaseStocks(reservations=[reservation])).value_or_raise()[0]
+
+
 def test_create_get_list_and_update_with_etags(api):
     created = api.post(
         "/api/inventory", {"description": "Widget", "amountAvailable": 9}, format="json"
@@ -73,7 +87,7 @@ def test_malformed_json_is_400(api):
 def test_stock_changes_are_published(api):
     bus = EventBus()
     product = CreateProductFactory.create(amount_available=9)
-    send(commands.ReserveStock(reservation="order-1", lines=[(product.id, 3)]))
+    _reserve("order-1", [(product.id, 3)])
     events = bus.published("v1.ProductStockChanged")
     assert [e.data["amountAvailable"] for e in events] == [9, 6]
 
@@ -81,34 +95,32 @@ def test_stock_changes_are_published(api):
 def test_a_reservation_is_all_or_nothing():
     plenty = CreateProductFactory.create(amount_available=9)
     scarce = CreateProductFactory.create(amount_available=1)
-    result = send(
-        commands.ReserveStock(reservation="order-1", lines=[(plenty.id, 3), (scarce.id, 2)])
-    )
-    assert result.accepted and not result.value.ok and "available" in result.value.reason
+    answer = _reserve("order-1", [(plenty.id, 3), (scarce.id, 2)])
+    assert not answer.ok and "available" in answer.reason
     amounts = dict(ProductRecord.objects.values_list("id", "amount_available"))
     assert amounts == {plenty.id: 9, scarce.id: 1}
 
 
 def test_unknown_product_fails_the_reservation():
-    result = send(commands.ReserveStock(reservation="o", lines=[(uuid.uuid4(), 1)]))
-    assert not result.value.ok and "does not exist" in result.value.reason
+    answer = _reserve("o", [(uuid.uuid4(), 1)])
+    assert not answer.ok and "does not exist" in answer.reason
 
 
 def test_release_returns_exactly_what_was_held_once():
     product = CreateProductFactory.create(amount_available=9)
-    send(commands.ReserveStock(reservation="o", lines=[(product.id, 3)]))
-    send(commands.ReserveStock(reservation="o", lines=[(product.id, 3)]))  # a repeat
+    _reserve("o", [(product.id, 3)])
+    _reserve("o", [(product.id, 3)])  # a repeat
     assert ProductRecord.objects.get(pk=product.id).amount_available == 6
     for _ in range(2):
-        send(commands.ReleaseStock(reservation="o"))
+        _release("o")
     assert ProductRecord.objects.get(pk=product.id).amount_available == 9
 
 
 def test_a_release_before_the_reserve_refuses_the_late_reserve():
     product = CreateProductFactory.create(amount_available=9)
-    send(commands.ReleaseStock(reservation="o"))
-    late = send(commands.ReserveStock(reservation="o", lines=[(product.id, 3)]))
-    assert not late.value.ok
+    _release("o")
+    late = _reserve("o", [(product.id, 3)])
+    assert not late.ok
     assert ProductRecord.objects.get(pk=product.id).amount_available == 9
 
 
@@ -122,9 +134,9 @@ def test_concurrent_reservations_never_oversell(require_postgres):
         try:
             start.wait(timeout=30)
             for _ in range(5):  # optimistic concurrency: retry a lost race a few times
-                result = send(commands.ReserveStock(reservation=f"o{n}", lines=[(product.id, 1)]))
+                result = _reserving(f"o{n}", [(product.id, 1)])
                 if result.outcome != "PreconditionFailed":
-                    return result.accepted and result.value.ok
+                    return result.accepted and result.value[0].ok
             return False
         finally:
             connections.close_all()

@@ -43,9 +43,9 @@ class PlaceOrderFactory(factory.Factory):
 
 def confirm(order):
     """Confirm ``order`` as the create-order saga does once credit and stock are reserved."""
-    result = send(commands.ConfirmOrder(order_id=order.id))
-    assert result.accepted, result
-    return result.value
+    result = send(commands.SettleOrders(verdicts=[(order.id, None)]))
+    assert result.accepted and result.value == [(True, "Created")], result
+    return commands.orders.get(order.id)
 
 
 def ship(order):

@@ -250,11 +250,7 @@ def test_wrong_state_is_409_and_changes_nothing(api, first, then):
 @pytest.mark.parametrize("action", ["ship", "cancel"])
 def test_stale_etag_is_412_and_changes_nothing(api, action):
     order = PlaceOrderFactory.create(customer_id=uuid.uuid4())
-    result = send(
-        commands.ChangeCustomerShippingAddress(
-            customer_id=order.customer_id, shipping_address=AddressFactory()
-        )
-    )
+    result = send(commands.ChangeShippingAddresses(addresses={order.customer_id: AddressFactory()}))
     assert result.accepted and result.value == 1
     assert api.get(url(order))["ETag"] == '"2"'
     before = snapshot()
