@@ -1,23 +1,10 @@
-"""The service apps this project can host, and which of them this process hosts.
+"""The service apps of this project: the one list every per-service file is generated from or
+checked against (``python manage.py edn_wiring check``; ``edn_startservice`` adds to it).
 
-Each service app owns one database alias named after its label. ``EDN_SERVICES`` (a comma
-list, default: all) picks the subset a process hosts, so the same code runs as a modular
-monolith or as one process per app.
+Each service app owns the database alias named after it; ``EDN_SERVICES`` picks those a
+process hosts. ``SAGA_APPS`` hold saga definitions (``<app>/sagas.py``) and are installed
+wherever ``sagas`` is hosted.
 """
 
-from django.core.exceptions import ImproperlyConfigured
-
-SERVICE_APPS: tuple[str, ...] = ("customers", "orders", "inventory", "sagas", "schema_registry")
-
-
-def hosted_services(raw: str) -> list[str]:
-    """Return the service apps named in ``raw`` (comma list; blank or ``all`` means every one)."""
-    names = [part.strip() for part in raw.split(",") if part.strip()]
-    if not names or names == ["all"]:
-        return list(SERVICE_APPS)
-    unknown = sorted(set(names) - set(SERVICE_APPS))
-    if unknown:
-        raise ImproperlyConfigured(
-            f"EDN_SERVICES names unknown service(s) {unknown}; known: {list(SERVICE_APPS)}"
-        )
-    return [name for name in SERVICE_APPS if name in names]
+SERVICE_APPS = ("customers", "orders", "inventory", "sagas", "schema_registry")
+SAGA_APPS = ("order_saga",)

@@ -1,3 +1,5 @@
+from django.utils.module_loading import autodiscover_modules
+
 from edn_core import apps
 
 
@@ -5,6 +7,9 @@ class SagasConfig(apps.ServiceAppConfig):
     name = "sagas"
 
     def ready(self):
+        # Saga definitions live in the project's apps (<app>/sagas.py, as admin.py for the
+        # admin); they must be registered before sagas.events derives the subscriptions.
+        autodiscover_modules("sagas")
         super().ready()
         from edn_core.bus.worker import every
         from sagas.commands import ExpireOverdueSteps, expire_overdue_steps

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from edn_core.cqrs import Command, handles
 from edn_core.domain import ConcurrencyConflict, new_id
+from sagas.definition import definition
 from sagas.domain import Saga
-from sagas.engine import definition
 from sagas.models import SagaRecord, SagaRepository
 from sagas.states import WAITING
 

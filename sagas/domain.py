@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from edn_core.domain import AggregateRoot, InvalidState
-from sagas.engine import Request, SagaDefinition
+from sagas.definition import Request, SagaDefinition
 from sagas.states import (
     WAITING,
     MessageSent,

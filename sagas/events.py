@@ -1,17 +1,17 @@
 """What the orchestrator listens to: each saga's starting event and every reply its steps
-await. The subscriptions are derived from the registered definitions; sagas publishes only
-the commands its steps send (schemas in sagas/schemas/)."""
+await. The subscriptions are derived from the registered definitions (found in the installed
+apps' ``sagas.py`` modules before this module loads); sagas publishes only the commands its
+steps send, whose schemas live with the definition (``<app>/schemas/``)."""
 
 import logging
 from uuid import UUID
 
 from edn_core.bus.subscriptions import subscribe
 from edn_core.events import sends
-from sagas import commands, definitions
-from sagas.engine import SagaDefinition
-from sagas.engine import definitions as registered
+from sagas import commands
+from sagas.definition import SagaDefinition
+from sagas.definition import definitions as registered
 
-__all__ = ["definitions"]
 logger = logging.getLogger(__name__)
 
 

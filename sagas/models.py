@@ -7,8 +7,8 @@ from edn_core.bus import models as bus
 from edn_core.bus.outbox import append
 from edn_core.events import message
 from edn_core.persistence import Repository
+from sagas.definition import definition
 from sagas.domain import Saga
-from sagas.engine import definition
 from sagas.states import MessageSent, SagaState
 
 

@@ -7,21 +7,22 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.services import SERVICE_APPS, hosted_services
+from config.services import SERVICE_APPS
+from edn_core.project import hosted_services
 
 
 def test_all_services_by_default():
-    assert hosted_services("") == list(SERVICE_APPS)
-    assert hosted_services("all") == list(SERVICE_APPS)
+    assert hosted_services("", SERVICE_APPS) == list(SERVICE_APPS)
+    assert hosted_services("all", SERVICE_APPS) == list(SERVICE_APPS)
 
 
 def test_a_subset_is_hosted_in_registry_order():
-    assert hosted_services(" customers ") == ["customers"]
+    assert hosted_services(" customers ", SERVICE_APPS) == ["customers"]
 
 
 def test_unknown_service_is_a_configuration_error():
     with pytest.raises(ImproperlyConfigured, match="billing"):
-        hosted_services("customers,billing")
+        hosted_services("customers,billing", SERVICE_APPS)
 
 
 def _settings_of(env: dict) -> subprocess.CompletedProcess:

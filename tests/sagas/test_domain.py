@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from edn_core.domain import InvalidState
-from sagas.definitions import create_order
+from order_saga.sagas import create_order
 from sagas.domain import Saga
-from sagas.engine import Request, SagaDefinition, Step
+from sagas.definition import Request, SagaDefinition, Step
 from sagas.states import MessageSent, SagaChanged, SagaState
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from sagas.engine import Request, SagaDefinition, Step, register
+from sagas.definition import Request, SagaDefinition, Step, register
 
-STEP_TIMEOUT = timedelta(seconds=getattr(settings, "EDN_SAGA_STEP_TIMEOUT_SECONDS", 30))
+STEP_TIMEOUT = timedelta(seconds=settings.EDN_SAGA_STEP_TIMEOUT_SECONDS)
 
 create_order = register(
     SagaDefinition(

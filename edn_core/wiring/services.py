@@ -1,0 +1,57 @@
+"""The project's service apps as the code declares them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+PLATFORM_APPS = ("sagas", "schema_registry")  # the platform's own service apps
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service app: its label, and the topics it publishes and handles."""
+
+    label: str
+    publishes: frozenset[str]
+    subscribes: frozenset[str]
+
+    @property
+    def name(self) -> str:
+        """Its name in process lists, Kubernetes and Dapr: DNS labels have no underscores."""
+        return self.label.replace("_", "-")
+
+    @property
+    def uses_bus(self) -> bool:
+        return bool(self.publishes or self.subscribes)
+
+
+def services() -> list[Service]:
+    """Every service app of the project in its order, with what its events module declares.
+
+    Needs every app loaded (a process hosting all of them, ``EDN_SERVICES`` unset).
+    """
+    from edn_core.bus.subscriptions import subscriptions
+    from edn_core.events import publications
+
+    known = tuple(settings.EDN_SERVICE_APPS)
+    if list(settings.EDN_SERVICES) != list(known):
+        raise ImproperlyConfigured("the wiring needs every service app: unset EDN_SERVICES")
+    return [
+        Service(
+            label,
+            frozenset(p.topic for p in publications() if p.app_label == label),
+            frozenset(
+                s.topic for s in subscriptions() if s.handler.__module__ == f"{label}.events"
+            ),
+        )
+        for label in known
+    ]
+
+
+def project_apps() -> tuple[str, ...]:
+    """The project's own apps: its service apps but the platform's, then its saga apps."""
+    own = tuple(a for a in settings.EDN_SERVICE_APPS if a not in PLATFORM_APPS)
+    return own + tuple(settings.EDN_SAGA_APPS)
