@@ -7,9 +7,9 @@ from uuid import UUID
 
 from customers.domain import Address, Customer
 from customers.models import CreditReservation, CustomerRepository
-from edn_core.cqrs import Command, handles
+from edn_core.cqrs import Answer, Command, handles
 from edn_core.domain import NotFound, new_id
-from edn_core.reservations import Ledger, Outcome
+from edn_core.reservations import Ledger
 
 customers = CustomerRepository()
 ledger = Ledger(CreditReservation, customers.alias)
@@ -103,7 +103,7 @@ class ReleaseCredits(Command):
 
 
 @handles(ReserveCredits)
-def reserve_credits(cmd: ReserveCredits) -> list[Outcome]:
+def reserve_credits(cmd: ReserveCredits) -> list[Answer]:
     with customers.atomic(savepoint=False):
         loaded = customers.get_many({request.customer_id for request in cmd.requests})
 
@@ -113,7 +113,7 @@ def reserve_credits(cmd: ReserveCredits) -> list[Outcome]:
                 raise NotFound(f"customer {request.customer_id} does not exist.")
             customer.reserve_credit(request.amount, request.reservation)
 
-        outcomes = ledger.reserve(
+        answers = ledger.reserve(
             [
                 (
                     r.reservation,
@@ -124,11 +124,11 @@ def reserve_credits(cmd: ReserveCredits) -> list[Outcome]:
             ]
         )
         customers.save_all([c for c in loaded.values() if c.pending_events])
-    return outcomes
+    return answers
 
 
 @handles(ReleaseCredits)
-def release_credits(cmd: ReleaseCredits) -> list[Outcome]:
+def release_credits(cmd: ReleaseCredits) -> list[Answer]:
     loaded: dict = {}
 
     def load(details: list[dict]) -> None:
@@ -138,6 +138,6 @@ def release_credits(cmd: ReleaseCredits) -> list[Outcome]:
         loaded[UUID(held["customerId"])].release_credit(Decimal(held["amount"]), reservation)
 
     with customers.atomic(savepoint=False):
-        outcomes = ledger.release(cmd.reservations, undo, load)
+        answers = ledger.release(cmd.reservations, undo, load)
         customers.save_all([c for c in loaded.values() if c.pending_events])
-    return outcomes
+    return answers

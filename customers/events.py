@@ -42,26 +42,26 @@ def reserve_credit_for_sagas(events) -> None:
         )
         for e in events
     ]
-    outcomes = send(commands.ReserveCredits(requests=requests)).value_or_raise()
+    answers = send(commands.ReserveCredits(requests=requests)).value_or_raise()
     replies = []
-    for event, outcome in zip(events, outcomes, strict=True):
+    for event, answer in zip(events, answers, strict=True):
         reply = {k: event.data[k] for k in ("reservation", "customerId", "amount")}
-        if outcome.ok:
+        if answer.ok:
             replies.append((event, RESERVED, reply))
         else:
-            replies.append((event, RESERVE_FAILED, {**reply, "reason": outcome.reason}))
+            replies.append((event, RESERVE_FAILED, {**reply, "reason": answer.reason}))
     reply_all("customers", replies)
 
 
 @subscribe("v1.CustomerCreditReleaseRequested", batch=True)
 def release_credit_for_sagas(events) -> None:
     reservations = [e.data["reservation"] for e in events]
-    outcomes = send(commands.ReleaseCredits(reservations=reservations)).value_or_raise()
+    answers = send(commands.ReleaseCredits(reservations=reservations)).value_or_raise()
     reply_all(
         "customers",
         [
-            (e, RELEASED, {"reservation": r, "amount": (o.detail or {}).get("amount", "0")})
-            for e, r, o in zip(events, reservations, outcomes, strict=True)
+            (e, RELEASED, {"reservation": r, "amount": (a.detail or {}).get("amount", "0")})
+            for e, r, a in zip(events, reservations, answers, strict=True)
         ],
     )
 

@@ -111,8 +111,9 @@ def publication_for(event: DomainEvent) -> Publication | None:
 
 
 def sends(*topics: str, app: str) -> None:
-    """Declare the topics ``app`` writes with :func:`edn_core.bus.outbox.send` (commands to
-    other services, replies): they need schemas and show in the AsyncAPI document like events."""
+    """Declare the topics ``app`` queues with :func:`edn_core.bus.outbox.enqueue_message`
+    (commands to other services, replies): they need schemas and show in the AsyncAPI
+    document like events."""
     for topic in topics:
         if not TOPIC.match(topic):
             raise ValueError(f"topic {topic!r} must look like v1.SomethingHappened")
@@ -120,7 +121,7 @@ def sends(*topics: str, app: str) -> None:
 
 
 def is_declared(topic: str) -> bool:
-    """Whether some app declared it publishes or sends ``topic`` (checked on every send)."""
+    """Whether some app declared it publishes or sends ``topic`` (checked on every write)."""
     return topic in _SENT or topic in _PUBLISHED_TOPICS
 
 

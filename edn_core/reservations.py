@@ -15,16 +15,15 @@ runs in the caller's transaction, beside the aggregate change and the reply in t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
 
 from edn_core.bulk import insert_rows
+from edn_core.cqrs.messages import Answer
 from edn_core.domain import ConcurrencyConflict, DomainError
 
-__all__ = ["Ledger", "Outcome", "ReservationBase"]
+__all__ = ["Ledger", "ReservationBase"]
 
 
 class ReservationBase(models.Model):
@@ -45,13 +44,6 @@ class ReservationBase(models.Model):
         return f"reservation {self.reservation} ({self.state})"
 
 
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    reason: str = ""
-    detail: dict[str, Any] | None = None
-
-
 class Ledger:
     """Reserve and release through ``model`` (a concrete :class:`ReservationBase`)."""
 
@@ -65,8 +57,8 @@ class Ledger:
         rows = self._rows().select_for_update().filter(reservation__in=list(reservations))
         return {row.reservation: row for row in rows}
 
-    def reserve(self, requests: list[tuple[str, dict, Callable[[], None]]]) -> list[Outcome]:
-        """For each ``(reservation, detail, hold)`` in order, run ``hold`` once.
+    def reserve(self, requests: list[tuple[str, dict, Callable[[], None]]]) -> list[Answer]:
+        """For each ``(reservation, detail, hold)`` in order, run ``hold`` once; answer each.
 
         ``hold`` changes aggregates the caller loaded (and saves afterwards) and refuses by
         raising a domain error *before* changing anything: a refusal is an answer, recorded
@@ -74,11 +66,11 @@ class Ledger:
         """
         with transaction.atomic(using=self.alias, savepoint=False):
             known = self._locked(r for r, _, _ in requests)
-            outcomes = []
+            answers = []
             for reservation, detail, hold in requests:
                 row = known.get(reservation)
                 if row is not None:
-                    outcomes.append(_answer(row))
+                    answers.append(_answer(row))
                     continue
                 try:
                     hold()
@@ -89,23 +81,23 @@ class Ledger:
                 else:
                     row = self._new(reservation, self.model.HELD, detail, "")
                 known[reservation] = row
-                outcomes.append(_answer(row))
+                answers.append(_answer(row))
             insert_rows(self.model, self.alias, [r for r in known.values() if r._state.adding])
-        return outcomes
+        return answers
 
     def release(
         self,
         reservations: list[str],
         undo: Callable[[str, dict], None],
         load: Callable[[list[dict]], None] = lambda details: None,
-    ) -> list[Outcome]:
+    ) -> list[Answer]:
         """Undo what each reservation holds (``undo(reservation, detail)``), once; leave a
         tombstone for one never seen. ``load(details)`` runs first, with every held detail,
         so the caller can load the aggregates ``undo`` changes in one go."""
         with transaction.atomic(using=self.alias, savepoint=False):
             known = self._locked(reservations)
             load([row.detail for row in known.values() if row.state == row.HELD])
-            released, outcomes = [], []
+            released, answers = [], []
             for reservation in reservations:
                 row = known.get(reservation)
                 if row is None:
@@ -116,22 +108,22 @@ class Ledger:
                     undo(reservation, row.detail)
                     row.state = row.RELEASED
                     released.append(row.pk)
-                outcomes.append(Outcome(True, detail=row.detail))
+                answers.append(Answer(True, detail=row.detail))
             insert_rows(self.model, self.alias, [r for r in known.values() if r._state.adding])
             if released:
                 self._rows().filter(pk__in=released).update(
                     state=self.model.RELEASED, updated_at=timezone.now()
                 )
-        return outcomes
+        return answers
 
     def _new(self, reservation: str, state: str, detail: dict, reason: str) -> ReservationBase:
         return self.model(reservation=reservation, state=state, detail=detail, reason=reason)
 
 
-def _answer(row: ReservationBase) -> Outcome:
+def _answer(row: ReservationBase) -> Answer:
     if row.state == row.HELD:
-        return Outcome(True, detail=row.detail)
-    return Outcome(False, row.reason or f"reservation {row.reservation} was {row.state}")
+        return Answer(True, detail=row.detail)
+    return Answer(False, row.reason or f"reservation {row.reservation} was {row.state}")
 
 
 def _reason(error: DomainError) -> str:

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from functools import partial
 from uuid import UUID
 
-from edn_core.cqrs import Command, handles
+from edn_core.cqrs import Answer, Command, handles
 from edn_core.domain import NotFound, new_id
-from edn_core.reservations import Ledger, Outcome
+from edn_core.reservations import Ledger
 from inventory.domain import Product
 from inventory.models import ProductRepository, StockReservation
 
@@ -75,7 +75,7 @@ class ReleaseStocks(Command):
 
 
 @handles(ReserveStocks)
-def reserve_stocks(cmd: ReserveStocks) -> list[Outcome]:
+def reserve_stocks(cmd: ReserveStocks) -> list[Answer]:
     """Each reservation all or nothing: every line is checked before any stock moves."""
     with products.atomic(savepoint=False):
         loaded = products.get_many({p for request in cmd.requests for p, _ in request.lines})
@@ -91,18 +91,18 @@ def reserve_stocks(cmd: ReserveStocks) -> list[Outcome]:
             for product_id, quantity in sorted(request.lines):
                 loaded[product_id].reserve(quantity, request.reservation)
 
-        outcomes = ledger.reserve(
+        answers = ledger.reserve(
             [
                 (r.reservation, {"lines": [[str(p), q] for p, q in r.lines]}, partial(hold, r))
                 for r in cmd.requests
             ]
         )
         products.save_all([p for p in loaded.values() if p.pending_events])
-    return outcomes
+    return answers
 
 
 @handles(ReleaseStocks)
-def release_stocks(cmd: ReleaseStocks) -> list[Outcome]:
+def release_stocks(cmd: ReleaseStocks) -> list[Answer]:
     loaded: dict = {}
 
     def load(details: list[dict]) -> None:
@@ -113,6 +113,6 @@ def release_stocks(cmd: ReleaseStocks) -> list[Outcome]:
             loaded[UUID(product_id)].release(quantity, reservation)
 
     with products.atomic(savepoint=False):
-        outcomes = ledger.release(cmd.reservations, undo, load)
+        answers = ledger.release(cmd.reservations, undo, load)
         products.save_all([p for p in loaded.values() if p.pending_events])
-    return outcomes
+    return answers

@@ -38,14 +38,14 @@ def reserve_stock_for_sagas(events) -> None:
         )
         for e in events
     ]
-    outcomes = send(commands.ReserveStocks(requests=requests)).value_or_raise()
+    answers = send(commands.ReserveStocks(requests=requests)).value_or_raise()
     replies = []
-    for event, outcome in zip(events, outcomes, strict=True):
+    for event, answer in zip(events, answers, strict=True):
         reply = {"reservation": event.data["reservation"], "lines": event.data["lines"]}
-        if outcome.ok:
+        if answer.ok:
             replies.append((event, RESERVED, reply))
         else:
-            replies.append((event, RESERVE_FAILED, {**reply, "reason": outcome.reason}))
+            replies.append((event, RESERVE_FAILED, {**reply, "reason": answer.reason}))
     reply_all("inventory", replies)
 
 

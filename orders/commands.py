@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from uuid import UUID
 
-from edn_core.cqrs import Command, handles
+from edn_core.cqrs import Answer, Command, handles
 from edn_core.domain import DomainError, new_id
 from orders.domain import Address, Order, OrderItem, OrderState
 from orders.models import OrderRepository
@@ -63,24 +63,24 @@ class SettleOrders(Command):
 
 
 @handles(SettleOrders)
-def settle_orders(cmd: SettleOrders) -> list[tuple[bool, str]]:
-    """Return ``(done, state or why not)`` per verdict, in order."""
-    results = []
+def settle_orders(cmd: SettleOrders) -> list[Answer]:
+    """Answer each verdict, in order: done with the order's ``state`` in ``detail``, or why not."""
+    answers = []
     with orders.atomic(savepoint=False):
         loaded = orders.get_many({order_id for order_id, _ in cmd.verdicts})
         for order_id, reason in cmd.verdicts:
             order = loaded.get(order_id)
             if order is None:
-                results.append((False, f"order {order_id} does not exist."))
+                answers.append(Answer(False, f"order {order_id} does not exist."))
                 continue
             try:
                 order.confirm() if reason is None else order.reject(reason)
             except DomainError as refusal:  # raised before anything changed
-                results.append((False, refusal.message))
+                answers.append(Answer(False, refusal.message))
                 continue
-            results.append((True, order.state.value))
+            answers.append(Answer(True, detail={"state": order.state.value}))
         orders.save_all([order for order in loaded.values() if order.pending_events])
-    return results
+    return answers
 
 
 @dataclass(frozen=True, kw_only=True)

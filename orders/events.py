@@ -65,14 +65,14 @@ def _address(data: dict) -> dict:
 @subscribe("v1.OrderConfirmRequested", batch=True)
 def confirm_orders_for_sagas(events) -> None:
     verdicts = [(UUID(e.data["orderId"]), None) for e in events]
-    results = send(commands.SettleOrders(verdicts=verdicts)).value_or_raise()
+    answers = send(commands.SettleOrders(verdicts=verdicts)).value_or_raise()
     replies = []
-    for event, (done, what) in zip(events, results, strict=True):
+    for event, answer in zip(events, answers, strict=True):
         order_id = event.data["orderId"]
-        if done:
-            replies.append((event, CONFIRMED, {"orderId": order_id, "state": what}))
+        if answer.ok:
+            replies.append((event, CONFIRMED, {"orderId": order_id, "state": _state(answer)}))
         else:  # cancelled meanwhile, or unknown: the saga compensates
-            replies.append((event, CONFIRM_FAILED, {"orderId": order_id, "reason": what}))
+            replies.append((event, CONFIRM_FAILED, {"orderId": order_id, "reason": answer.reason}))
     reply_all("orders", replies)
 
 
@@ -80,15 +80,15 @@ def confirm_orders_for_sagas(events) -> None:
 def reject_orders_for_sagas(events) -> None:
     """Closed orders stay as they are; the reply says the order's state either way."""
     verdicts = [(UUID(e.data["orderId"]), e.data["reason"]) for e in events]
-    results = send(commands.SettleOrders(verdicts=verdicts)).value_or_raise()
+    answers = send(commands.SettleOrders(verdicts=verdicts)).value_or_raise()
     reply_all(
         "orders",
         [
-            (
-                e,
-                REJECTED,
-                {"orderId": e.data["orderId"], "state": what if done else f"unknown: {what}"},
-            )
-            for e, (done, what) in zip(events, results, strict=True)
+            (e, REJECTED, {"orderId": e.data["orderId"], "state": _state(answer)})
+            for e, answer in zip(events, answers, strict=True)
         ],
     )
+
+
+def _state(answer) -> str:
+    return answer.detail["state"] if answer.ok else f"unknown: {answer.reason}"

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from edn_core.bus import retries
+from edn_core.bus.dispatch import FAILED
 from edn_core.bus.stores import store_for
 
 __all__ = ["register_bus_admin"]
@@ -84,8 +85,9 @@ class FailedDeliveryAdmin(ReadOnlyAdmin):
     @admin.action(description="Replay now")
     def replay(self, request, queryset):
         store = store_for(queryset.model._meta.app_label)
-        outcomes = [retries.replay(store, row) for row in queryset.exclude(status="resolved")]
-        level = messages.SUCCESS if all(o != "failed" for o in outcomes) else messages.WARNING
+        unresolved = queryset.exclude(status=queryset.model.RESOLVED)
+        outcomes = [retries.replay(store, row) for row in unresolved]  # delivery outcomes
+        level = messages.SUCCESS if FAILED not in outcomes else messages.WARNING
         summary = ", ".join(f"{outcomes.count(o)} {o}" for o in sorted(set(outcomes)))
         self.message_user(request, f"replayed: {summary or 'nothing'}", level)
 

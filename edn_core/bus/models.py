@@ -50,7 +50,8 @@ class InboxEntryBase(models.Model):
     topic = models.CharField(max_length=200)
     aggregate_id = models.CharField(max_length=100)
     sequence = models.BigIntegerField()
-    outcome = models.CharField(max_length=20, default="handled")  # handled | stale
+    # The delivery outcome (edn_core.bus.dispatch): handled, or stale (latest-wins skipped it).
+    outcome = models.CharField(max_length=20, default="handled")
     processed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -25,9 +25,9 @@ __all__ = [
     "NOTIFY_CHANNEL",
     "PARTITIONS",
     "append",
+    "enqueue_message",
     "partition_of",
     "reply_all",
-    "send",
     "write_outbox",
 ]
 
@@ -59,7 +59,7 @@ def write_outbox(
     return append(app_label, built)
 
 
-def send(
+def enqueue_message(
     app_label: str,
     topic: str,
     data: dict,
@@ -68,8 +68,8 @@ def send(
     correlation_id: str | None = None,
     event_id: str | None = None,
 ) -> IntegrationEvent:
-    """Write one message that is not an aggregate's event (a command to another service, a
-    reply) to ``app_label``'s outbox, in the caller's transaction.
+    """Queue one message that is not an aggregate's event (a command to another service, a
+    reply) in ``app_label``'s outbox, in the caller's transaction; the relay publishes it.
 
     ``key`` orders it: messages with one key are published in the order they were written.
     The correlation id defaults to the active context's (a reply keeps its request's).

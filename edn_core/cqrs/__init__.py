@@ -3,6 +3,6 @@
 Import the messages from here anywhere; the view classes need Django's settings loaded.
 """
 
-from edn_core.cqrs.messages import Command, CommandResult, Outcome, handles, send
+from edn_core.cqrs.messages import Answer, Command, CommandResult, Outcome, handles, send
 
-__all__ = ["Command", "CommandResult", "Outcome", "handles", "send"]
+__all__ = ["Answer", "Command", "CommandResult", "Outcome", "handles", "send"]

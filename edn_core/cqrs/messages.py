@@ -1,4 +1,5 @@
-"""Commands, their one handler each, and the outcome of a command -- no HTTP, no ORM."""
+"""Commands, their one handler each, the outcome of a command and the per-request answers of
+a batch command -- no HTTP, no ORM."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from edn_core.domain import (
     ValidationFailed,
 )
 
-__all__ = ["Command", "CommandResult", "Outcome", "handles", "send"]
+__all__ = ["Answer", "Command", "CommandResult", "Outcome", "handles", "send"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +28,8 @@ class Command:
 
 
 class Outcome(StrEnum):
+    """What became of a command: accepted, or the kind of refusal (each has its HTTP status)."""
+
     ACCEPTED = "Accepted"
     INVALID = "Invalid"
     NOT_FOUND = "NotFound"
@@ -59,6 +62,16 @@ class CommandResult:
         if self.accepted:
             return self.value
         raise self.error or DomainError(self.message or f"refused: {self.outcome}")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one request of a batch command (a saga participant's reply): ``ok``, or
+    not with the ``reason``. A "no" here is an answer to send back, not a refused command."""
+
+    ok: bool
+    reason: str = ""
+    detail: dict[str, Any] | None = None
 
 
 C = TypeVar("C", bound=Command)

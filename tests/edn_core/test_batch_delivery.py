@@ -130,17 +130,19 @@ def test_the_address_flow_moves_many_customers_orders_in_one_batch():
     assert set(OrderRecord.objects.values_list("version", flat=True)) == {2}
 
 
-def test_send_writes_a_declared_message_keyed_and_correlated_and_refuses_the_rest():
+def test_enqueue_message_writes_a_declared_message_keyed_and_correlated_refuses_the_rest():
     from django.db import transaction
 
-    from edn_core.bus.outbox import send
+    from edn_core.bus.outbox import enqueue_message
     from orders.models import OutboxMessage
 
     data = {"orderId": "8a0e3b9c-6c5e-4b7a-9f55-2f0f7c1d1a01", "state": "Created"}
     with transaction.atomic(using="orders"):
-        event = send("orders", "v1.OrderConfirmed", data, key="saga-1", correlation_id="c-1")
+        event = enqueue_message(
+            "orders", "v1.OrderConfirmed", data, key="saga-1", correlation_id="c-1"
+        )
     row = OutboxMessage.objects.get(event_id=event.id)
     assert (row.topic, row.aggregate_id, row.sequence) == ("v1.OrderConfirmed", "saga-1", 0)
     assert event.correlation_id == "c-1" and event.data == data
     with pytest.raises(LookupError), transaction.atomic(using="orders"):
-        send("orders", "v1.NeverDeclared", {}, key="k")
+        enqueue_message("orders", "v1.NeverDeclared", {}, key="k")

@@ -44,7 +44,7 @@ class PlaceOrderFactory(factory.Factory):
 def confirm(order):
     """Confirm ``order`` as the create-order saga does once credit and stock are reserved."""
     result = send(commands.SettleOrders(verdicts=[(order.id, None)]))
-    assert result.accepted and result.value == [(True, "Created")], result
+    assert result.accepted and result.value[0].detail == {"state": "Created"}, result
     return commands.orders.get(order.id)
 
 
