@@ -52,6 +52,9 @@ def platform_settings(
         EDN_PROJECT_NAME=name,
         EDN_SERVICE_APPS=tuple(services),
         EDN_SAGA_APPS=tuple(saga_apps),
+        # generated files (manage.py edn_wiring) a project keeps by hand instead: it sets
+        # this in its settings, after these
+        EDN_WIRING_EXCLUDE=(),
     )
     found.update(security_settings(env, found["DEBUG"]))
     found.update(api_settings(env, found["DEBUG"], found["SECRET_KEY"], title, hosted))

@@ -10,17 +10,21 @@ from django.conf import settings
 from edn_core.wiring.importlinter import render_importlinter
 from edn_core.wiring.kubernetes import kubernetes_files
 from edn_core.wiring.local import local_files
+from edn_core.wiring.platform import executable, platform_files
 from edn_core.wiring.services import services
 
 
 def generated_files() -> dict[str, str]:
     """Every generated file, by its path relative to the project's folder."""
     found = services()
-    return {
+    files = {
         ".importlinter": render_importlinter(),
+        **platform_files(),
         **local_files(found),
         **kubernetes_files(found),
     }
+    excluded = set(settings.EDN_WIRING_EXCLUDE)
+    return {name: text for name, text in files.items() if name not in excluded}
 
 
 GENERATED_PER_SERVICE = ("deploy/local/*.env", "deploy/k8s/services/*/kustomization.yaml")
@@ -64,6 +68,8 @@ def write(root: Path | None = None) -> list[str]:
         if not path.is_file() or path.read_text() != wanted:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(wanted)
+            if executable(name):
+                path.chmod(0o755)
             written.append(name)
     for name in stale(root, generated_files()):
         (root / name).unlink()

@@ -1,0 +1,87 @@
+"""Every per-service list is generated from config/services.py and the apps' declarations:
+the committed files agree with the code, and any drift is reported."""
+
+import shutil
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from edn_core import wiring
+
+
+def test_the_committed_files_agree_with_the_code():
+    call_command("edn_wiring", "check")  # raises CommandError listing each differing file
+
+
+def test_every_generated_file_is_written(tmp_path):
+    written = wiring.write(tmp_path)
+    assert set(written) == set(wiring.generated_files())
+    assert wiring.drift(tmp_path) == []
+    assert (tmp_path / "deploy/local/setup").stat().st_mode & 0o111, "scripts stay executable"
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    wiring.write(tmp_path)
+    return tmp_path
+
+
+def test_a_hand_edit_is_drift(project_copy):
+    procfile = project_copy / "deploy/local/Procfile"
+    procfile.write_text(procfile.read_text().replace("orders-worker", "orders-wrker"))
+    (problem,) = wiring.drift(project_copy)
+    assert "deploy/local/Procfile" in problem and "-orders-wrker" in problem
+    with override_settings(BASE_DIR=project_copy), pytest.raises(CommandError, match="1 gen"):
+        call_command("edn_wiring", "check")
+
+
+def test_a_new_service_needs_its_files_and_nothing_else_by_hand(project_copy):
+    apps = (*settings.EDN_SERVICE_APPS, "billing")
+    with override_settings(EDN_SERVICE_APPS=apps, EDN_SERVICES=list(apps)):
+        problems = "\n".join(wiring.drift(project_copy))
+        assert "deploy/local/billing.env (missing)" in problems
+        assert "deploy/k8s/services/billing/kustomization.yaml (missing)" in problems
+        assert "+  - ../services/billing" in problems  # the k8s base
+        assert "+    billing" in problems  # .importlinter: a root package, an independent app
+        assert "+billing: deploy/local/service billing gunicorn" in problems  # Procfile
+        wiring.write(project_copy)
+        assert wiring.drift(project_copy) == []
+    # back to the real list: billing's files are stale, and write removes them
+    assert "deploy/local/billing.env: generated for a service" in "\n".join(
+        wiring.drift(project_copy)
+    )
+    wiring.write(project_copy)
+    assert not (project_copy / "deploy/local/billing.env").exists()
+    assert wiring.drift(project_copy) == []
+
+
+def test_a_file_the_project_keeps_by_hand_can_be_left_out(project_copy):
+    (project_copy / "deploy/docker/Dockerfile").write_text("FROM scratch\n")
+    assert wiring.drift(project_copy)
+    with override_settings(EDN_WIRING_EXCLUDE=("deploy/docker/Dockerfile",)):
+        assert wiring.drift(project_copy) == []
+
+
+def test_the_wiring_needs_every_service_app():
+    with override_settings(EDN_SERVICES=["orders"]), pytest.raises(Exception, match="unset EDN"):
+        wiring.services()
+
+
+def test_the_service_list_and_database_urls_come_from_the_registry(capsys):
+    call_command("edn_wiring", "services", "--subscribers", "--names")
+    assert capsys.readouterr().out.split() == ["customers", "orders", "inventory", "sagas"]
+    call_command("edn_wiring", "database-urls", "postgres://h/edn_x_")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "export DEFAULT_DATABASE_URL=postgres://h/edn_x_default"
+    assert "export SCHEMA_REGISTRY_DATABASE_URL=postgres://h/edn_x_schema_registry" in lines
+    assert len(lines) == 1 + len(settings.EDN_SERVICE_APPS)
+
+
+def test_generated_deploy_parts_render_the_project_package(project_copy):
+    web = (project_copy / "deploy/k8s/roles/service/web.yaml").read_text()
+    assert "args: [gunicorn, -c, config/gunicorn.py, config.wsgi]" in web
+    assert "{{" not in "".join(wiring.generated_files().values())
+    shutil.rmtree(project_copy / "deploy/k8s/roles")
+    assert any("roles/service/web.yaml (missing)" in p for p in wiring.drift(project_copy))
