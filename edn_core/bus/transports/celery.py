@@ -159,13 +159,13 @@ class CeleryTransport(Transport):
             self._confirming, self._next_tag = True, 1
         first = self._next_tag
         acked: set[int] = set()
-        nacked: list[int] = []
+        nacked: set[int] = set()
 
         def on_ack(tag, multiple):
             acked.update(range(first, tag + 1) if multiple else [tag])
 
-        def on_nack(tag, multiple):
-            nacked.append(tag)
+        def on_nack(tag, multiple):  # multiple: every one not yet answered, up to ``tag``
+            nacked.update(set(range(first, tag + 1) if multiple else [tag]) - acked)
 
         channel.events["basic_ack"].add(on_ack)
         channel.events["basic_nack"].add(on_nack)
@@ -175,7 +175,8 @@ class CeleryTransport(Transport):
                 self._send(producer, message)
                 self._next_tag += 1
             last = self._next_tag - 1
-            while not nacked and not set(range(first, last + 1)) <= acked:
+            # Wait for every answer: a nack (a full queue) can come before earlier messages' acks.
+            while not set(range(first, last + 1)) <= acked | nacked:
                 connection.drain_events(timeout=10)
         except TimeoutError:
             pass  # unconfirmed ones are published again later
