@@ -1,7 +1,8 @@
 from importlib import import_module
 
 from django.apps import AppConfig
-from django.core.signals import request_started
+from django.conf import settings
+from django.core.signals import request_started, setting_changed
 
 
 class EdnCoreConfig(AppConfig):
@@ -16,6 +17,23 @@ class EdnCoreConfig(AppConfig):
         if bus_config().in_process:
             # Started by the first request, not at import: migrate & co. must not relay.
             request_started.connect(ensure_in_process_worker, dispatch_uid="edn-bus")
+        install_remote_schema_source()
+        setting_changed.connect(_registry_url_changed, dispatch_uid="edn-schema-registry-url")
+
+
+def install_remote_schema_source() -> None:
+    """Give the schema layer the HTTP client of ``EDN_SCHEMA_REGISTRY_URL`` (or none). A
+    hosted registry, installed by its own app, takes precedence over it."""
+    from edn_core import schemas
+    from edn_core.schema_client import HttpSchemaSource
+
+    url = getattr(settings, "EDN_SCHEMA_REGISTRY_URL", "")
+    schemas.install_remote_source(HttpSchemaSource(url) if url else None)
+
+
+def _registry_url_changed(setting: str, **kwargs) -> None:
+    if setting == "EDN_SCHEMA_REGISTRY_URL":  # override_settings in tests
+        install_remote_schema_source()
 
 
 class ServiceAppConfig(AppConfig):

@@ -22,7 +22,7 @@ from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from edn_core.bus import retries
+from edn_core.bus import failures
 from edn_core.bus.dispatch import deliver
 from edn_core.bus.subscriptions import subscriptions, subscriptions_for
 from edn_core.cqrs.problems import django_problem
@@ -87,11 +87,11 @@ def _deliver(raw: str | bytes, topic: str) -> str:
         try:
             event = IntegrationEvent.from_json(raw)
         except InvalidEnvelope as error:
-            retries.dead_letter_invalid(raw, str(error), None)  # reaching no handler
+            failures.dead_letter_invalid(raw, str(error), None)  # reaching no handler
             return DROP
         if event.topic != topic or not subscriptions_for(topic):
             error = f"a {event.topic} event arrived on topic {topic}, which no handler here takes"
-            retries.dead_letter_invalid(raw, error, None)
+            failures.dead_letter_invalid(raw, error, None)
             return DROP
         deliver(raw)
     except Exception:  # nothing recorded (database down...): the sidecar must deliver again

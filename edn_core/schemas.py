@@ -1,8 +1,10 @@
 """Validate integration event data against the schema registry, with compiled validators cached.
 
-The registry is reached through a :class:`SchemaSource`: the ``schema_registry`` app installs a
-local one when this process hosts it; otherwise ``EDN_SCHEMA_REGISTRY_URL`` names a registry
-to fetch from over HTTP. Registered versions are immutable, so a fetched version and its
+The registry is reached through a :class:`SchemaSource`, installed at startup: the
+``schema_registry`` app installs a local one when this process hosts it (it takes precedence);
+otherwise ``edn_core``'s app config installs the HTTP client of the registry
+``EDN_SCHEMA_REGISTRY_URL`` names (:mod:`edn_core.schema_client`, which imports this module,
+never the other way). Registered versions are immutable, so a fetched version and its
 compiled validators are cached for the life of the process; "latest" is re-read after
 ``EDN_SCHEMA_LATEST_TTL`` seconds.
 
@@ -29,7 +31,9 @@ __all__ = [
     "SchemaRefused",
     "SchemaSource",
     "UnknownSchema",
+    "forget_cached",
     "install_local_source",
+    "install_remote_source",
     "reference",
     "source",
     "validate_for_consume",
@@ -113,6 +117,7 @@ def parse_reference(value: str) -> tuple[str, int] | None:
 
 _cache = SchemaCache()
 _local: SchemaSource | None = None
+_remote: SchemaSource | None = None
 
 
 def install_local_source(source: SchemaSource | None) -> None:
@@ -122,15 +127,21 @@ def install_local_source(source: SchemaSource | None) -> None:
     _cache.clear()
 
 
+def install_remote_source(source: SchemaSource | None) -> None:
+    """Called at startup with the client of the remote registry (None: there is none). What
+    is cached stays: registered versions are immutable wherever they were read."""
+    global _remote
+    _remote = source
+
+
+def forget_cached() -> None:
+    """Drop every cached schema and validator (the hosted registry changed)."""
+    _cache.clear()
+
+
 def source() -> SchemaSource | None:
     """Return the registry this process uses: its own, or the remote one, or None."""
-    if _local is not None:
-        return _local
-    if getattr(settings, "EDN_SCHEMA_REGISTRY_URL", ""):
-        from edn_core.schema_client import HttpSchemaSource
-
-        return HttpSchemaSource(settings.EDN_SCHEMA_REGISTRY_URL)
-    return None
+    return _local if _local is not None else _remote
 
 
 def validation_enabled() -> bool:

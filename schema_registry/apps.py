@@ -8,6 +8,6 @@ class SchemaRegistryConfig(AppConfig):
 
     def ready(self):
         from edn_core import schemas
-        from schema_registry.queries import LocalSchemaSource
+        from schema_registry.source import LocalSchemaSource
 
         schemas.install_local_source(LocalSchemaSource())

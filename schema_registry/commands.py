@@ -6,10 +6,10 @@ from django.db import router, transaction
 
 from edn_core.cqrs import Command, handles
 from edn_core.domain import NotFound
-from edn_core.schemas import RegisteredSchema, install_local_source
+from edn_core.schemas import RegisteredSchema, forget_cached
 from schema_registry import domain, errors
 from schema_registry.models import RegistryConfig, Schema, SchemaVersion, Subject
-from schema_registry.queries import LocalSchemaSource, global_compatibility, live_versions
+from schema_registry.queries import global_compatibility, live_versions
 
 
 def _atomic():
@@ -63,7 +63,7 @@ def register_schema(cmd: RegisterSchema) -> RegisteredSchema:
         if subject.deleted:
             subject.deleted = False
             subject.save(update_fields=["deleted"])
-    install_local_source(LocalSchemaSource())  # drop cached "latest" of this process
+    forget_cached()  # drop cached "latest" of this process
     return RegisteredSchema(subject.name, row.version, schema.id, document)
 
 
@@ -115,7 +115,7 @@ def delete_version(cmd: DeleteVersion) -> int:
             _drop_orphan_schemas({row.schema_id})
         else:
             SchemaVersion.objects.filter(pk=row.pk).update(deleted=True)
-    install_local_source(LocalSchemaSource())
+    forget_cached()
     return row.version
 
 
@@ -141,5 +141,5 @@ def delete_subject(cmd: DeleteSubject) -> list[int]:
             subject.versions.update(deleted=True)
             subject.deleted = True
             subject.save(update_fields=["deleted"])
-    install_local_source(LocalSchemaSource())
+    forget_cached()
     return versions

@@ -1,8 +1,8 @@
-"""Read side of the registry, and the local schema source the event bus validates against."""
+"""Read side of the registry: subjects, versions, schemas, compatibility settings and checks."""
 
 from edn_core.domain import NotFound
 from edn_core.schemas import RegisteredSchema
-from schema_registry import errors
+from schema_registry import domain, errors
 from schema_registry.models import RegistryConfig, Schema, SchemaVersion, Subject
 
 # Ids and versions beyond these cannot exist; looking them up would overflow the column.
@@ -62,8 +62,6 @@ def get_version(name: str, version: int | None, deleted: bool = False) -> Regist
 
 def lookup(name: str, document: dict, deleted: bool = False) -> RegisteredSchema:
     """Return the version of subject ``name`` that holds ``document`` (its canonical form)."""
-    from schema_registry import domain
-
     rows = get_subject(name, deleted).versions.filter(
         schema__fingerprint=domain.fingerprint(document)
     )
@@ -92,8 +90,6 @@ def compatibility_of(name: str | None) -> str:
 def check_compatibility(name: str, document: dict, version: int | None = None) -> list[str]:
     """Return why ``document`` breaks the subject's mode ([] = it does not): against the
     versions registering it would check, or against ``version`` alone."""
-    from schema_registry import domain
-
     if version is not None:
         history = [get_version(name, version).document]
     elif (live := Subject.objects.filter(name=name, deleted=False).first()) is None:
@@ -102,29 +98,3 @@ def check_compatibility(name: str, document: dict, version: int | None = None) -
         history = [v.schema.document for v in live_versions(live)]
     mode = compatibility_of(name)
     return [r.message for r in domain.incompatibilities(name, mode, document, history)]
-
-
-class LocalSchemaSource:
-    """Schemas straight from this process's registry tables."""
-
-    def get(self, subject: str, version: int | None) -> RegisteredSchema | None:
-        try:
-            return get_version(subject, version)
-        except NotFound:
-            return None
-
-    def register(self, subject: str, document: dict) -> RegisteredSchema:
-        from edn_core.cqrs import send
-        from edn_core.schemas import SchemaRefused
-        from schema_registry.commands import RegisterSchema
-
-        result = send(RegisterSchema(subject=subject, document=document))
-        if not result.accepted:
-            raise SchemaRefused(result.message, result.details.get("reasons", []))
-        return result.value
-
-    def compatibility(self, subject: str, document: dict) -> list[str]:
-        try:
-            return check_compatibility(subject, document)
-        except NotFound:
-            return []

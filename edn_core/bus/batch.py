@@ -21,13 +21,13 @@ from django.utils import timezone
 
 from edn_core import schemas, tracing
 from edn_core.bulk import advance_checkpoints, insert_values
-from edn_core.bus import retries
+from edn_core.bus import failures
 from edn_core.bus.dispatch import (
     DEAD_LETTERED,
+    FAILED,
     HANDLED,
     INBOX_FIELDS,
     STALE,
-    _postponed,
     apply,
     ensure_intact,
     inbox_values,
@@ -54,7 +54,7 @@ def deliver_batch(
     for raw in envelopes:
         for source, event in read_message(raw):
             if isinstance(event, InvalidEnvelope):
-                retries.dead_letter_invalid(source_text(source), str(event), app_labels)
+                failures.dead_letter_invalid(source_text(source), str(event), app_labels)
                 counts[DEAD_LETTERED] = counts.get(DEAD_LETTERED, 0) + 1
                 continue
             targets = subscriptions_for(event.topic)
@@ -62,7 +62,7 @@ def deliver_batch(
                 targets = [sub for sub in targets if sub.app_label in app_labels]
                 if not targets:  # sent here by a stale binding or a foreign publisher
                     error = f"no subscription of {sorted(app_labels)} handles {event.topic}"
-                    retries.dead_letter_invalid(source_text(source), error, app_labels)
+                    failures.dead_letter_invalid(source_text(source), error, app_labels)
                     counts[DEAD_LETTERED] = counts.get(DEAD_LETTERED, 0) + 1
             for sub in targets:
                 outcome = _check_schema(sub, event, source)
@@ -83,7 +83,8 @@ def _check_schema(sub: Subscription, event: IntegrationEvent, source) -> str | N
     except (schemas.EventSchemaViolation, schemas.UnknownSchema, RecursionError):
         return run_subscription(sub, event, source_text(source))  # the dead letter, with details
     except schemas.RegistryUnavailable as error:
-        return _postponed(sub, event, source_text(source), str(error.detail))
+        failures.postpone(sub, event, source_text(source), str(error.detail))
+        return FAILED
     return None
 
 

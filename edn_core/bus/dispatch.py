@@ -2,9 +2,9 @@
 
 Each handler runs in a transaction on its app's alias that also inserts the inbox row
 ``(consumer, event id)``; the unique constraint makes a concurrent or repeated delivery roll
-back without effect. A failing handler is recorded (in its own transaction) and retried with
-backoff by :mod:`edn_core.bus.retries`; an envelope that is not a valid event is
-dead-lettered without reaching any handler.
+back without effect. A failing handler is recorded (in its own transaction, by
+:mod:`edn_core.bus.failures`) and retried with backoff by :mod:`edn_core.bus.retries`; an
+envelope that is not a valid event is dead-lettered without reaching any handler.
 """
 
 from __future__ import annotations
@@ -18,13 +18,9 @@ from django.utils import timezone
 
 from edn_core import schemas, tracing
 from edn_core.bulk import advance_checkpoints, insert_values
-from edn_core.bus import retries
+from edn_core.bus import failures
 from edn_core.bus.stores import store_for
-from edn_core.bus.subscriptions import (
-    Subscription,
-    by_consumer,
-    subscriptions_for,
-)
+from edn_core.bus.subscriptions import Subscription, subscriptions_for
 from edn_core.domain import ConcurrencyConflict
 from edn_core.events import IntegrationEvent, InvalidEnvelope
 
@@ -45,7 +41,7 @@ def deliver(envelope: str | bytes, *, app_labels: set[str] | None = None) -> dic
     try:
         event = IntegrationEvent.from_json(envelope)
     except InvalidEnvelope as error:
-        retries.dead_letter_invalid(envelope, str(error), app_labels)
+        failures.dead_letter_invalid(envelope, str(error), app_labels)
         return {}
     targets = [
         s for s in subscriptions_for(event.topic) if app_labels is None or s.app_label in app_labels
@@ -53,7 +49,7 @@ def deliver(envelope: str | bytes, *, app_labels: set[str] | None = None) -> dic
     raw = envelope if isinstance(envelope, str) else envelope.decode("utf-8")
     if app_labels is not None and not targets:  # a stale binding or a foreign publisher
         error = f"no subscription of {sorted(app_labels)} handles {event.topic}"
-        retries.dead_letter_invalid(raw, error, app_labels)
+        failures.dead_letter_invalid(raw, error, app_labels)
     return {s.consumer: run_subscription(s, event, raw) for s in targets}
 
 
@@ -77,14 +73,15 @@ def run_subscription(
     except (schemas.EventSchemaViolation, schemas.UnknownSchema) as error:
         # An unknown version is a foreign or deleted one: kept to replay once registered.
         detail = json.dumps(getattr(error, "errors", {}), sort_keys=True)
-        retries.dead_letter(store, sub.consumer, event, envelope, f"{error.message} {detail}")
+        failures.dead_letter(sub, event, envelope, f"{error.message} {detail}")
         return DEAD_LETTERED
     except RecursionError:  # the schema checks walk the data recursively
         error = "data nested too deeply to be checked against its schema"
-        retries.dead_letter(store, sub.consumer, event, envelope, error)
+        failures.dead_letter(sub, event, envelope, error)
         return DEAD_LETTERED
     except schemas.RegistryUnavailable as error:
-        return _postponed(sub, event, envelope, str(error.detail))
+        failures.postpone(sub, event, envelope, str(error.detail))
+        return FAILED
     context = tracing.caused_by(event.id, event.correlation_id, event.traceparent)
     try:
         with tracing.using(context):
@@ -92,14 +89,17 @@ def run_subscription(
     except IntegrityError as error:
         if store.rows(store.inbox).filter(consumer=sub.consumer, event_id=event.id).exists():
             if retrying:  # a replay of an event that was handled meanwhile
-                retries.resolve(store, sub.consumer, event.id)
+                failures.resolve(sub, event.id)
             return DUPLICATE
-        return _failed(sub, event, envelope, f"IntegrityError: {error}")
+        failures.record_failure(sub, event, envelope, f"IntegrityError: {error}")
+        return FAILED
     except schemas.RegistryUnavailable as error:  # the handler publishes: an outage too
-        return _postponed(sub, event, envelope, str(error.detail))
+        failures.postpone(sub, event, envelope, str(error.detail))
+        return FAILED
     except Exception as error:  # a handler bug must not stop other events from flowing
         logger.warning("handler %s failed on %s %s: %r", sub.consumer, event.topic, event.id, error)
-        return _failed(sub, event, envelope, f"{type(error).__name__}: {error}")
+        failures.record_failure(sub, event, envelope, f"{type(error).__name__}: {error}")
+        return FAILED
     return outcome
 
 
@@ -112,7 +112,7 @@ def _handle(store, sub: Subscription, event: IntegrationEvent, retrying: bool) -
             with transaction.atomic(using=store.alias):
                 outcome = apply(store, sub, event)
                 if retrying:
-                    retries.resolve(store, sub.consumer, event.id)
+                    failures.resolve(sub, event.id)
             return outcome
         except ConcurrencyConflict:
             if attempt == CONFLICT_RETRIES - 1:
@@ -155,17 +155,6 @@ def ensure_intact(alias: str) -> None:
         raise TransactionManagementError("a handler swallowed an error inside its transaction")
 
 
-def _failed(sub: Subscription, event: IntegrationEvent, envelope: str, error: str) -> str:
-    retries.record_failure(store_for(sub.app_label), sub.consumer, event, envelope, error)
-    return FAILED
-
-
-def _postponed(sub: Subscription, event: IntegrationEvent, envelope: str, error: str) -> str:
-    """The registry is out: retry later without counting an attempt (never a dead letter)."""
-    retries.postpone(store_for(sub.app_label), sub.consumer, event, envelope, error)
-    return FAILED
-
-
 def _claim_checkpoint(store, sub: Subscription, event: IntegrationEvent) -> bool:
     """For latest-wins consumers: move the aggregate's checkpoint forward, or report stale.
 
@@ -176,18 +165,3 @@ def _claim_checkpoint(store, sub: Subscription, event: IntegrationEvent) -> bool
         return True
     newest = {event.aggregate_id: event.sequence}
     return bool(advance_checkpoints(store.checkpoints, store.alias, sub.consumer, newest))
-
-
-def redeliver(store, row) -> str:
-    """Run the handler of a recorded failed delivery again."""
-    sub = by_consumer(row.consumer)
-    if sub is None:
-        reason = f"no subscription named {row.consumer} is hosted here"
-        store.rows(store.failures).filter(pk=row.pk).update(status=row.DEAD, last_error=reason)
-        return FAILED
-    try:
-        event = IntegrationEvent.from_json(row.envelope)
-    except InvalidEnvelope as error:
-        store.rows(store.failures).filter(pk=row.pk).update(status=row.DEAD, last_error=str(error))
-        return FAILED
-    return run_subscription(sub, event, row.envelope, retrying=True)

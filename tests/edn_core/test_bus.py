@@ -12,7 +12,7 @@ from django.utils import timezone
 from customers.models import CustomerRecord
 from customers.models import OutboxMessage as CustomerOutbox
 from edn_core import tracing
-from edn_core.bus import retries
+from edn_core.bus import failures, retries
 from edn_core.bus.dispatch import DUPLICATE, FAILED, HANDLED, deliver
 from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import subscribe, unsubscribe
@@ -248,7 +248,7 @@ def test_a_retry_that_succeeds_resolves_the_failure(recorder):
 def test_invalid_envelope_is_dead_lettered_and_reaches_no_handler(recorder, raw):
     assert deliver(raw) == {}
     dead = EventBus().dead_letters()
-    assert len(dead) == 1 and dead[0].consumer == retries.INVALID_ENVELOPE_CONSUMER
+    assert len(dead) == 1 and dead[0].consumer == failures.INVALID_ENVELOPE_CONSUMER
     assert "CloudEvent" in dead[0].last_error and dead[0].envelope == raw
     assert recorder.calls == []
 

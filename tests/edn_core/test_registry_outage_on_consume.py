@@ -17,7 +17,7 @@ from edn_core.bus.dispatch import DEAD_LETTERED, FAILED, deliver
 from edn_core.bus.stores import store_for
 from edn_core.events import IntegrationEvent
 from orders.models import OrderRecord
-from schema_registry.queries import LocalSchemaSource
+from schema_registry.source import LocalSchemaSource
 from tests.orders.factories import PlaceOrderFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")

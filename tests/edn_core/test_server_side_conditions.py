@@ -20,7 +20,7 @@ from edn_core import schemas
 from edn_core.cqrs.errors import server_error
 from edn_core.cqrs.problems import PROBLEM_CONTENT_TYPE
 from schema_registry.models import SchemaVersion, Subject
-from schema_registry.queries import LocalSchemaSource
+from schema_registry.source import LocalSchemaSource
 from tests.customers.factories import CreateCustomerFactory, customer_payload
 
 DRIVER_MESSAGE = (

@@ -15,7 +15,7 @@ from edn_core.bus.dispatch import DEAD_LETTERED, deliver
 from edn_core.events import _PUBLICATIONS, IntegrationEvent, Publication
 from edn_core.testing import EventBus
 from orders.models import OrderRecord
-from schema_registry.queries import LocalSchemaSource
+from schema_registry.source import LocalSchemaSource
 from tests.customers.factories import CreateCustomerFactory
 from tests.test_flows import order_payload
 

@@ -157,7 +157,7 @@ def test_migrate_all_with_a_remote_registry_migrates_and_leaves_registering_to_d
 def test_migrate_all_without_any_registry_says_there_is_nothing_to_register(settings, capsys):
     from edn_core import schemas
     from edn_core.management.commands.migrate_all import Command
-    from schema_registry.queries import LocalSchemaSource
+    from schema_registry.source import LocalSchemaSource
 
     settings.EDN_SCHEMA_REGISTRY_URL = ""
     schemas.install_local_source(None)
