@@ -105,7 +105,6 @@ class CustomerQueries(QueryViewSet):
     def select_one(self, pk):
         return queries.get_customer(pk)
 
-    @extend_schema(responses={200: CustomerOut, 304: None})
     def retrieve(self, request, *args, **kwargs):
         """Get one customer with its ETag; If-None-Match answers 304 when unchanged."""
         return super().retrieve(request, *args, **kwargs)

@@ -60,7 +60,6 @@ class ProductQueries(QueryViewSet):
         """List products, paginated; ``description`` filters by text."""
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses={200: ProductOut, 304: None})
     def retrieve(self, request, *args, **kwargs):
         """Get one product with its ETag; If-None-Match answers 304 when unchanged."""
         return super().retrieve(request, *args, **kwargs)

@@ -1,6 +1,6 @@
 """HTTP side of orders: input/output DTOs, the command viewset and the query viewset."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 
 from edn_core.cqrs.dto import (
@@ -11,6 +11,7 @@ from edn_core.cqrs.dto import (
     StrictUUIDField,
     UniqueItemsListField,
 )
+from edn_core.cqrs.openapi import wrong_state
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
 from orders import commands, queries
 from orders.domain import OrderState
@@ -70,8 +71,7 @@ class OrderOut(serializers.Serializer):
     orderTotal = serializers.DecimalField(source="order_total", max_digits=20, decimal_places=2)
 
 
-WRONG_STATE = OpenApiResponse(description="The order is in a state that does not allow this.")
-TRANSITION = {200: OrderOut, 409: WRONG_STATE}
+TRANSITION = {200: OrderOut, 409: wrong_state("order")}
 
 
 @extend_schema(tags=["orders"])
@@ -118,7 +118,6 @@ class OrderQueries(QueryViewSet):
         """List orders, newest first; filter by ``customerId`` and ``state``."""
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses={200: OrderOut, 304: None})
     def retrieve(self, request, *args, **kwargs):
         """Get one order with its ETag; If-None-Match answers 304 when unchanged."""
         return super().retrieve(request, *args, **kwargs)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from edn_core.admin import ReadOnlyAdminMixin
 from edn_core.bus.admin import register_bus_admin
 from edn_core.cqrs import send
 from sagas import commands
@@ -53,7 +54,7 @@ def _phase_row(step: str, kind: str, phase: dict):
 
 
 @admin.register(SagaRecord)
-class SagaAdmin(admin.ModelAdmin):
+class SagaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "saga_type",
@@ -70,15 +71,6 @@ class SagaAdmin(admin.ModelAdmin):
               "version", "created_at", "updated_at", "timeline", "saga_data")  # fmt: skip
     readonly_fields = fields
     actions = ["retry_compensation", "cancel_saga"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="current step")
     def current_step_name(self, obj):

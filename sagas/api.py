@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from edn_core.cqrs.dto import StrictCharField, StrictSerializer
+from edn_core.cqrs.openapi import wrong_state
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
 from sagas import commands, queries
 from sagas.states import SagaState
@@ -53,8 +54,7 @@ class CancelIn(StrictSerializer):
     reason = StrictCharField(max_length=500)
 
 
-WRONG_STATE = OpenApiResponse(description="The saga is in a state that does not allow this.")
-TRANSITION = {200: SagaOut, 409: WRONG_STATE}
+TRANSITION = {200: SagaOut, 409: wrong_state("saga")}
 
 
 @extend_schema(tags=["sagas"])
@@ -107,7 +107,6 @@ class SagaQueries(QueryViewSet):
         and ``olderThanSeconds``."""
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses={200: SagaOut, 304: None})
     def retrieve(self, request, *args, **kwargs):
         """Get one saga: its state, current step and every step's timeline with durations."""
         return super().retrieve(request, *args, **kwargs)

@@ -5,6 +5,7 @@ import json
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from edn_core.admin import ReadOnlyAdminMixin
 from edn_core.bus import retries
 from edn_core.bus.dispatch import FAILED
 from edn_core.bus.stores import store_for
@@ -19,15 +20,11 @@ def _pretty(raw: str) -> str:
         return format_html("<pre>{}</pre>", raw)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+class BusTableAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    deletable = True  # an operator may prune sent, handled or dead rows
 
 
-class OutboxAdmin(ReadOnlyAdmin):
+class OutboxAdmin(BusTableAdmin):
     list_display = ("id", "topic", "aggregate_id", "sequence", "created_at", "sent_at", "attempts")
     list_filter = ("topic", ("sent_at", admin.EmptyFieldListFilter))
     search_fields = ("event_id", "aggregate_id", "topic")
@@ -44,7 +41,7 @@ class OutboxAdmin(ReadOnlyAdmin):
         self.message_user(request, f"{count} message(s) queued for publishing again")
 
 
-class InboxAdmin(ReadOnlyAdmin):
+class InboxAdmin(BusTableAdmin):
     list_display = (
         "consumer",
         "topic",
@@ -58,7 +55,7 @@ class InboxAdmin(ReadOnlyAdmin):
     search_fields = ("event_id", "aggregate_id")
 
 
-class FailedDeliveryAdmin(ReadOnlyAdmin):
+class FailedDeliveryAdmin(BusTableAdmin):
     list_display = (
         "consumer",
         "topic",

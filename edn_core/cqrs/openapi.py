@@ -15,7 +15,7 @@ from drf_spectacular.extensions import (
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from edn_core.cqrs.openapi_document import PROBLEM_SCHEMA, document_errors, link_created_resources
 
@@ -26,6 +26,7 @@ __all__ = [
     "LOCATION",
     "CqrsAutoSchema",
     "SchemaGenerator",
+    "wrong_state",
 ]
 
 IF_MATCH = OpenApiParameter(
@@ -61,9 +62,21 @@ LOCATION = OpenApiParameter(
 )
 
 
+def wrong_state(resource: str) -> OpenApiResponse:
+    """The 409 of a command that ``resource``'s current state refuses (its problem+json body
+    is added by :class:`SchemaGenerator`, like every error's)."""
+    return OpenApiResponse(description=f"The {resource} is in a state that does not allow this.")
+
+
 class CqrsAutoSchema(AutoSchema):
     """Document the headers of :mod:`edn_core.cqrs.viewsets`: list filters, ETag on item
-    responses, Location on creation, If-Match on every other command, If-None-Match on reads."""
+    responses, Location on creation, If-Match on every other command, If-None-Match on reads;
+    and an item read's answers: the output DTO, or 304 Not Modified."""
+
+    def get_response_serializers(self):
+        if getattr(self.view, "action", None) == "retrieve":
+            return {200: self.view.output_serializer_class, 304: None}
+        return super().get_response_serializers()
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
