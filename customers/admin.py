@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 
 from customers import commands
-from customers.models import CustomerRecord, FailedDelivery, InboxEntry, OutboxMessage
+from customers.models import CustomerRecord
 from edn_core.bus.admin import register_bus_admin
 from edn_core.cqrs import send
 
@@ -66,4 +66,4 @@ class CustomerAdmin(admin.ModelAdmin):
             )
 
 
-register_bus_admin(OutboxMessage, InboxEntry, FailedDelivery)
+register_bus_admin("customers")

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from edn_core.bus.admin import register_bus_admin
 from edn_core.cqrs import send
 from inventory import commands
-from inventory.models import FailedDelivery, InboxEntry, OutboxMessage, ProductRecord
+from inventory.models import ProductRecord
 
 
 @admin.register(ProductRecord)
@@ -34,4 +34,4 @@ class ProductAdmin(admin.ModelAdmin):
         return False  # stock leaves through reservations, not deletions
 
 
-register_bus_admin(OutboxMessage, InboxEntry, FailedDelivery)
+register_bus_admin("inventory")

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from edn_core.admin import ReadOnlyAdminMixin
 from edn_core.bus.admin import register_bus_admin
-from orders.models import FailedDelivery, InboxEntry, OrderItemRecord, OrderRecord, OutboxMessage
+from orders.models import OrderItemRecord, OrderRecord
 
 
 class OrderItemInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -21,4 +21,4 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [OrderItemInline]
 
 
-register_bus_admin(OutboxMessage, InboxEntry, FailedDelivery)
+register_bus_admin("orders")

@@ -14,7 +14,7 @@ from edn_core.bus.admin import register_bus_admin
 from edn_core.cqrs import send
 from sagas import commands
 from sagas.api import with_durations
-from sagas.models import FailedDelivery, InboxEntry, OutboxMessage, SagaRecord
+from sagas.models import SagaRecord
 
 TIMELINE_HEAD = (
     "<tr><th>step</th><th>phase</th><th>state</th><th>started</th><th>ended</th>"
@@ -114,4 +114,4 @@ class SagaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             self.message_user(request, f"saga {row.pk}: {result.message or 'done'}", level)
 
 
-register_bus_admin(OutboxMessage, InboxEntry, FailedDelivery)
+register_bus_admin("sagas")

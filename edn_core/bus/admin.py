@@ -89,8 +89,9 @@ class FailedDeliveryAdmin(BusTableAdmin):
         self.message_user(request, f"replayed: {summary or 'nothing'}", level)
 
 
-def register_bus_admin(outbox, inbox, failures, site=admin.site) -> None:
-    """Register an app's bus tables with the admin."""
-    site.register(outbox, OutboxAdmin)
-    site.register(inbox, InboxAdmin)
-    site.register(failures, FailedDeliveryAdmin)
+def register_bus_admin(app_label: str, site: admin.AdminSite = admin.site) -> None:
+    """Register the bus tables ``app_label`` declares (outbox, inbox, failed deliveries)."""
+    store = store_for(app_label)
+    site.register(store.outbox, OutboxAdmin)
+    site.register(store.inbox, InboxAdmin)
+    site.register(store.failures, FailedDeliveryAdmin)
