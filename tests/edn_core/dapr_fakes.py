@@ -1,7 +1,9 @@
 """Fakes for the Dapr tests: a sidecar on a real socket, and what the sidecar would deliver.
 
 The fake follows Dapr's documented HTTP contract (pub/sub API reference, runtime 1.17+): it
-records every request and answers 204 unless a test scripts another answer.
+records every request and answers 204 unless a test scripts another answer. :class:`HttpSidecar`
+shows it to the publisher contract (tests/edn_core/dapr_contract.py) as the gRPC fake shows
+itself: publish calls, scripted failures.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.db import OperationalError
 from django.utils import timezone
@@ -23,6 +25,7 @@ from edn_core import tracing
 from edn_core.bus.dispatch import deliver
 from edn_core.cqrs import send
 from edn_core.events import IntegrationEvent
+from tests.edn_core.dapr_grpc_fakes import Call, Entry
 
 TOPIC = "v1.CustomerAddressUpdated"
 EVENTS = f"/dapr/events/{TOPIC}"
@@ -83,6 +86,58 @@ class FakeSidecar:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class HttpSidecar:
+    """A :class:`FakeSidecar` seen through the publisher contract's interface: ``calls`` in the
+    gRPC fake's shape, ``fail_call(n)``, ``fail_bulk(indexes or None)``, ``contacts()``."""
+
+    def __init__(self, fake: FakeSidecar) -> None:
+        self.fake, self._failing, self._bulk = fake, set(), False
+        fake.answer = self._answer
+
+    @property
+    def requests(self) -> list[Received]:
+        return self.fake.requests
+
+    @property
+    def calls(self) -> list[Call]:
+        return [_as_call(request) for request in self.fake.requests]
+
+    def contacts(self) -> int:
+        return len(self.fake.requests)
+
+    def fail_call(self, number: int) -> None:
+        """Answer request ``number`` (1-based) with a 500."""
+        self._failing.add(number)
+
+    def fail_bulk(self, failed: list[int] | None) -> None:
+        """Answer the bulk requests with a 500 listing these entries as failed (``None``: a
+        500 whose body lists nothing usable)."""
+        self._bulk = failed
+
+    def _answer(self, request: Received):
+        if len(self.fake.requests) in self._failing:
+            return 500, {"errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"}
+        if "/bulk/" in request.path and self._bulk is not False:
+            ids = [entry["entryId"] for entry in request.json()]
+            listed = [{"entryId": ids[i], "error": "broker said no"} for i in self._bulk or []]
+            body = {"failedEntries": listed, "errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"}
+            return 500, body if self._bulk is not None else b"gateway on fire"
+        return 204, b""
+
+
+def _as_call(request: Received) -> Call:
+    *_, pubsub, topic = (unquote(part) for part in request.path.split("/"))
+    if "/bulk/" not in request.path:
+        partition = {"partitionKey": request.query["metadata.partitionKey"][0]}
+        entry = Entry(None, request.body, request.headers["content-type"], partition)
+        return Call(request.path, False, pubsub, topic, [entry], request.headers)
+    entries = [
+        Entry(e["entryId"], json.dumps(e["event"]).encode(), e["contentType"], e["metadata"])
+        for e in request.json()
+    ]
+    return Call(request.path, True, pubsub, topic, entries, request.headers)
 
 
 def post(client, body, url=EVENTS, content_type=CLOUDEVENTS_JSON, headers=TOKEN):

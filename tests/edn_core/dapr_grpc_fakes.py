@@ -121,6 +121,10 @@ class FakeGrpcSidecar(dapr_pb2_grpc.DaprServicer):
         finally:
             self.released.set()
 
+    def contacts(self) -> int:
+        """How many requests of any kind reached the sidecar (publish calls, health probes)."""
+        return len(self.calls) + len(self.health.probes)
+
     def published(self) -> list[bytes]:
         """Every event's bytes, in the order received (for checks on the published envelopes)."""
         return [entry.body for call in self.calls for entry in call.entries]

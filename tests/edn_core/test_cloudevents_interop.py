@@ -3,10 +3,10 @@ wire: the envelopes the local transport hands over in process, the messages the 
 transport leaves on real RabbitMQ and Redis queues (read off a queue bound here, in a
 namespace of its own), and the request bodies the Dapr transport posts to a sidecar (the
 socket-level fake), and the events the Dapr gRPC publisher sends (the fake built from the Dapr
-SDK's own service stubs). Each is read with the SDK's own functions -- its v2 API
-(``cloudevents.core.bindings.http/rabbitmq``) and its v1 API (``cloudevents.v1.http``) -- and
-every required attribute, our extensions, the content type and the data must come out as the
-outbox row says.
+SDK's own service stubs; both fakes are fixtures of tests/edn_core/conftest.py). Each is read
+with the SDK's own functions -- its v2 API (``cloudevents.core.bindings.http/rabbitmq``) and
+its v1 API (``cloudevents.v1.http``) -- and every required attribute, our extensions, the
+content type and the data must come out as the outbox row says.
 
 The SDK has no reader for CloudEvents' batched mode (``application/cloudevents-batch+json``,
 which the Celery transport uses for runs of events): a batch is parsed as the JSON array it is
@@ -40,7 +40,6 @@ from edn_core.cqrs import send
 from edn_core.events import IntegrationEvent
 from tests.customers.factories import CreateCustomerFactory
 from tests.edn_core import dapr_fakes as fakes
-from tests.edn_core.dapr_grpc_fakes import FakeGrpcSidecar
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 TOPIC = "v1.CustomerAddressUpdated"
@@ -235,26 +234,19 @@ def test_the_sdk_has_no_batch_reader_of_its_own(own_queue, settings):
         sdk_v1_http.from_http({"content-type": message.content_type}, body_bytes(message))
 
 
-@pytest.fixture
-def sidecar(settings):
-    with fakes.FakeSidecar() as fake:
-        settings.DAPR_HTTP_PORT, settings.DAPR_API_TOKEN = fake.port, ""
-        yield fake
-
-
-def test_the_sdk_reads_what_dapr_publishing_posts_one_event_at_a_time(sidecar, settings):
+def test_the_sdk_reads_what_dapr_publishing_posts_one_event_at_a_time(http_sidecar, settings):
     settings.EDN_DAPR_BULK_PUBLISH = False
     rows = moved_customers(3)
     assert relay_batch(store_for("customers"), DaprTransport()) == 3
-    assert [r.path for r in sidecar.requests] == [f"/v1.0/publish/pubsub/{TOPIC}"] * 3
-    seen = [read_structured(r.body, r.headers["content-type"]) for r in sidecar.requests]
+    assert [r.path for r in http_sidecar.requests] == [f"/v1.0/publish/pubsub/{TOPIC}"] * 3
+    seen = [read_structured(r.body, r.headers["content-type"]) for r in http_sidecar.requests]
     assert_every_reader_sees_the_rows(seen, rows)
 
 
-def test_the_sdk_reads_every_entry_of_a_dapr_bulk_publish(sidecar):
+def test_the_sdk_reads_every_entry_of_a_dapr_bulk_publish(http_sidecar):
     rows = moved_customers(3)  # one topic, one trace: a single bulk request
     assert relay_batch(store_for("customers"), DaprTransport()) == 3
-    (request,) = sidecar.requests
+    (request,) = http_sidecar.requests
     assert request.path == f"/v1.0-alpha1/publish/bulk/pubsub/{TOPIC}"
     entries = request.json()
     assert [entry["entryId"] for entry in entries] == [str(row.event_id) for row in rows]
@@ -263,14 +255,6 @@ def test_the_sdk_reads_every_entry_of_a_dapr_bulk_publish(sidecar):
         for entry in entries
     ]
     assert_every_reader_sees_the_rows(seen, rows)
-
-
-@pytest.fixture
-def grpc_sidecar(settings):
-    with FakeGrpcSidecar() as fake:
-        settings.DAPR_GRPC_PORT, settings.DAPR_HTTP_PORT = fake.port, fake.health.port
-        settings.DAPR_API_TOKEN, settings.EDN_DAPR_HEALTH_TIMEOUT_SECONDS = "", 0
-        yield fake
 
 
 @pytest.mark.parametrize("bulk", [False, True], ids=["one-at-a-time", "bulk"])

@@ -1,69 +1,21 @@
-"""The Dapr transport and app routes against Dapr's HTTP contract, with a fake sidecar.
-
-The publisher runs the contract every Dapr publisher keeps (tests/edn_core/dapr_contract.py);
-the gRPC one runs it in test_dapr_grpc.py.
+"""The Dapr app routes against Dapr's HTTP contract (what the sidecar sends the app), and how
+the publishers split rows into runs. The publishers themselves run the transport contract and
+the Dapr publisher contract in tests/edn_core/test_transport_contract_dapr.py.
 """
 
 import json
 from types import SimpleNamespace
-from urllib.parse import unquote
 
 import pytest
 
 from edn_core import dapr_app
 from edn_core.bus.subscriptions import subscribe, unsubscribe
-from edn_core.bus.transports.dapr import DaprTransport, publish_runs
+from edn_core.bus.transports.dapr import publish_runs
 from edn_core.testing import EventBus
 from tests.edn_core import dapr_fakes as fakes
-from tests.edn_core.dapr_contract import DaprPublisherContract
 from tests.edn_core.dapr_fakes import CLOUDEVENTS_JSON, EVENTS, TOKEN, TOPIC, post
-from tests.edn_core.dapr_grpc_fakes import Call, Entry
 
 DB = pytest.mark.django_db(databases="__all__")
-
-
-class HttpSidecar:
-    """The socket-level HTTP fake seen through the contract's interface."""
-
-    def __init__(self, fake: fakes.FakeSidecar) -> None:
-        self.fake, self._failing, self._bulk = fake, set(), False
-        fake.answer = self._answer
-
-    @property
-    def calls(self) -> list[Call]:
-        return [_as_call(request) for request in self.fake.requests]
-
-    def contacts(self) -> int:
-        return len(self.fake.requests)
-
-    def fail_call(self, number: int) -> None:
-        self._failing.add(number)
-
-    def fail_bulk(self, failed: list[int] | None) -> None:
-        self._bulk = failed
-
-    def _answer(self, request):
-        if len(self.fake.requests) in self._failing:
-            return 500, {"errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"}
-        if "/bulk/" in request.path and self._bulk is not False:
-            ids = [entry["entryId"] for entry in request.json()]
-            listed = [{"entryId": ids[i], "error": "broker said no"} for i in self._bulk or []]
-            body = {"failedEntries": listed, "errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"}
-            return 500, body if self._bulk is not None else b"gateway on fire"
-        return 204, b""
-
-
-def _as_call(request) -> Call:
-    *_, pubsub, topic = (unquote(part) for part in request.path.split("/"))
-    if "/bulk/" not in request.path:
-        partition = {"partitionKey": request.query["metadata.partitionKey"][0]}
-        entry = Entry(None, request.body, request.headers["content-type"], partition)
-        return Call(request.path, False, pubsub, topic, [entry], request.headers)
-    entries = [
-        Entry(e["entryId"], json.dumps(e["event"]).encode(), e["contentType"], e["metadata"])
-        for e in request.json()
-    ]
-    return Call(request.path, True, pubsub, topic, entries, request.headers)
 
 
 @pytest.fixture
@@ -71,30 +23,6 @@ def app(settings, client):
     settings.ROOT_URLCONF = "tests.edn_core.dapr_urls"
     settings.APP_API_TOKEN = "app-secret"
     return client
-
-
-class TestHttpPublisher(DaprPublisherContract):
-    api, publisher, down_error = "http", DaprTransport, "ConnectError"
-
-    @pytest.fixture
-    def sidecar(self, settings):
-        with fakes.FakeSidecar() as fake:
-            settings.DAPR_HTTP_PORT, settings.DAPR_API_TOKEN = fake.port, "dapr-secret"
-            yield HttpSidecar(fake)
-
-    @pytest.fixture
-    def no_sidecar(self, settings):
-        settings.DAPR_HTTP_PORT = fakes.free_port()
-
-    @DB
-    def test_the_request_is_the_documented_one(self, sidecar):
-        rows = fakes.address_changes(1) + fakes.address_changes(2, traceparent=fakes.TRACE)[1:]
-        assert DaprTransport().publish(rows) == 3
-        single, bulk = sidecar.fake.requests
-        assert (single.method, single.path) == ("POST", f"/v1.0/publish/pubsub/{TOPIC}")
-        assert single.query == {"metadata.partitionKey": [rows[0].aggregate_id]}
-        assert bulk.path == f"/v1.0-alpha1/publish/bulk/pubsub/{TOPIC}"
-        assert bulk.headers["content-type"] == "application/json"
 
 
 def test_bulk_runs_never_mix_topics_traces_or_two_events_of_one_aggregate():

@@ -1,6 +1,7 @@
-"""The gRPC publisher (Dapr SDK ``DaprClient``) against a fake sidecar built from the SDK's own
-generated Dapr service: the publisher contract, then what only the gRPC path has (the health
-wait before the first call, deadlines, the SDK's fallback to ``BulkPublishEventAlpha1``)."""
+"""What only the gRPC publisher (the Dapr SDK's gRPC client) has, against a fake sidecar built
+from the SDK's own generated Dapr service (``grpc_sidecar``, tests/edn_core/conftest.py): the
+health wait before the first call, deadlines, the SDK's fallback to ``BulkPublishEventAlpha1``.
+The transport and publisher contracts run in tests/edn_core/test_transport_contract_dapr.py."""
 
 import pytest
 from dapr.clients.health import DaprHealth
@@ -13,37 +14,12 @@ from edn_core.bus.transports import get_transport
 from edn_core.bus.transports.dapr import DaprPublishError
 from edn_core.bus.transports.dapr_grpc import DaprGrpcTransport
 from tests.edn_core import dapr_fakes as fakes
-from tests.edn_core.dapr_contract import DaprPublisherContract
-from tests.edn_core.dapr_grpc_fakes import FakeGrpcSidecar
 
 DB = pytest.mark.django_db(databases="__all__")
 
 
-class GrpcSidecar(FakeGrpcSidecar):
-    def contacts(self) -> int:
-        return len(self.calls) + len(self.health.probes)
-
-
-@pytest.fixture
-def sidecar(settings):
-    with GrpcSidecar() as fake:
-        settings.DAPR_GRPC_PORT, settings.DAPR_HTTP_PORT = fake.port, fake.health.port
-        settings.DAPR_API_TOKEN, settings.EDN_DAPR_HEALTH_TIMEOUT_SECONDS = "dapr-secret", 0
-        yield fake
-
-
-class TestGrpcPublisher(DaprPublisherContract):
-    api, publisher, down_error = "grpc", DaprGrpcTransport, "dapr sidecar not ready"
-    bulk_bytes_kept = True
-
-    @pytest.fixture
-    def no_sidecar(self, settings):
-        settings.DAPR_HTTP_PORT, settings.DAPR_GRPC_PORT = fakes.free_port(), fakes.free_port()
-        settings.EDN_DAPR_HEALTH_TIMEOUT_SECONDS = 0  # one probe, no wait between probes
-
-
 @DB
-def test_the_health_wait_is_ours_not_the_sdks_60_seconds(sidecar, settings, monkeypatch):
+def test_the_health_wait_is_ours_not_the_sdks_60_seconds(grpc_sidecar, settings, monkeypatch):
     monkeypatch.setenv("DAPR_HEALTH_TIMEOUT", "600")
     settings.EDN_DAPR_HEALTH_TIMEOUT_SECONDS = 2.5
     seen, real = [], DaprHealth.wait_for_sidecar
@@ -55,54 +31,55 @@ def test_the_health_wait_is_ours_not_the_sdks_60_seconds(sidecar, settings, monk
     assert DaprGrpcTransport().publish(fakes.address_changes(1)) == 1
     assert seen == [2.5]
     assert sdk_settings.DAPR_HEALTH_TIMEOUT == 600  # the SDK's own settings are put back
-    assert sidecar.health.probes[0]["dapr-api-token"] == "dapr-secret"
+    assert grpc_sidecar.health.probes[0]["dapr-api-token"] == "dapr-secret"
 
 
 @DB
-def test_a_sidecar_not_ready_yet_is_retried_by_the_relay_and_the_client_made_once(sidecar):
+def test_a_sidecar_not_ready_yet_is_retried_by_the_relay_and_the_client_made_once(grpc_sidecar):
     fakes.address_changes(1)
     transport = DaprGrpcTransport()  # one per relay, as get_transport() gives
-    sidecar.health.status = 500  # daprd answers 500 until its components are ready
+    grpc_sidecar.health.status = 500  # daprd answers 500 until its components are ready
     with pytest.raises(PublishFailed, match="dapr sidecar not ready"):
         relay_batch(store_for("customers"), transport)
     row = CustomerOutbox.objects.get()
     assert row.sent_at is None and "/v1.0/healthz/outbound" in row.last_error
-    assert sidecar.calls == [] and transport.client is None
+    assert grpc_sidecar.calls == [] and transport.client is None
 
-    sidecar.health.status = 204
+    grpc_sidecar.health.status = 204
     assert relay_batch(store_for("customers"), transport) == 1
     fakes.address_changes(1)
     assert relay_batch(store_for("customers"), transport) == 1
-    assert len(sidecar.health.probes) == 2 and len(sidecar.calls) == 2  # no probe per publish
+    # one probe for two publishes: no probe per publish
+    assert len(grpc_sidecar.health.probes) == 2 and len(grpc_sidecar.calls) == 2
     transport.close()
     assert transport.client is None
 
 
 @DB
 def test_a_sidecar_that_takes_the_call_and_never_answers_fails_it_at_the_deadline(
-    sidecar, settings
+    grpc_sidecar, settings
 ):
     settings.EDN_DAPR_TIMEOUT_SECONDS = 0.5
     fakes.address_changes(1)
-    with sidecar.holding(), pytest.raises(PublishFailed, match="DEADLINE_EXCEEDED"):
+    with grpc_sidecar.holding(), pytest.raises(PublishFailed, match="DEADLINE_EXCEEDED"):
         relay_batch(store_for("customers"), DaprGrpcTransport())
     assert "DEADLINE_EXCEEDED" in CustomerOutbox.objects.get().last_error
 
 
 @DB
-def test_a_healthy_sidecar_whose_grpc_port_is_closed_gives_unavailable(sidecar, settings):
+def test_a_healthy_sidecar_whose_grpc_port_is_closed_gives_unavailable(grpc_sidecar, settings):
     settings.DAPR_GRPC_PORT = fakes.free_port()
     with pytest.raises(DaprPublishError, match="UNAVAILABLE"):
         DaprGrpcTransport().publish(fakes.address_changes(1))
 
 
 @DB
-def test_a_sidecar_without_the_stable_bulk_method_gets_the_alpha_one(sidecar):
-    sidecar.bulk_unimplemented = True
+def test_a_sidecar_without_the_stable_bulk_method_gets_the_alpha_one(grpc_sidecar):
+    grpc_sidecar.bulk_unimplemented = True
     rows = fakes.address_changes(2, traceparent=fakes.TRACE)
     assert DaprGrpcTransport().publish(rows) == 2
-    assert [c.method for c in sidecar.calls] == ["BulkPublishEventAlpha1"]
-    assert sidecar.published() == [row.envelope.encode() for row in rows]
+    assert [c.method for c in grpc_sidecar.calls] == ["BulkPublishEventAlpha1"]
+    assert grpc_sidecar.published() == [row.envelope.encode() for row in rows]
 
 
 def test_an_unknown_publish_api_is_refused_by_name(settings):
