@@ -2,30 +2,15 @@ import os
 
 import pytest
 from django.conf import settings
-from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
+
+pytest.register_assert_rewrite("edn_core.pytest_plugin")
+from edn_core.pytest_plugin import bearer_token  # noqa: E402
+
+# The platform's fixtures: api, anonymous, and every app's schemas registered for database tests.
+pytest_plugins = ["edn_core.pytest_plugin"]
+__all__ = ["BROKERS", "REQUIRE_SERVICES", "bearer_token", "broker_or_skip"]
 
 REQUIRE_SERVICES = os.environ.get("EDN_REQUIRE_SERVICES") == "1"
-
-
-def bearer_token(user_id: int = 1, username: str = "tester") -> str:
-    """Return a signed access token for a user that need not exist in any database."""
-    token = AccessToken()
-    token["user_id"] = str(user_id)
-    token["username"] = username
-    return str(token)
-
-
-@pytest.fixture
-def anonymous():
-    return APIClient()
-
-
-@pytest.fixture
-def api():
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {bearer_token()}")
-    return client
 
 
 def _on_postgres(alias: str) -> bool:
@@ -46,18 +31,6 @@ def require_postgres():
         pytest.skip(reason)
 
     return check
-
-
-@pytest.fixture(autouse=True)
-def registered_event_schemas(request):
-    """Tests with a database start with every app's event schemas registered, as in a
-    deployment where ``edn_schemas register`` ran before the services started."""
-    if request.node.get_closest_marker("django_db") is None:
-        return
-    request.getfixturevalue("_django_db_helper")
-    from django.core.management import call_command
-
-    call_command("edn_schemas", "register", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
 
 BROKERS = {
