@@ -10,7 +10,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
-from edn_core.schemas import RegisteredSchema, RegistryUnavailable, SchemaRefused
+from edn_core.schema_source import RegisteredSchema, RegistryUnavailable, SchemaRefused
 from edn_core.security import redact_url
 
 __all__ = ["HttpSchemaSource"]

@@ -3,10 +3,10 @@
 The registry is reached through a :class:`SchemaSource`, installed at startup: the
 ``schema_registry`` app installs a local one when this process hosts it (it takes precedence);
 otherwise ``edn_core``'s app config installs the HTTP client of the registry
-``EDN_SCHEMA_REGISTRY_URL`` names (:mod:`edn_core.schema_client`, which imports this module,
-never the other way). Registered versions are immutable, so a fetched version and its
-compiled validators are cached for the life of the process; "latest" is re-read after
-``EDN_SCHEMA_LATEST_TTL`` seconds.
+``EDN_SCHEMA_REGISTRY_URL`` names (:mod:`edn_core.schema_client`). The port's types and errors
+are in :mod:`edn_core.schema_source` (re-exported here). Registered versions are immutable, so
+a fetched version and its compiled validators are cached for the life of the process;
+"latest" is re-read after ``EDN_SCHEMA_LATEST_TTL`` seconds.
 
 The checks themselves: :mod:`edn_core.schema_checks`.
 """
@@ -14,14 +14,21 @@ The checks themselves: :mod:`edn_core.schema_checks`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Protocol
 
 from django.conf import settings
 
-from edn_core.cqrs.problems import ServiceUnavailable
-from edn_core.domain import ValidationFailed
 from edn_core.schema_checks import SchemaCache
+from edn_core.schema_source import (
+    BadSchemaReference,
+    EventSchemaViolation,
+    RegisteredSchema,
+    RegistryUnavailable,
+    SchemaRefused,
+    SchemaSource,
+    UnknownSchema,
+    parse_reference,
+    reference,
+)
 
 __all__ = [
     "BadSchemaReference",
@@ -39,80 +46,6 @@ __all__ = [
     "validate_for_consume",
     "validate_for_publish",
 ]
-
-
-@dataclass(frozen=True)
-class RegisteredSchema:
-    subject: str
-    version: int
-    id: int
-    document: dict
-
-
-class SchemaSource(Protocol):
-    def get(self, subject: str, version: int | None) -> RegisteredSchema | None:
-        """Return ``version`` (None = latest) of ``subject``, or None when not registered."""
-
-    def register(self, subject: str, document: dict) -> RegisteredSchema:
-        """Register ``document`` (the same one again is a no-op); raise :class:`SchemaRefused`."""
-
-    def compatibility(self, subject: str, document: dict) -> list[str]:
-        """Return why ``document`` could not be registered now; [] when it could."""
-
-
-class SchemaRefused(Exception):
-    """The registry refused a schema (invalid or incompatible); ``reasons`` say why."""
-
-    def __init__(self, message: str, reasons: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.message, self.reasons = message, reasons or []
-
-
-class EventSchemaViolation(ValidationFailed):
-    """An event's data breaks its registered schema; ``errors`` maps data paths to messages."""
-
-    def __init__(self, topic: str, errors: dict[str, list[str]], reference: str) -> None:
-        super().__init__(errors, f"Event {topic} does not match its registered schema {reference}.")
-
-
-class BadSchemaReference(EventSchemaViolation):
-    """A received envelope's ``dataschema`` does not name a version of its topic."""
-
-    def __init__(self, topic: str, dataschema: str) -> None:
-        message = f"dataschema {dataschema!r} does not name a version of {topic}."
-        ValidationFailed.__init__(self, {"dataschema": [message]}, message)
-
-
-class UnknownSchema(ServiceUnavailable):
-    """No schema is registered for the topic (or the version) an event names: a gap in the
-    registry's setup, never the client's fault (a command it stops is a 503)."""
-
-    default_code = "schema-not-registered"
-    retry_after = 60  # an operator has to act
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class RegistryUnavailable(ServiceUnavailable):
-    """The remote registry did not answer (or not as a registry) and the schema is not cached."""
-
-    default_code = "schema-registry-unavailable"
-    default_detail = "The schema registry cannot be reached and the schema is not cached."
-    retry_after = 10
-
-
-def reference(schema: RegisteredSchema) -> str:
-    """The ``dataschema`` of an envelope: names the subject, version and global id."""
-    return f"urn:edn:schema:{schema.subject}:{schema.version}:{schema.id}"
-
-
-def parse_reference(value: str) -> tuple[str, int] | None:
-    parts = value.rsplit(":", 2)
-    if not value.startswith("urn:edn:schema:") or len(parts) != 3 or not parts[1].isdigit():
-        return None
-    return parts[0].removeprefix("urn:edn:schema:"), int(parts[1])
 
 
 _cache = SchemaCache()
@@ -161,7 +94,7 @@ def lookup(subject: str, version: int | None) -> RegisteredSchema:
         found = source().get(subject, version)
     except RegistryUnavailable as error:
         raise RegistryUnavailable(
-            f"{error.detail} The schema of {subject} ({which}) is not cached here: try again "
+            f"{error.message} The schema of {subject} ({which}) is not cached here: try again "
             "later; the operator must check the registry EDN_SCHEMA_REGISTRY_URL names."
         ) from error
     if found is None:

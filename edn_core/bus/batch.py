@@ -83,7 +83,7 @@ def _check_schema(sub: Subscription, event: IntegrationEvent, source) -> str | N
     except (schemas.EventSchemaViolation, schemas.UnknownSchema, RecursionError):
         return run_subscription(sub, event, source_text(source))  # the dead letter, with details
     except schemas.RegistryUnavailable as error:
-        failures.postpone(sub, event, source_text(source), str(error.detail))
+        failures.postpone(sub, event, source_text(source), error.message)
         return FAILED
     return None
 

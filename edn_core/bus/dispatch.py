@@ -80,7 +80,7 @@ def run_subscription(
         failures.dead_letter(sub, event, envelope, error)
         return DEAD_LETTERED
     except schemas.RegistryUnavailable as error:
-        failures.postpone(sub, event, envelope, str(error.detail))
+        failures.postpone(sub, event, envelope, error.message)
         return FAILED
     context = tracing.caused_by(event.id, event.correlation_id, event.traceparent)
     try:
@@ -94,7 +94,7 @@ def run_subscription(
         failures.record_failure(sub, event, envelope, f"IntegrityError: {error}")
         return FAILED
     except schemas.RegistryUnavailable as error:  # the handler publishes: an outage too
-        failures.postpone(sub, event, envelope, str(error.detail))
+        failures.postpone(sub, event, envelope, error.message)
         return FAILED
     except Exception as error:  # a handler bug must not stop other events from flowing
         logger.warning("handler %s failed on %s %s: %r", sub.consumer, event.topic, event.id, error)

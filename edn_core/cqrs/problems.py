@@ -11,12 +11,18 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from edn_core.conditions import ServerSideCondition
 from edn_core.cqrs.messages import CommandResult, Outcome
+from edn_core.cqrs.unavailable import (
+    DATABASE_OUTAGES,
+    DatabaseUnavailable,
+    ServiceUnavailable,
+    unavailable,
+)
 
 __all__ = [
     "DATABASE_OUTAGES",
@@ -68,25 +74,6 @@ class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_detail = "The resource changed since the ETag given in If-Match."
     default_code = "precondition-failed"
-
-
-class ServiceUnavailable(exceptions.APIException):
-    """Raise for a server-side condition the client cannot fix: 503 with ``Retry-After``."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The service cannot handle this request now; try again later."
-    default_code = "service-unavailable"
-    retry_after = 5  # seconds
-
-
-# Connection refused or lost, a restart, a lock or statement timeout: never the client's fault.
-DATABASE_OUTAGES = (OperationalError, InterfaceError)
-
-
-class DatabaseUnavailable(ServiceUnavailable):
-    # Never the driver's message: it names the host, the port and the database.
-    default_detail = "The service's database is unavailable; try again later."
-    default_code = "database-unavailable"
 
 
 def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -150,6 +137,8 @@ def server_problem() -> JsonResponse:
     error = sys.exc_info()[1]
     if isinstance(error, DATABASE_OUTAGES):
         error = DatabaseUnavailable()
+    elif isinstance(error, ServerSideCondition):
+        error = unavailable(error)
     if not isinstance(error, ServiceUnavailable):
         return django_problem(500, "The server failed to handle this request.", "server-error")
     detail, seconds = str(error.detail), error.retry_after
@@ -177,6 +166,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, DATABASE_OUTAGES):
         logger.warning("database unavailable in %s: %r", context.get("view"), exc)
         exc = DatabaseUnavailable()
+    elif isinstance(exc, ServerSideCondition):
+        exc = unavailable(exc)
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge(
             f"Request body exceeds the limit of {settings.EDN_MAX_BODY_BYTES} bytes."

@@ -7,10 +7,12 @@ import json
 import socket
 import threading
 
+import grimp
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
+from rest_framework.exceptions import APIException
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
@@ -80,6 +82,32 @@ def test_any_other_unhandled_error_stays_a_500():
 
 
 # --- the schema registry: a missing schema or an unreachable registry stops a command --------
+
+
+def test_the_schema_layer_raises_plain_exceptions_that_only_the_http_edge_makes_503s():
+    graph = grimp.build_graph("edn_core", include_external_packages=True, cache_dir=None)
+    assert not graph.chain_exists(importer="edn_core.schemas", imported="rest_framework")
+    assert not issubclass(schemas.RegistryUnavailable, APIException)
+    assert not issubclass(schemas.UnknownSchema, APIException)
+
+    view = Failing.as_view(error=schemas.RegistryUnavailable("The registry is away."))
+    response = view(APIRequestFactory().get("/api/anything"))
+    response.render()
+    assert_problem_503(response, "schema-registry-unavailable", "The registry is away.", 10)
+    try:
+        raise schemas.UnknownSchema("No schema for v1.X.")
+    except schemas.UnknownSchema:
+        response = server_error(RequestFactory().post("/admin/"))  # an admin action, say
+    assert_problem_503(response, "schema-not-registered", "No schema for v1.X.", 60)
+
+
+def assert_problem_503(response, slug: str, detail: str, retry_after: int) -> None:
+    assert response.status_code == 503, response.content
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
+    assert response["Retry-After"] == str(retry_after)
+    body = json.loads(response.content)
+    assert body["type"] == f"urn:edn:problem:{slug}" and body["detail"] == detail
+
 
 TOPIC = "v1.CustomerAddressUpdated"
 

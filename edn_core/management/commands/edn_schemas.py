@@ -74,14 +74,14 @@ class Command(BaseCommand):
                 try:
                     reasons = registry.compatibility(subject, document)
                 except schemas.RegistryUnavailable as error:
-                    raise CommandError(f"{subject}: {error.detail}") from None
+                    raise CommandError(f"{subject}: {error.message}") from None
                 problems += [f"{subject}: {reason}" for reason in reasons]
                 self.stdout.write(f"{prefix}: {'incompatible' if reasons else 'compatible'}")
                 continue
             try:
                 found = registry.register(subject, document)
             except schemas.RegistryUnavailable as error:
-                raise CommandError(f"{subject}: {error.detail}") from None
+                raise CommandError(f"{subject}: {error.message}") from None
             except schemas.SchemaRefused as refused:
                 problems += [f"{subject}: {r}" for r in refused.reasons or [refused.message]]
                 self.stdout.write(f"{prefix}: refused")
