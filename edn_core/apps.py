@@ -1,8 +1,9 @@
 from importlib import import_module
 
 from django.apps import AppConfig
-from django.conf import settings
 from django.core.signals import request_started, setting_changed
+
+from edn_core.conf import edn_settings  # first: its setting_changed receiver runs before ours
 
 
 class EdnCoreConfig(AppConfig):
@@ -27,7 +28,7 @@ def install_remote_schema_source() -> None:
     from edn_core import schemas
     from edn_core.schema_client import HttpSchemaSource
 
-    url = getattr(settings, "EDN_SCHEMA_REGISTRY_URL", "")
+    url = edn_settings().schemas.registry_url
     schemas.install_remote_source(HttpSchemaSource(url) if url else None)
 
 

@@ -16,7 +16,6 @@ import hmac
 import json
 import logging
 
-from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.cache import never_cache
@@ -25,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from edn_core.bus import failures
 from edn_core.bus.dispatch import deliver
 from edn_core.bus.subscriptions import subscriptions, subscriptions_for
+from edn_core.conf import edn_settings
 from edn_core.cqrs.problems import django_problem
 from edn_core.events import IntegrationEvent, InvalidEnvelope
 
@@ -38,10 +38,9 @@ DEFAULT_BULK_SUBSCRIBE = {"enabled": True, "maxMessagesCount": 100, "maxAwaitDur
 
 def subscription_document() -> list[dict]:
     """One subscription per topic that a handler of this process consumes."""
-    pubsub = getattr(settings, "EDN_DAPR_PUBSUB", "") or "pubsub"
-    dead_letters = getattr(settings, "EDN_DAPR_DEAD_LETTER_TOPIC", "{topic}.deadletter")
-    metadata = {"rawPayload": "false", **getattr(settings, "EDN_DAPR_SUBSCRIPTION_METADATA", {})}
-    bulk = getattr(settings, "EDN_DAPR_BULK_SUBSCRIBE", False)
+    config = edn_settings().dapr
+    pubsub, dead_letters, bulk = config.pubsub, config.dead_letter_topic, config.bulk_subscribe
+    metadata = {"rawPayload": "false", **config.subscription_metadata}
     document = []
     for topic in sorted({sub.topic for sub in subscriptions()}):
         item = {
@@ -60,7 +59,7 @@ def subscription_document() -> list[dict]:
 
 def _refusal(request: HttpRequest) -> JsonResponse | None:
     """401 unless the request carries the app token (when one is configured)."""
-    expected = getattr(settings, "APP_API_TOKEN", "")
+    expected = edn_settings().dapr.app_api_token
     if not expected:
         return None
     given = request.headers.get("dapr-api-token", "")
@@ -145,7 +144,7 @@ def dapr_event(request: HttpRequest, topic: str) -> JsonResponse:
     if request.content_type not in ACCEPTED_CONTENT_TYPES:
         detail = f"Send one of {sorted(ACCEPTED_CONTENT_TYPES)}."
         return django_problem(415, detail, "unsupported-media-type")
-    limit = int(getattr(settings, "EDN_DAPR_MAX_BODY_BYTES", 4 * 1024 * 1024))
+    limit = edn_settings().dapr.max_body_bytes
     try:
         body = _read_body(request, limit)
     except OSError:  # the sidecar went away mid-request; it will deliver again

@@ -8,8 +8,8 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import httpx
-from django.conf import settings
 
+from edn_core.conf import edn_settings
 from edn_core.schema_source import RegisteredSchema, RegistryUnavailable, SchemaRefused
 from edn_core.security import redact_url
 
@@ -22,7 +22,7 @@ NOT_REGISTERED = {40401, 40402}
 
 def _token() -> str:
     """A bearer token for the registry: configured, or minted with this service's key."""
-    configured = getattr(settings, "EDN_SCHEMA_REGISTRY_TOKEN", "")
+    configured = edn_settings().schemas.registry_token
     if configured:
         return configured
     from rest_framework_simplejwt.tokens import AccessToken

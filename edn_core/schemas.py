@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import time
 
-from django.conf import settings
-
+from edn_core.conf import edn_settings
 from edn_core.schema_checks import SchemaCache
 from edn_core.schema_source import (
     BadSchemaReference,
@@ -78,14 +77,14 @@ def source() -> SchemaSource | None:
 
 
 def validation_enabled() -> bool:
-    return source() is not None and getattr(settings, "EDN_SCHEMA_VALIDATION", True)
+    return source() is not None and edn_settings().schemas.validation
 
 
 def lookup(subject: str, version: int | None) -> RegisteredSchema:
     """Return a registered schema (cached); raise UnknownSchema or RegistryUnavailable."""
     if version is not None and (subject, version) in _cache.versions:
         return _cache.versions[subject, version]
-    ttl = getattr(settings, "EDN_SCHEMA_LATEST_TTL", 60.0)
+    ttl = edn_settings().schemas.latest_ttl
     cached = _cache.latest.get(subject)
     if version is None and cached and (_local is not None or time.monotonic() - cached[0] < ttl):
         return cached[1]

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from rest_framework.throttling import SimpleRateThrottle
 
+from edn_core.conf import edn_settings
+
 __all__ = [
     "API_POLICY",
     "PAGE_POLICY",
@@ -109,8 +111,8 @@ class TokenRateThrottle(SimpleRateThrottle):
     scope = "token"
 
     def get_rate(self) -> str | None:
-        # Read on every request (not frozen at import as DRF's THROTTLE_RATES is).
-        return getattr(settings, "EDN_API_THROTTLE_RATE", "") or None
+        # Read per request, so a changed setting counts (DRF freezes THROTTLE_RATES at import).
+        return edn_settings().api_throttle_rate
 
     def get_cache_key(self, request, view) -> str | None:
         user = getattr(request, "user", None)
