@@ -35,7 +35,7 @@ def start_service(name: str, handles: list[str], say: Callable[[str], None] = pr
 
     :param say: called with a line for each step done.
     """
-    if not getattr(settings, "EDN_PROJECT", "") or not settings.SETTINGS_MODULE:
+    if not getattr(settings, "EDN_PROJECT", "") or not _settings_module():
         raise CommandError(
             "not a project on the platform: its settings come from "
             "edn_core.project.settings.platform_settings and DJANGO_SETTINGS_MODULE."
@@ -82,10 +82,15 @@ def _tests_folder(root: Path, undo: list) -> Path:
     return tests
 
 
+def _settings_module() -> str:
+    # None under override_settings (a test); the variable names the same module then
+    return settings.SETTINGS_MODULE or os.environ.get("DJANGO_SETTINGS_MODULE", "")
+
+
 def _manage(root: Path, *args: str) -> list[str]:
     """Run a management command in a fresh process: its settings include the new app. Every
     service app is hosted there (the wiring needs them all)."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE, "EDN_SERVICES": ""}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": _settings_module(), "EDN_SERVICES": ""}
     # -m django puts the project's folder (the working directory) first on the path, as
     # manage.py does, and needs no manage.py of a particular shape.
     done = subprocess.run(
@@ -111,4 +116,6 @@ def _format(root: Path, paths: list[Path]) -> None:
         return
     files = [str(path) for path in paths]
     for args in (["check", "--fix", "--select", "I", "--exit-zero"], ["format"]):
-        subprocess.run([*ruff, *args, "--quiet", *files], cwd=root, capture_output=True)
+        subprocess.run(
+            [*ruff, *args, "--quiet", "--no-cache", *files], cwd=root, capture_output=True
+        )

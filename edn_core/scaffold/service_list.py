@@ -33,10 +33,12 @@ def _assignment(tree: ast.Module, path: Path) -> ast.expr:
     return found[0]
 
 
-def _render(names: list[str], opening: str, closing: str, indent: str, room: int) -> str:
+def _render(names: list[str], brackets: str, indent: str, room: int | None) -> str:
+    """One line if it fits in ``room`` (None: keep several lines), else one name a line."""
+    opening, closing = brackets
     quoted = [f'"{name}"' for name in names]
     one_line = opening + ", ".join(quoted) + ("," if len(quoted) == 1 else "") + closing
-    if len(one_line) <= room:
+    if room is not None and len(one_line) <= room:
         return one_line
     inner = "".join(f"{indent}    {item},\n" for item in quoted)
     return f"{opening}\n{inner}{indent}{closing}"
@@ -65,10 +67,10 @@ def add_service(path: Path, name: str) -> str:
     # ast's columns count UTF-8 bytes
     before = lines[first].encode()[: value.col_offset].decode()
     after = lines[last].encode()[value.end_col_offset :].decode()
-    brackets = ("(", ")") if isinstance(value, ast.Tuple) else ("[", "]")
+    brackets = "()" if isinstance(value, ast.Tuple) else "[]"
     indent = before[: len(before) - len(before.lstrip())]
-    room = LINE_LENGTH - len(before) - len(after.rstrip("\n"))
-    rendered = _render([*names, name], *brackets, indent, room)
+    room = LINE_LENGTH - len(before) - len(after.rstrip("\n")) if first == last else None
+    rendered = _render([*names, name], brackets, indent, room)
     lines[first : last + 1] = [before + rendered + after]
     path.write_text("".join(lines))
     return text
