@@ -12,8 +12,12 @@ class SagasConfig(apps.ServiceAppConfig):
         autodiscover_modules("sagas")
         super().ready()
         from edn_core.bus.worker import every
-        from sagas.commands import ExpireOverdueSteps, expire_overdue_steps
+        from edn_core.cqrs import send
+        from sagas.commands import ExpireOverdueSteps
 
         # Every bus worker of a process hosting sagas also fails overdue steps (and Celery
         # beat runs sagas.expire_overdue_steps); optimistic concurrency makes them agree.
-        every(1.0, lambda: expire_overdue_steps(ExpireOverdueSteps()), name="sagas.timeouts")
+        def expire_overdue_steps() -> None:
+            send(ExpireOverdueSteps()).value_or_raise()
+
+        every(1.0, expire_overdue_steps, name="sagas.timeouts")

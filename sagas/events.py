@@ -7,6 +7,7 @@ import logging
 from uuid import UUID
 
 from edn_core.bus.subscriptions import subscribe
+from edn_core.cqrs import send
 from edn_core.events import sends
 from sagas import commands
 from sagas.definition import SagaDefinition
@@ -18,9 +19,8 @@ logger = logging.getLogger(__name__)
 def _starter(saga: SagaDefinition):
     def start(events) -> None:
         """The batch's starting events: one saga per key, inserted together."""
-        commands.start_sagas(
-            commands.StartSagas(saga_type=saga.name, datas=[event.data for event in events])
-        )
+        datas = [event.data for event in events]
+        send(commands.StartSagas(saga_type=saga.name, datas=datas)).value_or_raise()
 
     start.__name__ = f"start_{saga.name}"
     return start
@@ -38,7 +38,7 @@ def _reply_handler(topic: str):
                 continue
             replies.append((saga_id, event.topic, event.data, event.id))
         if replies:
-            commands.handle_replies(commands.HandleReplies(replies=replies))
+            send(commands.HandleReplies(replies=replies)).value_or_raise()
 
     on_replies.__name__ = f"on_{topic.replace('.', '_')}"
     return on_replies

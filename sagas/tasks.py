@@ -2,10 +2,11 @@
 
 from celery import shared_task
 
-from sagas.commands import ExpireOverdueSteps, expire_overdue_steps
+from edn_core.cqrs import send
+from sagas.commands import ExpireOverdueSteps
 
 
 @shared_task(name="sagas.expire_overdue_steps", ignore_result=True)
 def expire_overdue_steps_task() -> int:
     """Fail saga steps whose deadline passed and start their compensation."""
-    return expire_overdue_steps(ExpireOverdueSteps())
+    return send(ExpireOverdueSteps()).value_or_raise()

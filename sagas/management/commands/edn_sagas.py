@@ -2,7 +2,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from sagas.commands import ExpireOverdueSteps, expire_overdue_steps
+from edn_core.cqrs import send
+from sagas.commands import ExpireOverdueSteps
 from sagas.models import SagaRecord
 
 
@@ -27,7 +28,7 @@ class Command(BaseCommand):
             return
         while True:
             total = 0
-            while moved := expire_overdue_steps(ExpireOverdueSteps()):  # 500 per round
+            while moved := send(ExpireOverdueSteps()).value_or_raise():  # 500 per round
                 total += moved
                 self.stdout.write(f"expired {total} saga step(s) so far", ending="\r")
             self.stdout.write(f"expired {total} overdue saga step(s)")
