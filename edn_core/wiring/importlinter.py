@@ -77,4 +77,10 @@ def render_importlinter() -> str:
         forbidden_modules=["django", "rest_framework"],
         allow_indirect_imports="True",
     )
+    lines += _contract(
+        "acyclic",
+        "no import cycle between sibling modules or packages inside the platform",
+        "acyclic_siblings",
+        ancestors=list(platform),
+    )
     return "\n".join(lines) + "\n"
