@@ -1,12 +1,10 @@
-"""Helpers shared by the benchmarks: percentiles, the machine's CPU, a clean stop on SIGTERM."""
+"""Helpers shared by the benchmarks: percentiles, a clean stop on SIGTERM (processes, ports and
+the machine summary: tests/support/processes.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-import platform
 import signal
-from pathlib import Path
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -14,15 +12,6 @@ def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return math.nan
     return float(sorted_values[max(1, math.ceil(q * len(sorted_values))) - 1])
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, or what the platform module knows."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def _raise_keyboard_interrupt(signum, frame):

@@ -64,44 +64,57 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import math
 import os
-import platform
 import pstats
 import secrets
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import psycopg
-from kombu import Connection, Consumer, Exchange, Producer, Queue
-from psycopg import sql
+from kombu import Connection, Consumer, Producer, Queue
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from bench.common import cpu_model, percentile, stop_cleanly_on_sigterm  # noqa: E402
+from bench.common import percentile, stop_cleanly_on_sigterm  # noqa: E402
+from tests.support.deployment import Deployment  # noqa: E402
+from tests.support.postgres import drop_databases, recreate_databases, server_settings  # noqa: E402
+from tests.support.processes import Service, machine_summary, wait_for  # noqa: E402
 
 PYTHON = sys.executable
 ROLES = {"registry": ["schema_registry"], "customers": ["customers"], "orders": ["orders"]}
 CONSUMER = "orders.update_shipping_address_of_open_orders"
 CONTENT_TYPE = "application/cloudevents+json"
-DROP_DATABASE = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
 READY_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 25.0
 WARMUP_RATE, WARMUP_SECONDS = 100, 3
 PIPELINE = 200  # messages per confirm round of the pipelined baseline (the relay's batch)
+WORKER = [
+    PYTHON,
+    "-m",
+    "celery",
+    "-A",
+    "bench.e2e_worker",
+    "worker",
+    "--pool=solo",
+    "--concurrency=1",
+    "--without-gossip",
+    "--without-mingle",
+    "--without-heartbeat",
+    "--loglevel=WARNING",
+]
+LIBRARIES = {"Django": "django", "Celery": "celery", "kombu": "kombu", "psycopg": "psycopg"}
+SERVER_SETTINGS = ("fsync", "synchronous_commit", "shared_buffers")
 
 
 def say(message: str) -> None:
@@ -165,8 +178,8 @@ class CpuTracker:
     that a process which exits in between (a PostgreSQL backend whose connection Django recycles
     after ``CONN_MAX_AGE``) still counts up to its last sample."""
 
-    def __init__(self, deployment: Deployment) -> None:
-        self.d = deployment
+    def __init__(self, run: Run) -> None:
+        self.d = run
         self.probed = 0  # inbox rows of the in-process probe (events not in the outbox)
         self.seen: dict[str, dict] = {group: {} for group in CPU_GROUPS}
         self.last = 0.0
@@ -179,7 +192,7 @@ class CpuTracker:
         pids = {"postgres": pids_named("postgres"), "rabbitmq": pids_named("beam.smp")}
         for child in self.d.children:
             if child.name in ("relay", "worker") and child.alive():
-                pids.setdefault(child.name, []).append(child.process.pid)
+                pids.setdefault(child.name, []).append(child.pid)
         for group, members in pids.items():
             for pid in members:
                 found = process_cpu(pid)
@@ -207,158 +220,63 @@ def cpu_delta(start: dict, end: dict) -> dict[str, float]:
     return delta
 
 
-# --- processes ------------------------------------------------------------------------------
-
-
-class Child:
-    """A process in its own session with its log in a file; always stopped by the benchmark."""
-
-    def __init__(self, name: str, command: list[str], env: dict, log_path: Path) -> None:
-        self.name, self.command, self.env, self.log_path = name, command, env, log_path
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> Child:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches the benchmark, which stops it
-            )
-        return self
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def check(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(
-                f"{self.name} exited with {self.process.returncode}; see {self.log_path}:\n"
-                f"{self.tail()}"
-            )
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)  # graceful: relay finishes its batch, worker acks
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # the session this benchmark started
-            process.wait(timeout=10)
-
-    def tail(self, lines: int = 25) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 # --- the deployment -------------------------------------------------------------------------
 
 
-class Deployment:
-    """Databases, environments, broker namespace and processes of one run."""
+class Run:
+    """One run of the benchmark: its :class:`Deployment` of the three roles, its options and
+    work folder, the consumer's commit clock, the CPU tracker and kept connections to the
+    databases it observes."""
 
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args, self.workdir = args, workdir
-        self.server = args.postgres.rstrip("/")
-        self.namespace = f"edn_bench_e2e_{secrets.token_hex(4)}"
-        self.registry_port = free_port()
-        self.secret, self.jwt_key = secrets.token_urlsafe(50), secrets.token_urlsafe(50)
-        self.databases = {
-            (role, alias): f"{args.db_prefix}_{role}_{alias}"
-            for role, apps in ROLES.items()
-            for alias in ("default", *apps)
-        }
-        self.raw_database = f"{args.db_prefix}_raw"
-        self.children: list[Child] = []
         self.commit_log = workdir / "commits.log"
-        self.created = False
+        self.deployment = Deployment(
+            ROLES,
+            args.broker,
+            workdir,
+            server=args.postgres,
+            prefix=args.db_prefix,
+            namespace=f"edn_bench_e2e_{secrets.token_hex(4)}",
+            keep_databases=args.keep_databases,
+            EDN_LOG_LEVEL="WARNING",
+            EDN_BUS_IN_PROCESS="0",
+            EDN_BUS_SWEEP_SECONDS=None,  # the product's own
+            EDN_BUS_RELAY_BATCH=str(args.relay_batch),
+            EDN_BUS_MESSAGE_BATCH=str(args.message_batch),
+            EDN_SCHEMA_VALIDATION="0" if args.no_validation else "1",
+            EDN_BENCH_COMMIT_LOG=str(self.commit_log),
+            GUNICORN_WORKERS="1",
+        )
+        self.server, self.namespace = self.deployment.server, self.deployment.namespace
+        self.children = self.deployment.processes
+        self.raw_database = f"{args.db_prefix}_raw"
         self._connections: dict[str, psycopg.Connection] = {}
         self.cpu = CpuTracker(self)
 
-    def url(self, role: str, alias: str) -> str:
-        return f"{self.server}/{self.databases[role, alias]}"
-
     def env(self, role: str) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.endswith("_DATABASE_URL")
-            and not k.startswith(("DJANGO_", "EDN_", "CELERY_", "GUNICORN_"))
-        }
-        env.update(
-            DJANGO_SETTINGS_MODULE="config.settings",
-            DJANGO_DEBUG="0",
-            DJANGO_SECRET_KEY=self.secret,
-            EDN_JWT_SIGNING_KEY=self.jwt_key,
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-            DJANGO_SECURE_COOKIES="0",
-            EDN_SERVICES=",".join(ROLES[role]),
-            EDN_DATA_DIR=str(self.workdir / role),
-            EDN_LOG_LEVEL="WARNING",
-            EDN_BUS_TRANSPORT="celery",
-            EDN_BUS_IN_PROCESS="0",
-            EDN_BUS_RELAY_BATCH=str(self.args.relay_batch),
-            EDN_BUS_MESSAGE_BATCH=str(self.args.message_batch),
-            CELERY_BROKER_URL=self.args.broker,
-            EDN_BROKER_NAMESPACE=self.namespace,
-            EDN_SCHEMA_VALIDATION="0" if self.args.no_validation else "1",
-            EDN_BENCH_COMMIT_LOG=str(self.commit_log),
-            GUNICORN_WORKERS="1",
-            GUNICORN_BIND=f"127.0.0.1:{self.registry_port}",
-            GUNICORN_ACCESSLOG="",
-            GUNICORN_WORKER_TMP_DIR="/tmp",
-            PYTHONUNBUFFERED="1",
-        )
-        for alias in ("default", *ROLES[role]):
-            env[f"{alias.upper()}_DATABASE_URL"] = self.url(role, alias)
-        if role != "registry":
-            env["EDN_SCHEMA_REGISTRY_URL"] = f"http://127.0.0.1:{self.registry_port}"
-        return env
+        return self.deployment.env(role)
 
     # databases
 
     def create_databases(self) -> str:
-        with psycopg.connect(f"{self.server}/postgres", autocommit=True, connect_timeout=10) as c:
-            for name in [*self.databases.values(), self.raw_database]:
-                c.execute(DROP_DATABASE.format(sql.Identifier(name)))
-                c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            self.created = True
-            version = c.info.server_version
-            settings = {
-                name: c.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()[0]
-                for name in ("fsync", "synchronous_commit", "shared_buffers")
-            }
-        return f"PostgreSQL {version // 10000}.{version % 10000} " + ", ".join(
-            f"{k}={v}" for k, v in settings.items()
-        )
+        version = self.deployment.create_databases()
+        recreate_databases(self.server, [self.raw_database])
+        return f"PostgreSQL {version} " + server_settings(self.server, *SERVER_SETTINGS)
 
     def drop_databases(self) -> None:
         self.close_connections()
-        if not self.created or self.args.keep_databases:
-            return
-        with psycopg.connect(f"{self.server}/postgres", autocommit=True, connect_timeout=10) as c:
-            for name in [*self.databases.values(), self.raw_database]:
-                c.execute(DROP_DATABASE.format(sql.Identifier(name)))
+        self.deployment.drop_databases()
+        if self.deployment.created and not self.args.keep_databases:
+            drop_databases(self.server, [self.raw_database])
 
     def query(self, role: str, statement: str, params: tuple = ()) -> list[tuple]:
         """Run ``statement`` on the role's service database, over one kept connection."""
         conn = self._connections.get(role)
         if conn is None or conn.closed:
-            url = self.url(role, ROLES[role][0])
+            name = self.deployment.databases[role, ROLES[role][0]]
             conn = self._connections[role] = psycopg.connect(
-                url, autocommit=True, connect_timeout=10
+                f"{self.server}/{name}", autocommit=True, connect_timeout=10
             )
         return conn.execute(statement, params).fetchall()
 
@@ -370,147 +288,41 @@ class Deployment:
 
     # processes
 
-    def manage(self, role: str, *args: str, timeout: float = 300) -> str:
-        return self.run(role, [PYTHON, "manage.py", *args], timeout=timeout)
-
-    def run(self, role: str, command: list[str], timeout: float = 300) -> str:
-        done = subprocess.run(
-            command,
-            cwd=ROOT,
-            env=self.env(role),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{role}: {' '.join(command[1:])} failed:\n{done.stderr[-3000:]}")
-        return done.stdout
+    def manage(self, role: str, *args: str) -> str:
+        return self.deployment.manage(role, *args)
 
     def roles_helper(self, role: str, *args: str, timeout: float = 600) -> dict:
         out = self.workdir / f"result-{uuid.uuid4().hex[:8]}.json"
-        self.run(role, [PYTHON, "bench/e2e_roles.py", *args, "--out", str(out)], timeout=timeout)
+        command = [PYTHON, "bench/e2e_roles.py", *args, "--out", str(out)]
+        self.deployment.run(role, *command, timeout=timeout)
         return json.loads(out.read_text())
 
-    def child(self, role: str, name: str, command: list[str]) -> Child:
+    def start(self, role: str, name: str, command: list[str]) -> Service:
         if self.args.profile and name in ("relay", "worker"):
             profile = Path(self.args.profile).resolve() / f"{name}-{len(self.children)}.prof"
             command = [command[0], "-m", "cProfile", "-o", str(profile), *command[1:]]
-        child = Child(name, command, self.env(role), self.workdir / f"{role}-{name}.log")
-        self.children.append(child)
-        return child.start()
+        return self.deployment.start(role, name, *command)
 
     def serve_registry(self) -> None:
-        command = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
-        web = self.child("registry", "web", command)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            web.check()
-            conn = http.client.HTTPConnection("127.0.0.1", self.registry_port, timeout=2)
-            try:
-                conn.request("GET", "/readyz")
-                response = conn.getresponse()
-                response.read()
-                if response.status == 200:
-                    return
-            except (OSError, http.client.HTTPException):
-                pass
-            finally:
-                conn.close()
-            time.sleep(0.2)
-        raise RuntimeError(f"the registry was not ready in {READY_TIMEOUT_S:.0f}s\n{web.tail()}")
+        self.deployment.serve("registry", READY_TIMEOUT_S)
 
-    def start_relay(self) -> Child:
-        relay = self.child("customers", "relay", [PYTHON, "manage.py", "edn_relay"])
-        database = self.databases["customers", "customers"]
-        wait_for(
-            lambda: (
-                relay.check()
-                or self.query(
-                    "customers",
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query = %s",
-                    (database, "LISTEN edn_outbox"),
-                )[0][0]
-            ),
-            READY_TIMEOUT_S,
-            "the relay to LISTEN",
+    def start_relay(self) -> Service:
+        relay = self.start("customers", "relay", [PYTHON, "manage.py", "edn_relay"])
+        listening = partial(self.deployment.relay_listening, "customers")
+        return relay.wait_ready(listening, READY_TIMEOUT_S, "the relay to LISTEN")
+
+    def start_worker(self) -> Service:
+        worker = self.start("orders", "worker", WORKER)
+        consuming = partial(self.deployment.consumers, "orders")
+        return worker.wait_ready(
+            consuming, READY_TIMEOUT_S, "the Celery worker to consume its queue"
         )
-        return relay
-
-    def start_worker(self) -> Child:
-        command = [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "bench.e2e_worker",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-        ]
-        worker = self.child("orders", "worker", command)
-        wait_for(
-            lambda: worker.check() or self.queue_consumers() > 0,
-            READY_TIMEOUT_S,
-            "the Celery worker to consume its queue",
-        )
-        return worker
-
-    def queue_consumers(self) -> int:
-        with Connection(self.args.broker, connect_timeout=5) as conn:
-            queue = Queue(f"{self.namespace}.orders", durable=True)
-            return queue(conn.default_channel).queue_declare(passive=True).consumer_count
 
     def stop_all(self) -> None:
-        for child in reversed(self.children):
-            try:
-                child.stop()
-            except Exception as error:  # keep stopping the others
-                say(f"[teardown] could not stop {child.name}: {error}")
+        self.deployment.stop_all()
 
     def delete_broker_objects(self) -> None:
-        with Connection(self.args.broker, connect_timeout=5) as conn:
-            channel = conn.default_channel
-            for name in ("orders", "raw"):
-                with contextlib.suppress(Exception):
-                    Queue(f"{self.namespace}.{name}")(conn.channel()).delete()
-            with contextlib.suppress(Exception):
-                Exchange(f"{self.namespace}.events", type="topic")(channel).delete()
-
-
-def wait_for(
-    check,
-    timeout: float,
-    what: str,
-    *,
-    progress=None,
-    every: float = 2.0,
-    since: float = 0.0,
-    tick=None,
-):
-    """Poll ``check`` until truthy (bounded by ``timeout``); print ``progress()`` meanwhile,
-    with the seconds elapsed since ``since`` (a ``time.monotonic()``; default: now); call
-    ``tick()`` on every poll."""
-    now = time.monotonic()
-    started = since or now
-    deadline, next_print = now + timeout, now + every
-    while True:
-        if tick is not None:
-            tick()
-        value = check()
-        if value:
-            return value
-        now = time.monotonic()
-        if now > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
-        if progress is not None and now >= next_print:
-            say(f"  {now - started:6.1f}s  {progress()}")
-            next_print += every
-        time.sleep(0.25)
+        self.deployment.delete_broker_objects("raw")
 
 
 # --- baselines ------------------------------------------------------------------------------
@@ -631,7 +443,7 @@ def kombu_consume(broker: str, queue: Queue, count: int) -> float:
     return count / elapsed
 
 
-def measure_baselines(deployment: Deployment, bodies: list[dict], label: str) -> Baselines:
+def measure_baselines(deployment: Run, bodies: list[dict], label: str) -> Baselines:
     args, result = deployment.args, Baselines()
     raw = f"{deployment.server}/{deployment.raw_database}"
     queue = Queue(f"{deployment.namespace}.raw", durable=True, auto_delete=False)
@@ -665,8 +477,8 @@ def measure_baselines(deployment: Deployment, bodies: list[dict], label: str) ->
 class Observer:
     """Reads the outbox, the inbox and the worker's commit clock."""
 
-    def __init__(self, deployment: Deployment) -> None:
-        self.d = deployment
+    def __init__(self, run: Run) -> None:
+        self.d = run
         self.probed = 0  # inbox rows of the in-process probe (events not in the outbox)
 
     def outbox_counts(self, after_id: int) -> tuple[int, int]:
@@ -789,7 +601,7 @@ def _spread(label: str, values: list[float]) -> str:
     return f"{label} {ms(ordered)}"
 
 
-def warm_up(d: Deployment, observe: Observer, customers: Path) -> None:
+def warm_up(d: Run, observe: Observer, customers: Path) -> None:
     """Events through the whole path before anything is measured, as a service that has been
     running would have had: connections opened, schemas fetched and validators compiled,
     statements prepared, code paths loaded (the first second of a cold start otherwise
@@ -810,7 +622,7 @@ def warm_up(d: Deployment, observe: Observer, customers: Path) -> None:
     wait_for(lambda: observe.inbox_count() >= before + events, 60, "the warm-up events")
 
 
-def run_fixed(d: Deployment, observe: Observer, customers: Path) -> Phase:
+def run_fixed(d: Run, observe: Observer, customers: Path) -> Phase:
     args = d.args
     phase = Phase(f"fixed load {args.rate:g} events/s for {args.seconds:g}s")
     say(f"[fixed] offering {args.rate:g} events/s for {args.seconds:g}s (relay + worker running)")
@@ -818,7 +630,8 @@ def run_fixed(d: Deployment, observe: Observer, customers: Path) -> Phase:
     total = round(args.rate * args.seconds)
     out = d.workdir / "offer.json"
     cpu_start = d.cpu.snapshot()
-    producer = Child(
+    producer = d.start(
+        "customers",
         "producer",
         [
             PYTHON,
@@ -833,21 +646,17 @@ def run_fixed(d: Deployment, observe: Observer, customers: Path) -> Phase:
             "--out",
             str(out),
         ],
-        d.env("customers"),
-        d.workdir / "customers-producer.log",
     )
-    d.children.append(producer)
-    producer.start()
     line, since = observe.progress(after, inbox_before), time.monotonic()
     wait_for(
-        lambda: producer.process.poll() is not None,
+        lambda: producer.poll() is not None,
         args.seconds * 3 + 120,
         "the producer",
         progress=line,
         tick=d.cpu.sample,
         since=since,
     )
-    if producer.process.returncode != 0:
+    if producer.poll() != 0:
         raise RuntimeError(f"the producer failed:\n{producer.tail()}")
     offered = json.loads(out.read_text())
     wait_for(
@@ -899,7 +708,7 @@ def _worst_seconds(events: list[dict], top: int = 3) -> str:
     return f"p99 per second of the phase: median {median:.0f} ms; worst {listed}"
 
 
-def run_preload(d: Deployment, observe: Observer, customers: Path, *, consumer: bool) -> Phase:
+def run_preload(d: Run, observe: Observer, customers: Path, *, consumer: bool) -> Phase:
     args = d.args
     name = "saturation, end to end" if consumer else "relay alone (worker stopped)"
     phase = Phase(name)
@@ -957,9 +766,7 @@ def run_preload(d: Deployment, observe: Observer, customers: Path, *, consumer: 
     return phase
 
 
-def run_consumer_alone(
-    d: Deployment, observe: Observer, relay_phase: Phase, inbox_before: int
-) -> Phase:
+def run_consumer_alone(d: Run, observe: Observer, relay_phase: Phase, inbox_before: int) -> Phase:
     phase = Phase("consumer alone (full queue)")
     say(f"[consumer alone] starting the worker on {relay_phase.events} queued events")
     d.start_worker()
@@ -982,7 +789,7 @@ def run_consumer_alone(
     return phase
 
 
-def probe_deliver(d: Deployment, customers: Path) -> dict:
+def probe_deliver(d: Run, customers: Path) -> dict:
     """deliver() in a loop in one orders process: the consumer's cost without broker/Celery."""
     count = d.args.deliver_events
     say(f"[deliver() alone] {count} envelopes through deliver() in one orders process")
@@ -1012,28 +819,13 @@ def probe_deliver(d: Deployment, customers: Path) -> dict:
 # --- reporting ------------------------------------------------------------------------------
 
 
-def machine_summary(pg: str, broker: str) -> str:
-    import celery
-    import django
-    import kombu
-
-    cpu = cpu_model()
+def summary(pg: str, broker: str) -> str:
+    """The machine, the software and the servers, the checkout and the time."""
     with Connection(broker, connect_timeout=5) as conn:
         conn.ensure_connection(max_retries=1)
         props = getattr(conn.connection, "server_properties", {}) or {}
         server = f"{props.get('product', conn.transport_cls)} {props.get('version', '?')}"
-    commit = subprocess.run(
-        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, "
-        f"load average {load}\n"
-        f"software: Python {platform.python_version()}, Django {django.__version__}, "
-        f"Celery {celery.__version__}, kombu {kombu.__version__}, psycopg {psycopg.__version__}, "
-        f"{pg}; broker {server}\n"
-        f"commit: {commit or '?'}, {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
-    )
+    return machine_summary(LIBRARIES, f"{pg}; broker {server}", load_average=True, commit=True)
 
 
 def report(
@@ -1214,13 +1006,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="edn-bench-e2e-"))
-    d = Deployment(args, workdir)
+    d = Run(args, workdir)
     observe = Observer(d)
     keep_logs = True
     try:
         say(f"[setup] databases {args.db_prefix}_* on {d.server}; broker namespace {d.namespace}")
         pg = d.create_databases()
-        say(machine_summary(pg, args.broker))
+        say(summary(pg, args.broker))
         if os.getloadavg()[0] > 0.7:
             say("[warning] the machine is busy (load average above); figures will suffer")
         say(f"[setup] logs in {workdir}")
@@ -1295,7 +1087,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         say(f"\n[error] {type(error).__name__}: {error}")
         for child in d.children:
-            if child.process is not None and child.process.poll() is not None:
+            if child.exited():
                 say(f"--- {child.name} exited; last lines of {child.log_path} ---\n{child.tail()}")
         return 2
     finally:

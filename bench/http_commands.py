@@ -33,11 +33,8 @@ import itertools
 import json
 import math
 import os
-import platform
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,13 +52,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from bench.common import cpu_model, percentile, stop_cleanly_on_sigterm  # noqa: E402
+from bench.common import percentile, stop_cleanly_on_sigterm  # noqa: E402
+from tests.support.postgres import drop_databases, recreate_databases  # noqa: E402
+from tests.support.processes import Service, free_port, http_ok, machine_summary  # noqa: E402
 
 PYTHON = sys.executable
 READY_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 25.0
 REQUEST_TIMEOUT_S = 30.0
-DROP_DATABASE = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+LIBRARIES = {
+    "Django": "django",
+    "DRF": "djangorestframework",
+    "gunicorn": "gunicorn",
+    "psycopg": "psycopg",
+}
 
 
 # --- request bodies -------------------------------------------------------------------------
@@ -135,41 +138,13 @@ def stats_of(latencies_ns: list[int], errors: int, wall_s: float) -> Stats:
     )
 
 
-# --- databases ------------------------------------------------------------------------------
-
-
-def admin_connect(server_url: str) -> psycopg.Connection:
-    return psycopg.connect(f"{server_url}/postgres", autocommit=True, connect_timeout=10)
-
-
-def recreate_databases(server_url: str, names: list[str]) -> str:
-    with admin_connect(server_url) as conn:
-        for name in names:
-            conn.execute(DROP_DATABASE.format(sql.Identifier(name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        version = conn.info.server_version
-    return f"{version // 10000}.{version % 10000}"
-
-
-def drop_databases(server_url: str, names: list[str]) -> None:
-    with admin_connect(server_url) as conn:
-        for name in names:
-            conn.execute(DROP_DATABASE.format(sql.Identifier(name)))
+# --- the server -----------------------------------------------------------------------------
 
 
 def count_rows(database_url: str, table: str) -> int:
     with psycopg.connect(database_url, connect_timeout=10) as conn:
         query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
         return conn.execute(query).fetchone()[0]
-
-
-# --- the server -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
@@ -187,67 +162,10 @@ def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
     return done.stdout
 
 
-class Gunicorn:
-    """gunicorn with the project's config, in its own process group; always stopped on exit."""
-
-    def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
-        self.env = env
-        self.port = port
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-        self._log = None
-
-    def start(self) -> None:
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "-k", "sync", "config.wsgi"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the benchmark, which stops gunicorn itself
-        )
-
-    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        last_error = "no answer yet"
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited early; see {self.log_path}:\n{self.tail()}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                conn.request("GET", "/healthz")
-                response = conn.getresponse()
-                response.read()
-                if response.status == 200:
-                    return
-                last_error = f"HTTP {response.status}"
-            except (OSError, http.client.HTTPException) as error:
-                last_error = f"{type(error).__name__}: {error}"
-            finally:
-                conn.close()
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn not ready after {timeout:.0f}s ({last_error})\n{self.tail()}")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)  # graceful: finish in-flight requests
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)  # the group this benchmark started
-                process.wait(timeout=10)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+def gunicorn(env: dict[str, str], log_path: Path) -> Service:
+    """gunicorn with the project's config (sync workers), not started yet."""
+    command = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "-k", "sync", "config.wsgi"]
+    return Service("gunicorn", command, env, log_path)
 
 
 # --- the load -------------------------------------------------------------------------------
@@ -338,20 +256,6 @@ def split(total: int, parts: int) -> list[int]:
 
 
 # --- reporting ------------------------------------------------------------------------------
-
-
-def machine_summary(pg_version: str) -> str:
-    import django
-    import gunicorn
-    import rest_framework
-
-    cpu = cpu_model()
-    return (
-        f"machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}\n"
-        f"software: Python {platform.python_version()}, Django {django.__version__}, "
-        f"DRF {rest_framework.__version__}, gunicorn {gunicorn.__version__}, "
-        f"psycopg {psycopg.__version__}, PostgreSQL {pg_version}"
-    )
 
 
 def report(ours: Variant, plain: Variant, target: float) -> bool:
@@ -456,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     def say(message: str) -> None:
         print(message, flush=True)
 
-    server = Gunicorn(env, port, workdir / "gunicorn.log")
+    server = gunicorn(env, workdir / "gunicorn.log")
     ours = Variant("ours (POST /api/customers)", "/api/customers", ours_body)
     plain = Variant("plain DRF ModelViewSet", "/bench/plain-customers", plain_body)
     created = False
@@ -465,14 +369,14 @@ def main(argv: list[str] | None = None) -> int:
         say(f"[setup] recreating databases {', '.join(databases.values())} on {server_url}")
         pg_version = recreate_databases(server_url, list(databases.values()))
         created = True
-        say(machine_summary(pg_version))
+        say(machine_summary(LIBRARIES, f"PostgreSQL {pg_version}"))
         say("[setup] manage.py migrate_all")
         manage(env, "migrate_all")
         token = manage(env, "edn_token", "bench").strip().splitlines()[-1]
         say(f"[setup] gunicorn: {args.workers} sync workers on 127.0.0.1:{port}")
         say(f"[setup] gunicorn log: {server.log_path}")
-        server.start()
-        server.wait_ready()
+        healthy = f"http://127.0.0.1:{port}/healthz"
+        server.start().wait_ready(lambda: http_ok(healthy, 2), READY_TIMEOUT_S, healthy)
         load = Load(port, token, args.concurrency, args.max_errors)
 
         say(f"[warmup] {args.warmup} requests per variant, concurrency {args.concurrency}")
@@ -515,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         say(f"\n[error] {error}")
         if server.log_path.exists():
-            say(f"--- last lines of {server.log_path} ---\n{server.tail()}")
+            say(f"--- last lines of {server.log_path} ---\n{server.tail(30)}")
         return 2
     finally:
         say("[teardown] stopping gunicorn")

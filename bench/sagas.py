@@ -47,9 +47,10 @@ from pathlib import Path
 import psycopg
 
 from bench.common import percentile, stop_cleanly_on_sigterm
-from bench.http_commands import drop_databases, recreate_databases
-from bench.validation import configure_environment, machine_summary, server_facts
+from bench.validation import DURABILITY, LIBRARIES, configure_environment
 from config.services import SERVICE_APPS
+from tests.support.postgres import drop_databases, recreate_databases, server_settings
+from tests.support.processes import machine_summary
 
 ALIASES = ("default", *SERVICE_APPS)
 COMMITS_PER_SAGA = 8
@@ -217,8 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         from django.core.management import call_command
 
         django.setup()
-        say(machine_summary(pg_version))
-        say(f"postgresql: {server_facts(server)}")
+        say(machine_summary(LIBRARIES, f"PostgreSQL {pg_version}"))
+        say(f"postgresql: {server_settings(server, *DURABILITY)}")
         call_command("migrate_all", stdout=io.StringIO())
         call_command("edn_schemas", "register", stdout=io.StringIO())
         raw_before = raw_commits_per_second(server, databases["default"])
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.processes:
             from bench.sagas_processes import run_processes
 
-            run_processes(args.sagas, raw_sagas, say)
+            run_processes(args.sagas, raw_sagas, say, f"{args.db_prefix}_processes")
     finally:
         from django.db import connections
 

@@ -10,7 +10,6 @@ sagas / (last saga row saved - first order row created), all on this machine's c
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 SERVICES = {
@@ -48,14 +47,14 @@ for _ in range({count}):
 """
 
 
-def run_processes(count: int, raw_sagas: float, say) -> float:
+def run_processes(count: int, raw_sagas: float, say, prefix: str) -> float:
     from tests.conftest import BROKERS, broker_or_skip
-    from tests.support.deployment import RELAY, Deployment, worker_command
+    from tests.support.deployment import RELAY, Deployment, wait_for, worker_command
 
     broker = broker_or_skip(BROKERS["rabbitmq"])
     logs = Path(tempfile.mkdtemp(prefix="edn-bench-sagas-"))
     say(f"[separate processes] 5 services over RabbitMQ; logs in {logs}")
-    with Deployment(SERVICES, broker, logs, GUNICORN_WORKERS="1") as deployment:
+    with Deployment(SERVICES, broker, logs, prefix=prefix, GUNICORN_WORKERS="1") as deployment:
         for service in SERVICES:
             deployment.manage(service, "migrate_all")
         deployment.serve("registry")
@@ -66,17 +65,24 @@ def run_processes(count: int, raw_sagas: float, say) -> float:
             deployment.start(service, "worker", *worker_command(service))
         customer = deployment.manage("customers", "shell", "-c", CREATE_CUSTOMER).split()[-1]
         product = deployment.manage("inventory", "shell", "-c", CREATE_PRODUCT).split()[-1]
-        time.sleep(3)  # workers connected and consuming
+        wait_for(
+            lambda: all(
+                deployment.relay_listening(service) and deployment.consumers(service)
+                for service in PARTICIPANTS
+            ),
+            120,
+            "every relay listening and every worker consuming",
+        )
         script = PLACE_ORDERS.format(product=product, customer=customer, count=count)
         deployment.manage("orders", "shell", "-c", script)
         sagas = deployment.database("sagas", "sagas")
         orders = deployment.database("orders", "orders")
-        deadline = time.monotonic() + 600
         done_sql = "SELECT count(*), max(updated_at) FROM sagas_saga WHERE state = 'Executed'"
-        while (done := sagas.execute(done_sql).fetchone())[0] < count:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"only {done[0]} of {count} sagas finished; logs in {logs}")
-            time.sleep(0.2)
+        done = wait_for(
+            lambda: (row := sagas.execute(done_sql).fetchone())[0] >= count and row,
+            600,
+            f"{count} sagas finished; logs in {logs}",
+        )
         first = orders.execute("SELECT min(created_at) FROM orders_order").fetchone()[0]
         elapsed = (done[1] - first).total_seconds()
         rate = count / elapsed

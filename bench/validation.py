@@ -55,7 +55,6 @@ import argparse
 import cProfile
 import io
 import os
-import platform
 import pstats
 import secrets
 import shutil
@@ -78,9 +77,14 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 
 import psycopg  # noqa: E402
 
-from bench.common import cpu_model, percentile, stop_cleanly_on_sigterm  # noqa: E402
-from bench.http_commands import drop_databases, recreate_databases  # noqa: E402
+from bench.common import percentile, stop_cleanly_on_sigterm  # noqa: E402
 from config.services import SERVICE_APPS  # noqa: E402
+from tests.support.postgres import (  # noqa: E402
+    drop_databases,
+    recreate_databases,
+    server_settings,
+)
+from tests.support.processes import machine_summary  # noqa: E402
 
 TOPIC = "v1.CustomerAddressUpdated"
 CONSUMER = "orders.update_shipping_address_of_open_orders"
@@ -89,6 +93,13 @@ WARMUP_EVENTS = 200
 VALIDATION = "validation (validate_for_consume, cached)"
 INBOX = "inbox row insert (InboxEntry.save)"
 CHECKPOINT = "checkpoint SQL (latest-wins; carries BEGIN)"
+LIBRARIES = {
+    "Django": "django",
+    "jsonschema": "jsonschema",
+    "cloudevents": "cloudevents",
+    "psycopg": "psycopg",
+}
+DURABILITY = ("fsync", "synchronous_commit", "wal_sync_method", "commit_delay")
 
 
 def say(message: str = "") -> None:
@@ -119,31 +130,8 @@ def configure_environment(server_url: str, databases: dict[str, str], workdir: P
         os.environ[f"{alias.upper()}_DATABASE_URL"] = f"{server_url}/{name}"
 
 
-def server_facts(server_url: str) -> str:
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True, connect_timeout=10) as conn:
-        values = {
-            name: conn.execute(f"SHOW {name}").fetchone()[0]
-            for name in ("fsync", "synchronous_commit", "wal_sync_method", "commit_delay")
-        }
-    return ", ".join(f"{name}={value}" for name, value in values.items())
-
-
 def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def machine_summary(pg_version: str) -> str:
-    from importlib.metadata import version
-
-    import django
-
-    cpu = cpu_model()
-    return (
-        f"machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}\n"
-        f"software: Python {platform.python_version()}, Django {django.__version__}, "
-        f"jsonschema {version('jsonschema')}, cloudevents {version('cloudevents')}, "
-        f"psycopg {psycopg.__version__}, PostgreSQL {pg_version}"
-    )
 
 
 # --- the workload ----------------------------------------------------------------------------
@@ -800,8 +788,8 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connections
 
         django.setup()
-        say(machine_summary(pg_version))
-        say(f"postgresql: {server_facts(server_url)} (left as they are)")
+        say(machine_summary(LIBRARIES, f"PostgreSQL {pg_version}"))
+        say(f"postgresql: {server_settings(server_url, *DURABILITY)} (left as they are)")
         say(f"load average at start: {load_average()} (other processes share these cores)")
         if set(connections) != set(databases):
             raise RuntimeError(f"settings define aliases {list(connections)}, not {ALIASES}")

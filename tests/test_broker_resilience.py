@@ -3,7 +3,6 @@
 The worker is killed at a pause point (:mod:`edn_core.testing_hooks`), not after a race with
 its speed; the outage is a fixed amount of work done while the broker is cut off."""
 
-import signal
 import time
 
 import httpx
@@ -62,8 +61,7 @@ def test_sigkill_of_the_worker_mid_run_loses_nothing_and_applies_nothing_twice(r
         worker = deployment.start("app", "worker-1", *worker_command("worker-1"))
         assert points.wait_paused(*committed) == worker.pid
         assert 0 < count(orders, handled) < CUSTOMERS * EACH
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
+        worker.kill()
         points.disarm(*committed)
         deployment.start("app", "worker-2", *worker_command("worker-2"))
         wait_for(

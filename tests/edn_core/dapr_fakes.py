@@ -9,7 +9,6 @@ itself: publish calls, scripted failures.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import uuid
 from contextlib import nullcontext
@@ -26,6 +25,7 @@ from edn_core.bus.dispatch import deliver
 from edn_core.cqrs import send
 from edn_core.events import IntegrationEvent
 from tests.edn_core.dapr_grpc_fakes import Call, Entry
+from tests.support.processes import free_port  # noqa: F401  (the Dapr tests' port)
 
 TOPIC = "v1.CustomerAddressUpdated"
 EVENTS = f"/dapr/events/{TOPIC}"
@@ -154,13 +154,6 @@ def database_down_for(event_id: str):
         return deliver(raw)
 
     return deliver_or_fail
-
-
-def free_port() -> int:
-    """A port nothing listens on (connection refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def as_delivered_by_dapr(envelope: str | bytes, pubsub: str = "pubsub") -> dict:

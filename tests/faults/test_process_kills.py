@@ -104,14 +104,14 @@ def test_relay_and_worker_killed_ten_times_lose_and_repeat_nothing(broker_url, t
                 wait_for(lambda: passes_left(points, WORKER_POINT) == 0, 300, "a redelivery")
                 points.disarm(*RELAY_GATE)
             assert points.wait_paused(*RELAY_POINT) == relay.pid
-            deployment.kill(relay)
+            relay.kill()
             if mid_delivery:
                 wait_for(lambda: count(orders, WAITING_ON_A_LOCK), 300, "a blocked delivery")
-                deployment.kill(worker)
+                worker.kill()
                 blocker.execute("ROLLBACK")
             else:
                 assert points.wait_paused(*WORKER_POINT) == worker.pid
-                deployment.kill(worker)
+                worker.kill()
             progress.append((count(customers, sent), count(orders, HANDLED)))
         assert progress[-1][0] < count(customers, "SELECT count(*) FROM customers_outboxmessage")
         for point in (RELAY_POINT, WORKER_POINT):  # the last ones run to the end

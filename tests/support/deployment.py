@@ -1,40 +1,49 @@
-"""Start apps as separate OS processes with their own PostgreSQL databases (test support)."""
+"""Services of one run as separate OS processes, each with its own PostgreSQL databases and
+environment, events over a real broker: the one deployment of the multi-process tests and of
+the benchmarks that run services (bench/e2e.py, bench/sagas_processes.py)."""
 
+from __future__ import annotations
+
+import contextlib
 import os
-import socket
+import secrets
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
-import httpx
 import psycopg
-import pytest
+from kombu import Connection, Exchange, Queue
 
-from tests.conftest import REQUIRE_SERVICES
+from tests.support.postgres import PG, drop_databases, postgres_or_skip, recreate_databases
+from tests.support.processes import ROOT, Service, free_port, http_ok, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-PG = os.environ.get("EDN_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+__all__ = [
+    "PG",
+    "RELAY",
+    "Deployment",
+    "free_port",
+    "postgres_or_skip",
+    "wait_for",
+    "worker_command",
+]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def postgres_or_skip() -> None:
-    try:
-        psycopg.connect(f"{PG}/postgres", connect_timeout=3).close()
-    except psycopg.Error as error:
-        if REQUIRE_SERVICES:
-            pytest.fail(f"EDN_REQUIRE_SERVICES=1 but PostgreSQL is unreachable: {error}")
-        pytest.skip(f"PostgreSQL is unreachable: {error}")
+PYTHON = sys.executable
+RELAY = [PYTHON, "manage.py", "edn_relay"]
+GUNICORN = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
+READY_TIMEOUT_S = 180.0  # a loaded machine starts slowly: the deadline fails only a stuck start
+# the caller's own settings of these never reach a service: each gets its own
+OWN_VARIABLES = ("DJANGO_", "EDN_", "CELERY_", "GUNICORN_")
 
 
 class Deployment:
-    """Databases, environments and processes of one multi-service run."""
+    """Databases, environments, broker namespace and processes of one multi-service run.
+
+    ``services`` maps each service to its apps; each gets a port and a database per alias,
+    ``<prefix>_<service>_<alias>``, on ``server``, which it reaches at ``postgres_url`` (a
+    :class:`TcpProxy` in front of it, to cut it). ``env`` overrides the services' environment
+    (None: unset). As a context manager it creates the databases, and at the end stops every
+    process, deletes its broker objects and drops the databases (unless ``keep_databases``)."""
 
     def __init__(
         self,
@@ -42,151 +51,149 @@ class Deployment:
         broker_url: str,
         logs: Path,
         *,
-        postgres_url: str = PG,
-        **env: str,
+        server: str = PG,
+        postgres_url: str | None = None,
+        prefix: str | None = None,
+        namespace: str | None = None,
+        keep_databases: bool = False,
+        **env: str | None,
     ) -> None:
-        """``postgres_url``: the server the services reach (a :class:`TcpProxy` in front of
-        PostgreSQL, to cut it); the test's own connections always go to PostgreSQL itself."""
-        self.run = uuid.uuid4().hex[:8]
-        self.services, self.broker_url, self.logs, self.extra_env = services, broker_url, logs, env
-        self.postgres_url = postgres_url
+        run = uuid.uuid4().hex[:8]
+        self.services, self.broker_url, self.logs = services, broker_url, logs
+        self.server = server.rstrip("/")
+        self.postgres_url = (postgres_url or server).rstrip("/")
+        self.prefix, self.namespace = prefix or f"edn_e2e_{run}", namespace or f"e2e{run}"
+        self.keep_databases, self.created = keep_databases, False
         self.ports = {name: free_port() for name in services}
-        self.processes: list[subprocess.Popen] = []
-        self.databases = [
-            f"edn_e2e_{self.run}_{svc}_{alias}"
-            for svc, apps in services.items()
+        self.processes: list[Service] = []
+        self.databases = {
+            (service, alias): f"{self.prefix}_{service}_{alias}"
+            for service, apps in services.items()
             for alias in ("default", *apps)
-        ]
+        }
+        # tests sweep the outbox every second: a missed wake-up costs a second, not five
+        self.overrides = {"EDN_BUS_SWEEP_SECONDS": "1", "GUNICORN_WORKERS": "2", **env}
+        self.keys = secrets.token_urlsafe(50), secrets.token_urlsafe(50)
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
-    def env(self, service: str) -> dict:
+    def env(self, service: str) -> dict[str, str]:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.endswith("_DATABASE_URL") and not k.startswith(("DJANGO_", "EDN_"))
+            if not k.endswith("_DATABASE_URL") and not k.startswith(OWN_VARIABLES)
         }
         env.update(
             DJANGO_SETTINGS_MODULE="config.settings",
-            DJANGO_SECRET_KEY="e2e-" * 12,
-            EDN_JWT_SIGNING_KEY="e2e-jwt-key-" * 4,
+            DJANGO_DEBUG="0",
+            DJANGO_SECRET_KEY=self.keys[0],
+            EDN_JWT_SIGNING_KEY=self.keys[1],
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            DJANGO_SECURE_COOKIES="0",
             EDN_SERVICES=",".join(self.services[service]),
+            EDN_DATA_DIR=str(self.logs / service),
             EDN_BUS_TRANSPORT="celery",
             CELERY_BROKER_URL=self.broker_url,
-            EDN_BROKER_NAMESPACE=f"e2e{self.run}",
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-            EDN_BUS_SWEEP_SECONDS="1",
-            GUNICORN_WORKERS="2",
+            EDN_BROKER_NAMESPACE=self.namespace,
             GUNICORN_BIND=f"127.0.0.1:{self.ports[service]}",
             GUNICORN_ACCESSLOG="",
             GUNICORN_WORKER_TMP_DIR="/tmp",
-            DJANGO_SECURE_COOKIES="0",
+            PYTHONUNBUFFERED="1",
         )
         for alias in ("default", *self.services[service]):
-            name = f"edn_e2e_{self.run}_{service}_{alias}"
+            name = self.databases[service, alias]
             env[f"{alias.upper()}_DATABASE_URL"] = f"{self.postgres_url}/{name}"
         if "registry" in self.services and service != "registry":
             env["EDN_SCHEMA_REGISTRY_URL"] = self.url("registry")
-        env.update(self.extra_env)
+        for name, value in self.overrides.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         return env
 
     def database(self, service: str, alias: str) -> psycopg.Connection:
-        """A direct connection to a service's database, to observe it from the test."""
-        name = f"edn_e2e_{self.run}_{service}_{alias}"
-        return psycopg.connect(f"{PG}/{name}", autocommit=True)
+        """A direct connection to a service's database, to observe it from outside."""
+        return psycopg.connect(f"{self.server}/{self.databases[service, alias]}", autocommit=True)
 
-    def manage(self, service: str, *args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env(service),
-            capture_output=True,
-            text=True,
-            timeout=180,
+    def run(self, service: str, *command: str, timeout: float = 300) -> str:
+        """Run ``command`` to its end in the service's environment; return its output."""
+        env = self.env(service)
+        done = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
         )
-        assert result.returncode == 0, f"{service} {args}: {result.stderr[-2000:]}"
-        return result.stdout
+        if done.returncode != 0:
+            raise RuntimeError(f"{service}: {' '.join(command[1:])} failed:\n{done.stderr[-3000:]}")
+        return done.stdout
 
-    def start(self, service: str, name: str, *command: str) -> subprocess.Popen:
-        log = open(self.logs / f"{service}-{name}.log", "w")  # noqa: SIM115
-        process = subprocess.Popen(
-            list(command), cwd=ROOT, env=self.env(service), stdout=log, stderr=subprocess.STDOUT
-        )
+    def manage(self, service: str, *args: str, timeout: float = 300) -> str:
+        return self.run(service, PYTHON, "manage.py", *args, timeout=timeout)
+
+    def start(self, service: str, name: str, *command: str) -> Service:
+        """Start ``command`` in the service's environment, logging to ``<service>-<name>.log``."""
+        log = self.logs / f"{service}-{name}.log"
+        process = Service(name, list(command), self.env(service), log)
         self.processes.append(process)
-        return process
+        return process.start()
 
-    def kill(self, process: subprocess.Popen) -> None:
-        """SIGKILL ``process`` (no chance to clean up) and reap it."""
-        process.kill()
-        process.wait(timeout=30)
+    def serve(self, service: str, timeout: float = READY_TIMEOUT_S) -> Service:
+        """Start the service's gunicorn; return once ``/readyz`` answers 200."""
+        web = self.start(service, "web", *GUNICORN)
+        ready = f"{self.url(service)}/readyz"
+        return web.wait_ready(lambda: http_ok(ready), timeout, f"{ready}; see {self.logs}")
 
-    def serve(self, service: str) -> None:
-        web = self.start(
-            service,
-            "web",
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "config/gunicorn.py",
-            "config.wsgi",
-        )
+    def relay_listening(self, service: str) -> bool:
+        """Whether a relay of the service LISTENs for outbox commits (so a commit wakes it)."""
+        database = self.databases[service, self.services[service][0]]
+        query = "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND query = 'LISTEN edn_outbox'"
+        with psycopg.connect(f"{self.server}/postgres", autocommit=True) as conn:
+            return conn.execute(query, (database,)).fetchone() is not None
 
-        def ready() -> bool:
-            assert web.poll() is None, f"{service} exited; see {self.logs}"
-            try:
-                return httpx.get(f"{self.url(service)}/readyz", timeout=10).status_code == 200
-            except httpx.TransportError:
-                return False
+    def consumers(self, app: str) -> int:
+        """Consumers of the app's queue (RabbitMQ: 0 until a worker consumes it)."""
+        with Connection(self.broker_url, connect_timeout=5) as conn:
+            queue = Queue(f"{self.namespace}.{app}", durable=True)
+            return queue(conn.default_channel).queue_declare(passive=True).consumer_count
 
-        # a loaded machine starts gunicorn slowly: the deadline only fails a stuck start
-        wait_for(ready, 180, f"{service} to become ready; see {self.logs}")
+    def create_databases(self) -> str:
+        version = recreate_databases(self.server, list(self.databases.values()))
+        self.created = True
+        return version
 
-    def __enter__(self):
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            for name in self.databases:
-                conn.execute(f'CREATE DATABASE "{name}"')
+    def stop_all(self) -> None:
+        for process in self.processes:
+            process.terminate()  # all at once, then wait for each
+        for process in reversed(self.processes):
+            process.stop()
+
+    def delete_broker_objects(self, *queues: str) -> None:
+        """Delete the namespace's exchange and queues (every app's, and ``queues``)."""
+        apps = [app for hosted in self.services.values() for app in hosted]
+        with Connection(self.broker_url, connect_timeout=5) as conn:
+            for name in (*apps, *queues):
+                with contextlib.suppress(Exception):  # a queue nobody declared
+                    Queue(f"{self.namespace}.{name}")(conn.channel()).delete()
+            with contextlib.suppress(Exception):
+                Exchange(f"{self.namespace}.events", type="topic")(conn.channel()).delete()
+
+    def drop_databases(self) -> None:
+        if self.created and not self.keep_databases:
+            drop_databases(self.server, list(self.databases.values()))
+
+    def __enter__(self) -> Deployment:
+        self.create_databases()
         return self
 
-    def __exit__(self, *exc):
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            for name in self.databases:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    def __exit__(self, *exc) -> None:
+        self.stop_all()
+        with contextlib.suppress(Exception):  # the broker may be cut away by the test
+            self.delete_broker_objects()
+        self.drop_databases()
 
 
 def worker_command(name: str) -> list[str]:
     """A Celery worker with a unique node name (its control queue is exclusive per name)."""
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config.celery",
-        "worker",
-        "--pool=solo",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel=INFO",
-        f"--hostname={name}-{uuid.uuid4().hex[:6]}@%h",
-    ]
-
-
-RELAY = [sys.executable, "manage.py", "edn_relay"]
-
-
-def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    options = ["--pool=solo", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
+    node = f"--hostname={name}-{uuid.uuid4().hex[:6]}@%h"
+    return [PYTHON, "-m", "celery", "-A", "config.celery", "worker", *options, node]
