@@ -14,8 +14,16 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from edn_core.envelope import TOPIC
+from edn_core.events import published_topics
 
-__all__ = ["MAX_LENGTH", "check_name", "check_topics", "handler_name"]
+__all__ = [
+    "MAX_LENGTH",
+    "camel_case",
+    "check_name",
+    "check_topics",
+    "created_topic",
+    "handler_name",
+]
 
 # The bus tables' index names carry the app label ("<label>_outbox_pending") and Django
 # allows 30 characters in an index name.
@@ -25,6 +33,16 @@ MAX_LENGTH = 15
 NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*\Z")
 # Names the platform gives a meaning of its own: the default database alias.
 RESERVED = {"default"}
+
+
+def camel_case(name: str) -> str:
+    """``order_history`` -> ``OrderHistory``, as Django's ``camel_case_app_name``."""
+    return "".join(x for x in name.title() if x != "_")
+
+
+def created_topic(name: str) -> str:
+    """The topic the new app publishes: ``v1.OrderHistoryCreated``."""
+    return f"v1.{camel_case(name)}Created"
 
 
 def check_name(name: str, root: Path | None = None) -> None:
@@ -58,6 +76,8 @@ def check_name(name: str, root: Path | None = None) -> None:
     for taken in (root / name, root / "tests" / name):
         if taken.exists():
             raise CommandError(f"{taken} already exists.")
+    if created_topic(name) in published_topics():
+        raise CommandError(f"another app publishes {created_topic(name)}: pick another name.")
 
 
 def check_topics(topics: list[str]) -> list[str]:

@@ -12,16 +12,11 @@ from pathlib import Path
 from django.core.management.base import CommandError
 from django.core.management.templates import TemplateCommand
 
-from edn_core.scaffold.names import handler_name
+from edn_core.scaffold.names import camel_case, created_topic, handler_name
 
-__all__ = ["TEMPLATE", "camel_case", "render_service"]
+__all__ = ["TEMPLATE", "render_service"]
 
 TEMPLATE = Path(__file__).resolve().parent / "service_template"
-
-
-def camel_case(name: str) -> str:
-    """``order_history`` -> ``OrderHistory``, as Django's ``camel_case_app_name``."""
-    return "".join(x for x in name.title() if x != "_")
 
 
 def context(name: str, topics: list[str]) -> dict:
@@ -31,7 +26,7 @@ def context(name: str, topics: list[str]) -> dict:
         "lower_camel_app_name": camel[0].lower() + camel[1:],
         "verbose_name": name.replace("_", " "),
         "url_path": name.replace("_", "-"),
-        "created_topic": f"v1.{camel}Created",
+        "created_topic": created_topic(name),
         "handlers": [(handler_name(topic), topic) for topic in topics],
         "handled_topics": json.dumps(topics),
     }
@@ -56,7 +51,7 @@ def render_service(name: str, topics: list[str], scratch: Path) -> tuple[Path, P
         text = module.read_text().rstrip()  # what template tags leave at the end
         module.write_text(text + "\n" if text else "")
         _check_names(module, name)
-    topic = context(name, topics)["created_topic"]
+    topic = created_topic(name)
     schema = (app / "schemas" / "created.json").rename(app / "schemas" / f"{topic}.json")
     # its released history, version 1, as `manage.py edn_schemas release` writes it
     released = app / "schemas" / "released" / topic / "1.json"
@@ -85,5 +80,6 @@ def _check_names(module: Path, name: str) -> None:
     twice = sorted(bound_name for bound_name, count in bound.items() if count > 1)
     if twice:
         raise CommandError(
-            f"{name!r} would define {', '.join(twice)} twice in {module.name}: pick another name."
+            f"{name!r} (with the topics given) would define {', '.join(twice)} twice in "
+            f"{module.name}: pick another name."
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management.base import CommandError
 
-from edn_core.scaffold import service
+from edn_core.scaffold import names, service
 from edn_core.scaffold.names import check_name, check_topics, handler_name
 from edn_core.scaffold.service_list import add_service
 
@@ -149,8 +149,11 @@ def test_names_that_cannot_be_a_new_service(name):
         check_name(name)
 
 
-def test_a_free_name_passes():
+def test_a_free_name_passes_unless_another_app_publishes_its_topic(monkeypatch):
     check_name("shipping")
+    monkeypatch.setattr(names, "published_topics", lambda: ["v1.ShippingCreated"])
+    with pytest.raises(CommandError, match=r"another app publishes v1\.ShippingCreated"):
+        check_name("shipping")
 
 
 def test_topics_and_their_handlers():
