@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from bench.common import percentile, stop_cleanly_on_sigterm  # noqa: E402
+from bench.common import add_postgres_option, percentile, say, stop_cleanly_on_sigterm  # noqa: E402
 from tests.support.postgres import drop_databases, recreate_databases  # noqa: E402
 from tests.support.processes import Service, free_port, http_ok, machine_summary  # noqa: E402
 
@@ -303,11 +303,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--target", type=float, default=1.25, help="max ours/plain latency (default 1.25)"
     )
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("EDN_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
-        help="server URL without database (default: $EDN_BENCH_POSTGRES or local trust auth)",
-    )
+    add_postgres_option(parser)
     parser.add_argument("--db-prefix", default="edn_bench", help="database name prefix")
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: a free one)")
     parser.add_argument(
@@ -356,9 +352,6 @@ def main(argv: list[str] | None = None) -> int:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("GUNICORN_CMD_ARGS", None)
-
-    def say(message: str) -> None:
-        print(message, flush=True)
 
     server = gunicorn(env, workdir / "gunicorn.log")
     ours = Variant("ours (POST /api/customers)", "/api/customers", ours_body)

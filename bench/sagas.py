@@ -46,7 +46,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.common import percentile, stop_cleanly_on_sigterm
+from bench.common import percentile, say, stop_cleanly_on_sigterm
 from bench.validation import DURABILITY, LIBRARIES, configure_environment
 from config.services import SERVICE_APPS
 from tests.support.postgres import drop_databases, recreate_databases, server_settings
@@ -54,10 +54,6 @@ from tests.support.processes import machine_summary
 
 ALIASES = ("default", *SERVICE_APPS)
 COMMITS_PER_SAGA = 8
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
 
 
 def raw_commits_per_second(server_url: str, database: str, seconds: float = 3.0) -> float:

@@ -77,7 +77,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 
 import psycopg  # noqa: E402
 
-from bench.common import percentile, stop_cleanly_on_sigterm  # noqa: E402
+from bench.common import add_postgres_option, percentile, say, stop_cleanly_on_sigterm  # noqa: E402
 from config.services import SERVICE_APPS  # noqa: E402
 from tests.support.postgres import (  # noqa: E402
     drop_databases,
@@ -100,10 +100,6 @@ LIBRARIES = {
     "psycopg": "psycopg",
 }
 DURABILITY = ("fsync", "synchronous_commit", "wal_sync_method", "commit_delay")
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
 
 
 # --- environment and databases ---------------------------------------------------------------
@@ -757,11 +753,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="TOP",
         help="after the rounds, cProfile one pass and print the TOP functions (default off)",
     )
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("EDN_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
-        help="server URL without database (default: $EDN_BENCH_POSTGRES or local trust auth)",
-    )
+    add_postgres_option(parser)
     parser.add_argument("--db-prefix", default="edn_bench_validation", help="database name prefix")
     parser.add_argument("--keep-databases", action="store_true", help="do not drop them at the end")
     args = parser.parse_args(argv)
