@@ -17,9 +17,9 @@ from tests.support.deployment import (
     wait_for,
     worker_command,
 )
+from tests.support.monolith import MONOLITH, customer_with_order, prepare, token
 from tests.support.tcp_proxy import TcpProxy
 
-MONOLITH = {"app": ["customers", "orders", "schema_registry"]}
 CUSTOMERS, EACH = 200, 25
 OUTAGE_SECONDS, OUTAGE_ROUNDS = 20, 30  # the broker stays away for both, whichever is longer
 
@@ -33,12 +33,6 @@ def rabbitmq():
 
 def count(db, sql: str) -> int:
     return db.execute(sql).fetchone()[0]
-
-
-def prepare(deployment: Deployment) -> None:
-    deployment.manage("app", "migrate_all")
-    deployment.manage("app", "edn_schemas", "register")
-    deployment.manage("app", "edn_broker")
 
 
 def test_sigkill_of_the_worker_mid_run_loses_nothing_and_applies_nothing_twice(rabbitmq, tmp_path):
@@ -91,13 +85,12 @@ def test_broker_unreachable_for_20s_under_load_then_everything_is_delivered(rabb
             deployment.serve("app")
             deployment.start("app", "relay", *RELAY)
             deployment.start("app", "worker", *worker_command("worker"))
-            token = deployment.manage("app", "edn_token", "load").strip().splitlines()[-1]
             api = httpx.Client(
                 base_url=deployment.url("app"),
                 timeout=10,
-                headers={"Authorization": f"Bearer {token}"},
+                headers={"Authorization": f"Bearer {token(deployment, 'load')}"},
             )
-            customers = [_customer_with_order(api, n) for n in range(20)]
+            customers = [customer_with_order(api, n) for n in range(20)]
 
             proxy.cut()
             accepted, moves = 0, 0
@@ -134,39 +127,3 @@ def test_broker_unreachable_for_20s_under_load_then_everything_is_delivered(rabb
             )
     finally:
         proxy.close()
-
-
-def _customer_with_order(api: httpx.Client, n: int) -> dict:
-    address = {"street": "0 Lane", "city": "C", "state": "S", "country": "X", "postalCode": "1"}
-    created = api.post(
-        "/api/customers",
-        json={
-            "firstName": f"C{n}",
-            "lastName": "Load",
-            "creditLimit": "10.00",
-            "shippingAddress": address,
-        },
-    )
-    assert created.status_code == 201, created.text
-    order = api.post(
-        "/api/orders",
-        json={
-            "customerId": created.json()["id"],
-            "shippingAddress": address,
-            "items": [
-                {
-                    "productId": "8a0e3b9c-6c5e-4b7a-9f55-2f0f7c1d1a01",
-                    "productName": "W",
-                    "productPrice": "1.00",
-                    "quantity": 1,
-                }
-            ],
-        },
-    )
-    assert order.status_code == 202, order.text
-    return {
-        "url": created.headers["Location"],
-        "etag": created.headers["ETag"],
-        "order": order.headers["Location"],
-        "street": "0 Lane",
-    }

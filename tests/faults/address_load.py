@@ -17,7 +17,8 @@ from collections import Counter
 
 import httpx
 
-ADDRESS = {"street": "0 Lane", "city": "C", "state": "S", "country": "X", "postalCode": "1"}
+from tests.support.monolith import customer_with_order
+
 RETRY_PAUSE = 0.1  # between attempts of a refused change: pacing, not a deadline
 
 
@@ -40,7 +41,7 @@ class AddressChanges:
     def create_customers(self) -> None:
         with self.client() as api:
             for n in range(self.customer_count):
-                self.customers.append(_customer_with_order(api, n))
+                self.customers.append(customer_with_order(api, n))
 
     def start(self, rate: float | None = None) -> None:
         """Send changes from every thread, at most ``rate`` a second (load shaping, so that
@@ -137,33 +138,3 @@ def _unexpected(response: httpx.Response) -> str | None:
             return None
         return f"503 without problem+json: {kind} {response.text[:300]}"
     return f"{response.request.method} answered {status}: {response.text[:300]}"
-
-
-def _customer_with_order(api: httpx.Client, n: int) -> dict:
-    created = api.post(
-        "/api/customers",
-        json={
-            "firstName": f"C{n}",
-            "lastName": "Load",
-            "creditLimit": "10.00",
-            "shippingAddress": ADDRESS,
-        },
-    )
-    assert created.status_code == 201, created.text
-    line = {
-        "productId": "8a0e3b9c-6c5e-4b7a-9f55-2f0f7c1d1a01",
-        "productName": "W",
-        "productPrice": "1.00",
-        "quantity": 1,
-    }
-    order = api.post(
-        "/api/orders",
-        json={"customerId": created.json()["id"], "shippingAddress": ADDRESS, "items": [line]},
-    )
-    assert order.status_code == 202, order.text
-    return {
-        "url": created.headers["Location"],
-        "etag": created.headers["ETag"],
-        "order": order.headers["Location"],
-        "street": ADDRESS["street"],
-    }

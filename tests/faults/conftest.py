@@ -16,7 +16,6 @@ from tests.conftest import BROKERS, broker_or_skip
 from tests.support.deployment import Deployment, postgres_or_skip
 
 EVENTS = int(os.environ.get("EDN_FAULT_EVENTS", "2000"))
-MONOLITH = {"app": ["customers", "orders", "schema_registry"]}
 OUTAGES, OUTAGE_SECONDS = 3, 10.0
 
 
@@ -24,17 +23,6 @@ OUTAGES, OUTAGE_SECONDS = 3, 10.0
 def rabbitmq() -> str:
     postgres_or_skip()
     return broker_or_skip(BROKERS["rabbitmq"])
-
-
-def prepare(deployment: Deployment) -> None:
-    """Create the tables, register the schemas, declare the queues."""
-    deployment.manage("app", "migrate_all")
-    deployment.manage("app", "edn_schemas", "register")
-    deployment.manage("app", "edn_broker")
-
-
-def token(deployment: Deployment) -> str:
-    return deployment.manage("app", "edn_token", "faults").strip().splitlines()[-1]
 
 
 def readiness(deployment: Deployment) -> int | None:

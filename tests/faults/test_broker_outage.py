@@ -17,7 +17,7 @@ has a few hundred events more than asked. Full size (CI runs ``EDN_FAULT_EVENTS`
 import time
 
 from tests.faults.address_load import AddressChanges
-from tests.faults.conftest import EVENTS, MONOLITH, OUTAGE_SECONDS, OUTAGES, prepare, token
+from tests.faults.conftest import EVENTS, OUTAGE_SECONDS, OUTAGES
 from tests.faults.effects import (
     HANDLED,
     PENDING,
@@ -26,6 +26,7 @@ from tests.faults.effects import (
     wait_until_delivered,
 )
 from tests.support.deployment import RELAY, Deployment, wait_for, worker_command
+from tests.support.monolith import MONOLITH, prepare, token
 from tests.support.tcp_proxy import TcpProxy
 
 RATE = EVENTS / 60  # events per second the load offers at most: an outage holds about 1/6
@@ -41,7 +42,7 @@ def test_broker_cut_three_times_under_load_loses_and_repeats_nothing(rabbitmq, t
             worker = deployment.start("app", "worker", *worker_command("worker"))
             customers = deployment.database("app", "customers")
             orders = deployment.database("app", "orders")
-            load = AddressChanges(deployment.url("app"), token(deployment))
+            load = AddressChanges(deployment.url("app"), token(deployment, "faults"))
             load.create_customers()
             load.start(rate=RATE)
 

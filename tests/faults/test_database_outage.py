@@ -18,20 +18,13 @@ default 2,000)::
 import time
 
 from tests.faults.address_load import AddressChanges
-from tests.faults.conftest import (
-    EVENTS,
-    MONOLITH,
-    OUTAGE_SECONDS,
-    OUTAGES,
-    prepare,
-    readiness,
-    token,
-)
+from tests.faults.conftest import EVENTS, OUTAGE_SECONDS, OUTAGES, readiness
 from tests.faults.effects import (
     assert_each_event_applied_once_in_order,
     wait_until_delivered,
 )
 from tests.support.deployment import PG, RELAY, Deployment, wait_for, worker_command
+from tests.support.monolith import MONOLITH, prepare, token
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -51,7 +44,7 @@ def test_database_cut_three_times_answers_503_then_loses_and_repeats_nothing(rab
             deployment.serve("app")
             deployment.start("app", "relay", *RELAY)
             deployment.start("app", "worker", *worker_command("worker"))
-            load = AddressChanges(deployment.url("app"), token(deployment))
+            load = AddressChanges(deployment.url("app"), token(deployment, "faults"))
             load.create_customers()
             load.start()
 

@@ -21,7 +21,7 @@ Full size (CI runs ``EDN_FAULT_EVENTS``, default 2,000)::
 """
 
 from edn_core.testing_hooks import PausePoints
-from tests.faults.conftest import EVENTS, MONOLITH, prepare
+from tests.faults.conftest import EVENTS
 from tests.faults.effects import (
     HANDLED,
     assert_each_event_applied_once_in_order,
@@ -35,6 +35,7 @@ from tests.support.deployment import (
     wait_for,
     worker_command,
 )
+from tests.support.monolith import MONOLITH, prepare
 
 KILLS = 10
 REDIS_DB = 7
