@@ -123,10 +123,10 @@ from edn_core.testing import EventBus
 call_command("migrate_all", verbosity=0)
 client = APIClient()
 client.credentials(HTTP_AUTHORIZATION=f"Bearer {bearer_token()}")
-created = client.post("/api/shippings", {"title": "parcel"}, format="json")
+created = client.post("/api/shipping", {"name": "parcel"}, format="json")
 assert created.status_code == 201, created.content
 EventBus().run_until_quiet()
-print(json.dumps(client.get("/api/billings/activity").json()))
+print(json.dumps(client.get("/api/billing/activity").json()))
 """
 
 
@@ -135,6 +135,7 @@ def test_an_event_of_one_service_is_handled_by_the_other_in_one_process(venv, pr
     env = clean_env(
         DJANGO_SETTINGS_MODULE="shop.settings",
         DJANGO_DEBUG="1",
+        DJANGO_ALLOWED_HOSTS="testserver",  # the host name of Django's test client
         EDN_BUS_IN_PROCESS="0",  # the test drives the bus: deterministic, no relay thread
         EDN_DATA_DIR=str(project / "data-flow"),
     )
