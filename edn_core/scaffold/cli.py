@@ -39,7 +39,7 @@ def startproject(name: str, directory: str | None = None, *, verbosity: int = 1)
         Path(directory).mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     command = TemplateCommand()
-    command.rewrite_template_suffixes = ((".py-tpl", ".py"),)
+    command.rewrite_template_suffixes = ((".py-tpl", ".py"), (".toml-tpl", ".toml"))
     command.handle(
         "project",
         name,

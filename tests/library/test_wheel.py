@@ -58,6 +58,7 @@ def test_the_wheel_holds_the_platform_and_nothing_of_the_reference(wheel):
     for marker in ("edn_core/py.typed", "sagas/py.typed", "schema_registry/py.typed"):
         assert marker in names
     assert "edn_core/scaffold/project_template/manage.py-tpl" in names
+    assert "edn_core/scaffold/project_template/pyproject.toml-tpl" in names
     assert any(n.startswith("sagas/migrations/0001") for n in names)
     metadata = next(n for n in names if n.endswith("entry_points.txt"))
     assert "edn = edn_core.scaffold.cli:main" in zipfile.ZipFile(wheel).read(metadata).decode()

@@ -10,8 +10,8 @@ import pytest
 
 from edn_core.domain import InvalidState
 from order_saga.sagas import create_order
-from sagas.domain import Saga
 from sagas.definition import Request, SagaDefinition, Step
+from sagas.domain import Saga
 from sagas.states import MessageSent, SagaChanged, SagaState
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
