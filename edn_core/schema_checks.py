@@ -10,6 +10,7 @@ cannot compile (a reference it would have to fetch, say) is checked by ``jsonsch
 from __future__ import annotations
 
 import threading
+import time
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
@@ -33,6 +34,10 @@ class Checkers:
         """Forget every validator (the schema cache calls this under its own lock)."""
         self.fast.clear()
         self.full.clear()
+
+    def prepare(self, schema_id: int, document: dict) -> None:
+        """Compile the validator every check runs first, if not done yet."""
+        self._fast(schema_id, document)
 
     def errors(self, schema_id: int, document: dict, data) -> dict[str, list[str]]:
         """``{data path: [messages]}`` of ``data`` against ``document``; {} when valid."""
@@ -72,16 +77,41 @@ class Checkers:
 
 class SchemaCache:
     """Fetched versions (immutable: kept for the process), "latest" with the time it was
-    read, and their validators."""
+    read, why the registry could not give a "latest" when asked last, and the validators."""
 
     def __init__(self) -> None:
         self.versions: dict[tuple[str, int], object] = {}
         self.latest: dict[str, tuple[float, object]] = {}
+        self.refused: dict[str, tuple[float, Exception]] = {}
         self.checks = Checkers()
         self.lock = threading.Lock()
+
+    def keep_latest(self, subject: str, schema) -> None:
+        with self.lock:
+            self.latest[subject] = (time.monotonic(), schema)
+            self.refused.pop(subject, None)
+
+    def latest_within(self, subject: str, seconds: float | None):
+        """The kept latest of ``subject`` if read less than ``seconds`` ago (None: any age)."""
+        read_at, schema = self.latest.get(subject, (None, None))
+        fresh = read_at is not None and (seconds is None or time.monotonic() - read_at < seconds)
+        return schema if fresh else None
+
+    def refuse(self, subject: str, error: Exception) -> None:
+        """Keep why the registry could not give the latest of ``subject`` (until it does)."""
+        self.refused[subject] = (time.monotonic(), error)
+
+    def refusal(self, subject: str, recent: bool = False) -> Exception | None:
+        """Why the latest of ``subject`` was refused when asked last; ``recent``: only if
+        that was less than the error's ``retry_after`` ago (ask again after that)."""
+        refused_at, error = self.refused.get(subject, (None, None))
+        if error is None or (recent and time.monotonic() - refused_at >= error.retry_after):
+            return None
+        return error
 
     def clear(self) -> None:
         with self.lock:
             self.versions.clear()
             self.latest.clear()
+            self.refused.clear()
             self.checks.clear()

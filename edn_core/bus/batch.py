@@ -36,6 +36,7 @@ from edn_core.bus.dispatch import (
 from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import Subscription, subscriptions_for
 from edn_core.envelope import IntegrationEvent, InvalidEnvelope, read_message, source_text
+from edn_core.events import published_topics
 
 __all__ = ["deliver_batch"]
 
@@ -71,6 +72,8 @@ def deliver_batch(
                     by_alias.setdefault(alias, []).append((sub, event, source))
                 else:
                     counts[outcome] = counts.get(outcome, 0) + 1
+    if by_alias:  # handlers publish: resolve their schemas before any transaction opens
+        schemas.prepare_for_publish(published_topics())
     for alias, work in by_alias.items():
         for outcome in _run_together(alias, work):
             counts[outcome] = counts.get(outcome, 0) + 1

@@ -22,7 +22,7 @@ from edn_core.bus import failures
 from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import Subscription, subscriptions_for
 from edn_core.domain import ConcurrencyConflict
-from edn_core.events import IntegrationEvent, InvalidEnvelope
+from edn_core.events import IntegrationEvent, InvalidEnvelope, published_topics
 
 __all__ = ["DUPLICATE", "FAILED", "HANDLED", "STALE", "deliver", "run_subscription"]
 
@@ -107,6 +107,7 @@ def _handle(store, sub: Subscription, event: IntegrationEvent, retrying: bool) -
     """One transaction: inbox row, checkpoint, handler. A lost optimistic race (another
     writer saved the same aggregate first) is run again at once, a few times, before it
     counts as a failure to retry with backoff."""
+    schemas.prepare_for_publish(published_topics())  # a handler publishes: no HTTP inside
     for attempt in range(CONFLICT_RETRIES):
         try:
             with transaction.atomic(using=store.alias):

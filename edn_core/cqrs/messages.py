@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from django.db import connections
 
+from edn_core import schemas
 from edn_core.domain import (
     ConcurrencyConflict,
     Conflict,
@@ -18,6 +19,7 @@ from edn_core.domain import (
     NotFound,
     ValidationFailed,
 )
+from edn_core.events import published_topics
 
 __all__ = ["Answer", "Command", "CommandResult", "Outcome", "handles", "send"]
 
@@ -112,6 +114,7 @@ def send(command: Command) -> CommandResult:
         handler = _HANDLERS[type(command)]
     except KeyError:
         raise LookupError(f"no handler registered for {type(command).__name__}") from None
+    schemas.prepare_for_publish(published_topics())  # before the handler's transaction opens
     try:
         return CommandResult(Outcome.ACCEPTED, handler(command))
     except DomainError as error:
