@@ -16,7 +16,14 @@ from types import MappingProxyType
 from django.conf import settings
 from django.core.signals import setting_changed
 
-__all__ = ["BusConfig", "DaprAppSettings", "EdnSettings", "SchemaSettings", "edn_settings"]
+__all__ = [
+    "BusConfig",
+    "DaprAppSettings",
+    "DaprSidecarSettings",
+    "EdnSettings",
+    "SchemaSettings",
+    "edn_settings",
+]
 
 
 @dataclass(frozen=True)
@@ -56,11 +63,27 @@ class DaprAppSettings:
 
 
 @dataclass(frozen=True)
+class DaprSidecarSettings:
+    """What the publishing side (:mod:`edn_core.bus.transports`) reads of its sidecar."""
+
+    host: str  # DAPR_HOST
+    http_port: int  # DAPR_HTTP_PORT
+    grpc_port: int  # DAPR_GRPC_PORT
+    api_token: str  # DAPR_API_TOKEN: what the app sends the sidecar ("" nothing)
+    publish_api: str  # EDN_DAPR_PUBLISH_API: grpc or http
+    bulk_publish: bool  # EDN_DAPR_BULK_PUBLISH
+    timeout_seconds: float  # EDN_DAPR_TIMEOUT_SECONDS
+    health_timeout_seconds: float  # EDN_DAPR_HEALTH_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True)
 class EdnSettings:
     bus: BusConfig
     schemas: SchemaSettings
     dapr: DaprAppSettings
+    sidecar: DaprSidecarSettings
     api_throttle_rate: str | None  # EDN_API_THROTTLE_RATE ("1000/min"; None: no limit)
+    trusted_proxy_count: int  # EDN_TRUSTED_PROXY_COUNT
 
 
 @cache
@@ -86,7 +109,18 @@ def edn_settings() -> EdnSettings:
             app_api_token=_get("APP_API_TOKEN", ""),
             max_body_bytes=int(_get("EDN_DAPR_MAX_BODY_BYTES", 4 * 1024 * 1024)),
         ),
+        sidecar=DaprSidecarSettings(
+            host=_get("DAPR_HOST", "") or "127.0.0.1",
+            http_port=int(_get("DAPR_HTTP_PORT", "") or 3500),
+            grpc_port=int(_get("DAPR_GRPC_PORT", "") or 50001),
+            api_token=_get("DAPR_API_TOKEN", ""),
+            publish_api=_get("EDN_DAPR_PUBLISH_API", "grpc"),
+            bulk_publish=bool(_get("EDN_DAPR_BULK_PUBLISH", True)),
+            timeout_seconds=float(_get("EDN_DAPR_TIMEOUT_SECONDS", 10.0)),
+            health_timeout_seconds=float(_get("EDN_DAPR_HEALTH_TIMEOUT_SECONDS", 5.0)),
+        ),
         api_throttle_rate=_get("EDN_API_THROTTLE_RATE", "") or None,
+        trusted_proxy_count=int(_get("EDN_TRUSTED_PROXY_COUNT", 0)),
     )
 
 

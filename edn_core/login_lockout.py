@@ -12,6 +12,8 @@ from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from edn_core.conf import edn_settings
+
 __all__ = ["LoginLockoutBackend", "client_ip", "lockout_response"]
 
 
@@ -22,7 +24,7 @@ def client_ip(request: HttpRequest) -> str | None:
     Each proxy appends the address it received from to ``X-Forwarded-For``, so only the last
     ``count`` entries are trustworthy; anything before them is whatever the client wrote.
     """
-    count = getattr(settings, "EDN_TRUSTED_PROXY_COUNT", 0)
+    count = edn_settings().trusted_proxy_count
     header = request.META.get("HTTP_X_FORWARDED_FOR", "")
     forwarded = [hop.strip() for hop in header.split(",") if hop.strip()]
     if count and len(forwarded) >= count:

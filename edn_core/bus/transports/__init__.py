@@ -15,6 +15,8 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from edn_core.conf import edn_settings
+
 __all__ = ["DAPR_PUBLISH_APIS", "TRANSPORTS", "Transport", "get_transport"]
 
 TRANSPORTS = {
@@ -45,7 +47,7 @@ def _transport_path(name: str) -> str:
         raise ValueError(f"EDN_BUS_TRANSPORT={name!r}; choose one of {sorted(TRANSPORTS)}")
     if name != "dapr":
         return TRANSPORTS[name]
-    api = getattr(settings, "EDN_DAPR_PUBLISH_API", "grpc")
+    api = edn_settings().sidecar.publish_api
     if api not in DAPR_PUBLISH_APIS:
         raise ValueError(f"EDN_DAPR_PUBLISH_API={api!r}; choose one of {sorted(DAPR_PUBLISH_APIS)}")
     return DAPR_PUBLISH_APIS[api]

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
-from django.conf import settings
 
 from edn_core import tracing
 from edn_core.bus.transports import Transport
+from edn_core.conf import edn_settings
 
 __all__ = [
     "CLOUDEVENTS_JSON",
@@ -137,14 +137,13 @@ class DaprTransport(DaprPublisher):
     """
 
     def __init__(self, client: httpx.Client | None = None) -> None:
-        host = getattr(settings, "DAPR_HOST", "") or "127.0.0.1"
-        port = getattr(settings, "DAPR_HTTP_PORT", "") or 3500
-        token = getattr(settings, "DAPR_API_TOKEN", "")
-        self.pubsub = quote(getattr(settings, "EDN_DAPR_PUBSUB", "") or "pubsub", safe="")
-        self.bulk = bool(getattr(settings, "EDN_DAPR_BULK_PUBLISH", True))
-        timeout = float(getattr(settings, "EDN_DAPR_TIMEOUT_SECONDS", 10.0))
+        found = edn_settings()
+        sidecar = found.sidecar
+        token, timeout = sidecar.api_token, sidecar.timeout_seconds
+        self.pubsub = quote(found.dapr.pubsub, safe="")
+        self.bulk = sidecar.bulk_publish
         self.client = client or httpx.Client(
-            base_url=f"http://{host}:{port}",
+            base_url=f"http://{sidecar.host}:{sidecar.http_port}",
             headers={"dapr-api-token": token} if token else {},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
         )

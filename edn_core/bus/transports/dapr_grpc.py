@@ -28,7 +28,6 @@ import grpc
 from dapr.clients import BulkPublishEntry
 from dapr.clients.grpc.client import DaprGrpcClient
 from dapr.conf import settings as sdk_settings
-from django.conf import settings
 
 from edn_core.bus.transports.dapr import (
     CLOUDEVENTS_JSON,
@@ -36,6 +35,7 @@ from edn_core.bus.transports.dapr import (
     Outgoing,
     confirmed_prefix,
 )
+from edn_core.conf import edn_settings
 
 __all__ = ["DaprGrpcTransport"]
 
@@ -102,10 +102,12 @@ class DaprGrpcTransport(DaprPublisher):
     """
 
     def __init__(self) -> None:
-        self.host = getattr(settings, "DAPR_HOST", "") or "127.0.0.1"
-        self.pubsub = getattr(settings, "EDN_DAPR_PUBSUB", "") or "pubsub"
-        self.bulk = bool(getattr(settings, "EDN_DAPR_BULK_PUBLISH", True))
-        self.timeout = float(getattr(settings, "EDN_DAPR_TIMEOUT_SECONDS", 10.0))
+        found = edn_settings()
+        self.sidecar = found.sidecar
+        self.host = self.sidecar.host
+        self.pubsub = found.dapr.pubsub
+        self.bulk = self.sidecar.bulk_publish
+        self.timeout = self.sidecar.timeout_seconds
         self.client: DaprGrpcClient | None = None
         self._connecting = threading.Lock()
 
@@ -122,10 +124,9 @@ class DaprGrpcTransport(DaprPublisher):
             return self.client
 
     def _connect(self) -> DaprGrpcClient:
-        token = getattr(settings, "DAPR_API_TOKEN", "") or None
-        http_port = int(getattr(settings, "DAPR_HTTP_PORT", "") or 3500)
-        grpc_port = int(getattr(settings, "DAPR_GRPC_PORT", "") or 50001)
-        health_timeout = float(getattr(settings, "EDN_DAPR_HEALTH_TIMEOUT_SECONDS", 5.0))
+        token = self.sidecar.api_token or None
+        http_port, grpc_port = self.sidecar.http_port, self.sidecar.grpc_port
+        health_timeout = self.sidecar.health_timeout_seconds
         with _sdk_settings_while(
             DAPR_RUNTIME_HOST=self.host,
             DAPR_HTTP_PORT=http_port,
