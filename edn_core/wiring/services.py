@@ -28,27 +28,28 @@ class Service:
         return bool(self.publishes or self.subscribes)
 
 
+def declared(label: str) -> Service:
+    """The service app ``label`` with the topics it publishes and its events module handles."""
+    from edn_core.bus.subscriptions import subscriptions
+    from edn_core.events import publications
+
+    module = f"{label}.events"
+    return Service(
+        label,
+        frozenset(p.topic for p in publications() if p.app_label == label),
+        frozenset(s.topic for s in subscriptions() if s.handler.__module__ == module),
+    )
+
+
 def services() -> list[Service]:
     """Every service app of the project in its order, with what its events module declares.
 
     Needs every app loaded (a process hosting all of them, ``EDN_SERVICES`` unset).
     """
-    from edn_core.bus.subscriptions import subscriptions
-    from edn_core.events import publications
-
     known = tuple(settings.EDN_SERVICE_APPS)
     if list(settings.EDN_SERVICES) != list(known):
         raise ImproperlyConfigured("the wiring needs every service app: unset EDN_SERVICES")
-    return [
-        Service(
-            label,
-            frozenset(p.topic for p in publications() if p.app_label == label),
-            frozenset(
-                s.topic for s in subscriptions() if s.handler.__module__ == f"{label}.events"
-            ),
-        )
-        for label in known
-    ]
+    return [declared(label) for label in known]
 
 
 def project_apps() -> tuple[str, ...]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
+from edn_core.wiring.services import Service, declared
 from tests.conftest import REQUIRE_SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,36 +117,12 @@ def container_env(docs: list[dict], container: dict) -> dict[str, str]:
     return env
 
 
-@dataclass(frozen=True)
-class ServiceApp:
-    """A service app as the code declares it."""
-
-    label: str
-    publishes: frozenset[str]
-    subscribes: frozenset[str]
-
-    @property
-    def name(self) -> str:
-        """Its name in Kubernetes (and its Dapr app id): DNS labels have no underscores."""
-        return self.label.replace("_", "-")
-
-    @property
-    def uses_bus(self) -> bool:
-        return bool(self.publishes or self.subscribes)
+# A service app as the code declares it: the platform's own view (edn_core.wiring).
+ServiceApp = Service
 
 
 def service_apps(labels: tuple[str, ...] | None = None) -> dict[str, ServiceApp]:
     """Every service app, with the topics its own events module publishes and handles."""
     from config.services import SERVICE_APPS
-    from edn_core.bus.subscriptions import subscriptions
-    from edn_core.events import publications
 
-    declared_in = {label: f"{label}.events" for label in labels or SERVICE_APPS}
-    return {
-        label: ServiceApp(
-            label,
-            frozenset(p.topic for p in publications() if p.app_label == label),
-            frozenset(s.topic for s in subscriptions() if s.handler.__module__ == module),
-        )
-        for label, module in declared_in.items()
-    }
+    return {label: declared(label) for label in labels or SERVICE_APPS}
