@@ -5,7 +5,6 @@ a fresh data folder, serves on a free port, and talks HTTP to it.
 """
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.deployment import wait_for
+from tests.support.processes import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -53,7 +46,7 @@ def served(tmp_path):
     manage("edn_schemas", "register")
     assert "3 demo record(s) created" in manage("edn_demo")
     token = manage("edn_token", "newcomer").strip().splitlines()[-1]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=ROOT,
