@@ -205,7 +205,12 @@ def run_consumer_alone(d: Run, observe: Observer, relay_phase: Phase, inbox_befo
     commits = sorted(e["committed"] for e in events)
     phase.cpu_events = sum(1 for c in commits if cpu_start["time"] <= c <= cpu_end["time"])
     phase.events = len(events)
-    phase.rate = (len(commits) - 1) / (commits[-1] - commits[0])
+    span = commits[-1] - commits[0]
+    if span <= 0:  # a small queue is consumed in one batch: one commit time, no rate
+        phase.rate = float("nan")
+        phase.notes.append(f"all {len(commits)} events in one commit: queue too small for a rate")
+        return phase
+    phase.rate = (len(commits) - 1) / span
     phase.notes.append(f"{phase.rate:.0f} events/s between its first and last commit")
     return phase
 
