@@ -39,10 +39,12 @@ BACKOFF_SECONDS = (0.1, 5.0)
 
 
 class MessageBatch:
-    """Messages received but not yet delivered; ``hub`` None delivers each one at once."""
+    """Messages received but not yet delivered; ``hub`` None delivers each one at once
+    (``gather=False`` too: then a backoff is slept through, the event loop held)."""
 
-    def __init__(self, hub=None, limit: int = PREFETCH) -> None:
-        self.hub, self.limit = hub, limit
+    def __init__(self, hub=None, limit: int = PREFETCH, *, gather: bool = True) -> None:
+        self.hub, self.limit = (hub if gather else None), limit
+        self.sleeps_through_backoff = not gather
         self.pending: list[tuple[str, object]] = []
         self.events = 0
         self.scheduled = False
@@ -76,6 +78,8 @@ class MessageBatch:
             if not self.scheduled:
                 self._flush_in(wait)
             return
+        if wait > 0 and self.sleeps_through_backoff:
+            time.sleep(wait)
         self.scheduled = False
         taken, self.pending, self.events = self.pending, [], 0
         if not taken:
@@ -129,9 +133,23 @@ def _events_in(message) -> int:
         return 1
 
 
+def gathers(broker_url: str) -> bool:
+    """Whether messages may wait on the event loop to be delivered together (decision 0067).
+
+    Not on Redis: kombu takes a message off a Redis list (BRPOP) before it records it as
+    unacked, and it keeps a BRPOP outstanding while the loop runs; a worker killed while a
+    gathered batch is delivered loses the message Redis handed to that BRPOP. Delivered as
+    it is read, inside the read, no BRPOP is outstanding while the handlers run.
+    """
+    return not broker_url.split(":", 1)[0].startswith(("redis", "rediss", "sentinel"))
+
+
 class EventConsumerStep(bootsteps.ConsumerStep):
     def start(self, c):
-        self.batch = MessageBatch(getattr(c, "hub", None))
+        from django.conf import settings
+
+        gather = gathers(settings.CELERY_BROKER_URL)
+        self.batch = MessageBatch(getattr(c, "hub", None), gather=gather)
         # Everything loaded so far (Django, Celery, the apps) lives as long as the worker:
         # keep it out of the garbage collector's full passes, which otherwise pause every
         # delivery for tens of milliseconds now and then.

@@ -121,3 +121,38 @@ def test_while_deliveries_fail_each_next_one_waits_longer_then_none_after_succes
     g = 0.005  # the gathering pause; after a failure the rest of the backoff is waited too
     assert waits == pytest.approx([g, g, 0.1 - g, g, 0.2 - g, g, 0.4 - g, g])
     assert len(deliveries) == 5  # one attempt per backoff, not one per redelivery
+
+
+@pytest.mark.parametrize(
+    ("broker_url", "gathers"),
+    [
+        ("amqp://guest:guest@127.0.0.1:5672//", True),
+        ("memory://", True),
+        ("redis://127.0.0.1:6379/0", False),
+        ("rediss://cache:6380/0", False),
+        ("sentinel://s1:26379;sentinel://s2:26379", False),
+    ],
+)
+def test_messages_gather_on_the_event_loop_except_on_redis(broker_url, gathers):
+    from edn_core.bus.celery_consumer import gathers as gathers_on
+
+    assert gathers_on(broker_url) is gathers
+
+
+def test_on_redis_each_message_is_delivered_inside_its_read_and_a_backoff_is_slept(
+    deliveries, monkeypatch
+):
+    """No timer: the message is delivered (and acked) before ``add`` returns, so kombu has no
+    BRPOP outstanding while the handlers run; after a failure the next delivery sleeps."""
+    clock, slept = [100.0], []
+    monkeypatch.setattr("edn_core.bus.celery_consumer.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("edn_core.bus.celery_consumer.time.sleep", slept.append)
+    hub = FakeHub()
+    batch = MessageBatch(hub, limit=10, gather=False)
+    first = FakeMessage("database down")
+    batch.add("orders", first)
+    assert first.state == "requeued" and hub.callbacks == [] and slept == []
+    second = FakeMessage("fine")
+    batch.add("orders", second)
+    assert second.state == "acked" and slept == [pytest.approx(0.1)]
+    assert hub.callbacks == [] and len(deliveries) == 2

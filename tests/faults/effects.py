@@ -32,8 +32,26 @@ def wait_until_delivered(customers: psycopg.Connection, orders: psycopg.Connecti
         events = count(customers, EVENTS)
         return count(customers, PENDING) == 0 and count(orders, HANDLED) >= events
 
-    wait_for(done, 600, f"every event delivered; logs in {logs}")
+    try:
+        wait_for(done, 600, f"every event delivered; logs in {logs}")
+    except TimeoutError as stuck:
+        raise TimeoutError(f"{stuck}\n{stuck_state(customers, orders)}") from None
     return count(customers, EVENTS)
+
+
+def stuck_state(customers: psycopg.Connection, orders: psycopg.Connection) -> str:
+    """What a stuck run looks like: the counts, and every session of the orders database
+    (a delivery waiting on a lock, or a killed worker's transaction still open)."""
+    sessions = orders.execute(
+        "SELECT pid, state, wait_event_type, wait_event, xact_start, left(query, 120)"
+        " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    ).fetchall()
+    lines = [
+        f"events {count(customers, EVENTS)}, unsent {count(customers, PENDING)},"
+        f" handled {count(orders, HANDLED)}",
+        *(f"  orders session {row}" for row in sessions),
+    ]
+    return "\n".join(lines)
 
 
 def assert_each_event_applied_once_in_order(
