@@ -8,7 +8,15 @@ from django.conf import settings
 
 from edn_core.wiring.services import PLATFORM_APPS, project_apps
 
-PLATFORM_DOMAIN = ("sagas.domain", "sagas.definition", "sagas.states", "edn_core.domain")
+PLATFORM_DOMAIN = (
+    "sagas.domain",
+    "sagas.definition",
+    "sagas.states",
+    "edn_core.domain",
+    "edn_core.eventsourcing.aggregate",
+    "edn_core.eventsourcing.codec",
+    "edn_core.eventsourcing.upcasting",
+)
 
 
 def _has_domain(app: str) -> bool:

@@ -1,0 +1,96 @@
+"""Domain events to JSON and back, by their declared field types; upcast on the way in."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from edn_core.domain import DomainEvent
+from edn_core.eventsourcing.upcasting import Upcasters
+
+__all__ = ["EventCodec", "StoredEvent"]
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as a stream holds it."""
+
+    stream_id: str
+    version: int  # 1 for a stream's first event
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    position: int | None = None  # in the whole store; None until stored
+    recorded_at: datetime | None = None
+
+
+class EventCodec:
+    """The event classes a store knows, by name (``type``); unknown names are refused."""
+
+    def __init__(self, *event_types: type[DomainEvent], upcasters: Upcasters | None = None):
+        self.upcasters = upcasters or Upcasters()
+        self._types = {t.__name__: t for t in event_types}
+
+    def encode(self, event: DomainEvent) -> tuple[str, int, dict[str, Any]]:
+        """Return ``(type, schema version, JSON-able data)``."""
+        name = type(event).__name__
+        if name not in self._types:
+            raise LookupError(f"{name} is not an event type of this codec")
+        return name, self.upcasters.current_version(name), _to_json(event)
+
+    def decode(self, stored: StoredEvent) -> DomainEvent:
+        """Return the event ``stored`` holds, in today's shape."""
+        event_type = self._types.get(stored.type)
+        if event_type is None:
+            raise LookupError(f"{stored.type} is not an event type of this codec")
+        _, data = self.upcasters.upcast(stored.type, stored.schema_version, stored.data)
+        return _from_json(event_type, data)
+
+
+def _to_json(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _to_json(item) for key, item in value.items()}
+    return value
+
+
+def _from_json(kind: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        concrete = [a for a in args if a is not type(None)]
+        return _from_json(concrete[0], value) if len(concrete) == 1 else value
+    if origin in (list, tuple):
+        items = [_from_json(args[0] if args else Any, item) for item in value]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        return {key: _from_json(args[1] if args else Any, item) for key, item in value.items()}
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        names = {f.name for f in dataclasses.fields(kind) if f.init}
+        return kind(**{k: _from_json(hints[k], v) for k, v in value.items() if k in names})
+    if kind in (uuid.UUID, Decimal):
+        return kind(value)
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind(value)
+    return value
