@@ -12,14 +12,10 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from edn_core.project.services import hosted_services
-from edn_core.project.settings_bus import bus_settings
+from edn_core.project.settings_bus import bus_settings, upper_names
 from edn_core.project.settings_security import api_settings, security_settings
 
 __all__ = ["platform_settings"]
-
-
-def _upper(names: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in names.items() if name.isupper()}
 
 
 def platform_settings(
@@ -141,7 +137,7 @@ def core_settings(env, base_dir: Path, hosted: list[str], saga_apps, project: st
         "root": {"handlers": ["console"], "level": env.str("EDN_LOG_LEVEL", default="INFO")},
         "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
     }
-    return _upper(locals())
+    return upper_names(locals())
 
 
 def _database(env, data_dir: Path, alias: str) -> dict:

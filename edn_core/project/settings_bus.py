@@ -6,7 +6,8 @@ from django.core.exceptions import ImproperlyConfigured
 __all__ = ["bus_settings"]
 
 
-def _upper(names: dict) -> dict:
+def upper_names(names: dict) -> dict:
+    """The settings among ``names`` (a function's ``locals()``): the upper-case ones."""
     return {name: value for name, value in names.items() if name.isupper()}
 
 
@@ -83,4 +84,4 @@ def bus_settings(env, hosted: list[str], *, whole: bool) -> dict:
             "task": "sagas.expire_overdue_steps",
             "schedule": 1.0,
         }
-    return _upper(locals())
+    return upper_names(locals())

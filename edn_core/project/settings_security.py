@@ -6,15 +6,13 @@ from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
+from edn_core.project.settings_bus import upper_names
+
 __all__ = ["api_settings", "security_settings"]
 
 # Tokens name their algorithm, but only the configured one is accepted ("none" never is).
 JWT_ALGORITHMS = {f"{kind}{bits}" for kind in ("HS", "RS", "PS", "ES") for bits in (256, 384, 512)}
 RATE_PERIODS = "s|sec|second|m|min|minute|h|hour|d|day"  # what DRF reads (by first letter)
-
-
-def _upper(names: dict) -> dict:
-    return {name: value for name, value in names.items() if name.isupper()}
 
 
 def security_settings(env, debug: bool) -> dict:
@@ -70,7 +68,7 @@ def security_settings(env, debug: bool) -> dict:
     AXES_RESET_ON_SUCCESS = True
     AXES_CLIENT_IP_CALLABLE = "edn_core.login_lockout.client_ip"
     AXES_LOCKOUT_CALLABLE = "edn_core.login_lockout.lockout_response"
-    return _upper(locals())
+    return upper_names(locals())
 
 
 def api_settings(env, debug: bool, secret_key: str, title: str, hosted: list[str]) -> dict:
@@ -110,7 +108,7 @@ def api_settings(env, debug: bool, secret_key: str, title: str, hosted: list[str
         "DEFAULT_GENERATOR_CLASS": "edn_core.cqrs.openapi.SchemaGenerator",
         "COMPONENT_SPLIT_REQUEST": True,
     }
-    return _upper(locals())
+    return upper_names(locals())
 
 
 def _jwt_settings(env, debug: bool, secret_key: str) -> dict:

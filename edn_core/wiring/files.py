@@ -40,8 +40,8 @@ def stale(root: Path, wanted: dict[str, str]) -> list[str]:
 def drift(root: Path | None = None) -> list[str]:
     """A unified diff per generated file whose content on disk differs (or is missing)."""
     root = Path(root or settings.BASE_DIR)
-    problems = []
-    for name, wanted in generated_files().items():
+    files, problems = generated_files(), []
+    for name, wanted in files.items():
         path = root / name
         found = path.read_text() if path.is_file() else ""
         if found != wanted:
@@ -53,8 +53,7 @@ def drift(root: Path | None = None) -> list[str]:
             )
             problems.append("".join(diff))
     problems += [
-        f"{name}: generated for a service the project no longer has"
-        for name in stale(root, generated_files())
+        f"{name}: generated for a service the project no longer has" for name in stale(root, files)
     ]
     return problems
 
@@ -62,8 +61,8 @@ def drift(root: Path | None = None) -> list[str]:
 def write(root: Path | None = None) -> list[str]:
     """Write every generated file that differs; return their paths."""
     root = Path(root or settings.BASE_DIR)
-    written = []
-    for name, wanted in generated_files().items():
+    files, written = generated_files(), []
+    for name, wanted in files.items():
         path = root / name
         if not path.is_file() or path.read_text() != wanted:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +70,7 @@ def write(root: Path | None = None) -> list[str]:
             if executable(name):
                 path.chmod(0o755)
             written.append(name)
-    for name in stale(root, generated_files()):
+    for name in stale(root, files):
         (root / name).unlink()
         written.append(f"{name} (removed)")
     return written
