@@ -34,6 +34,7 @@ class MessageContext:
     correlation_id: str
     causation_id: str | None
     traceparent: str
+    subject: str | None = None  # who asked (an authenticated user), when a person did
 
 
 def child_traceparent(parent: str | None) -> str:

@@ -3,9 +3,16 @@
 from decimal import Decimal
 
 from django.db import models
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from edn_core.bus import models as bus
+from edn_core.eventsourcing.models import (
+    ProjectionStateBase,
+    SnapshotBase,
+    StoredEventBase,
+    SubjectKeyBase,
+)
 from edn_core.persistence import Repository
 from orders.domain import Address, Order, OrderItem, OrderState
 
@@ -131,4 +138,31 @@ class FailedDelivery(bus.FailedDeliveryBase):
 
 
 class AggregateCheckpoint(bus.AggregateCheckpointBase):
+    pass
+
+
+class OrderEvent(StoredEventBase):
+    """The orders' event store: one stream per order (``stream_id`` = the order id)."""
+
+    class Meta(StoredEventBase.Meta):
+        indexes = [
+            *StoredEventBase.Meta.indexes,
+            # the open orders of a customer are found from their OrderPlaced event
+            models.Index(
+                KeyTextTransform("customer_id", "data"),
+                condition=models.Q(type="OrderPlaced"),
+                name="orders_event_placed_customer",
+            ),
+        ]
+
+
+class OrderSnapshot(SnapshotBase):
+    pass
+
+
+class ProjectionState(ProjectionStateBase):
+    pass
+
+
+class SubjectKey(SubjectKeyBase):
     pass

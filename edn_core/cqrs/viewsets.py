@@ -6,6 +6,7 @@ mapping lives in :mod:`edn_core.cqrs.problems`; ETags come from the aggregate ve
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.urls import reverse
@@ -13,6 +14,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from edn_core import tracing
 from edn_core.cqrs.dto import StrictSerializer
 from edn_core.cqrs.messages import Command, send
 from edn_core.cqrs.openapi import CqrsAutoSchema
@@ -46,7 +48,10 @@ class CommandViewSet(viewsets.ViewSet):
 
     def run(self, command: Command, *, status_code: int = status.HTTP_200_OK) -> Response:
         """Send ``command`` and turn its result into a response (body, ETag, Location)."""
-        result = send(command)
+        user = getattr(self.request, "user", None)
+        subject = str(user.get_username()) if user and user.is_authenticated else None
+        with tracing.using(dataclasses.replace(tracing.current(), subject=subject)):
+            result = send(command)
         if not result.accepted:
             return problem_for_result(result)
         if status_code == status.HTTP_204_NO_CONTENT or result.value is None:

@@ -6,6 +6,7 @@ import dataclasses
 import types
 import typing
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -53,6 +54,10 @@ class EventCodec:
             raise LookupError(f"{stored.type} is not an event type of this codec")
         _, data = self.upcasters.upcast(stored.type, stored.schema_version, stored.data)
         return _from_json(event_type, data)
+
+    def decode_all(self, stored: Sequence[StoredEvent]) -> list[DomainEvent]:
+        """Return the events ``stored`` hold, in order (a subclass may batch its lookups)."""
+        return [self.decode(event) for event in stored]
 
 
 def _to_json(value: Any) -> Any:

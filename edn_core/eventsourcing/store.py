@@ -1,0 +1,236 @@
+"""The event store of one service app: its streams in the app's own alias.
+
+``append`` writes a stream's new events with an expected version -- on PostgreSQL in one
+statement that checks the stream is at that version, computes the ordering key of decision
+0068 and inserts every row -- and the integration events they publish to the app's outbox, in
+the caller's transaction: a stream, its outbox rows and anything else the command changed
+commit together (decision 0069). A stream at another version is a ``ConcurrencyConflict``
+(412 over HTTP), and the transaction is to be rolled back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from django.apps import apps
+from django.db import IntegrityError, connections, models, transaction
+from django.utils import timezone
+
+from edn_core import tracing
+from edn_core.bulk import _cursor, _rows
+from edn_core.bus.outbox import write_outbox
+from edn_core.domain import ConcurrencyConflict, DomainEvent
+from edn_core.eventsourcing.codec import EventCodec, StoredEvent
+from edn_core.eventsourcing.models import SnapshotBase, StoredEventBase
+from edn_core.routers import alias_for
+
+__all__ = ["EventStore", "Pending", "find_model"]
+
+# (stream id, version it was loaded at, its new events)
+Pending = tuple[str, int, Sequence[DomainEvent]]
+COLUMNS = ("stream_id", "version", "type", "schema_version", "data", "metadata", "recorded_at")
+
+
+def find_model(app_label: str, base: type[models.Model]) -> type[models.Model]:
+    found = [m for m in apps.get_app_config(app_label).get_models() if issubclass(m, base)]
+    if len(found) != 1:
+        raise LookupError(f"app {app_label} must declare exactly one {base.__name__} model")
+    return found[0]
+
+
+def event_metadata() -> dict[str, Any]:
+    """What the active context says caused the events being written."""
+    context = tracing.current()
+    return {
+        "correlation_id": context.correlation_id,
+        "causation_id": context.causation_id,
+        "traceparent": context.traceparent,
+        "subject": context.subject,
+    }
+
+
+class EventStore:
+    """Streams of one kind (``stream_type``, e.g. ``order``) in ``app_label``'s store tables."""
+
+    def __init__(self, app_label: str, stream_type: str, codec: EventCodec) -> None:
+        self.app_label, self.stream_type, self.codec = app_label, stream_type, codec
+
+    @cached_property
+    def events(self) -> type[StoredEventBase]:
+        return find_model(self.app_label, StoredEventBase)  # type: ignore[return-value]
+
+    @cached_property
+    def snapshots(self) -> type[SnapshotBase]:
+        return find_model(self.app_label, SnapshotBase)  # type: ignore[return-value]
+
+    @property
+    def alias(self) -> str:
+        return alias_for(self.app_label)
+
+    def atomic(self, savepoint: bool = True):
+        return transaction.atomic(using=self.alias, savepoint=savepoint)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def append(
+        self, stream_id: Any, expected_version: int, events: Sequence[DomainEvent]
+    ) -> list[StoredEvent]:
+        """Append ``events`` to a stream at ``expected_version`` (0: a new stream)."""
+        return self.append_many([(str(stream_id), expected_version, events)])
+
+    def append_many(self, pending: Iterable[Pending]) -> list[StoredEvent]:
+        """Append to several streams at once (one statement on PostgreSQL), each only if it is
+        at its expected version; all or nothing. Publishes what the events publish."""
+        now, metadata = timezone.now(), event_metadata()
+        stored, prev, published = [], [], []
+        for stream_id, expected, new_events in pending:
+            for n, event in enumerate(new_events, expected + 1):
+                kind, schema_version, data = self.codec.encode(event)
+                stored.append(
+                    StoredEvent(str(stream_id), n, kind, schema_version, data, metadata, None, now)
+                )
+                prev.append(expected)
+                published.append((n, event))
+        if not stored:
+            return []
+        if not connections[self.alias].in_atomic_block:
+            raise RuntimeError("append inside the transaction of the change (store.atomic())")
+        try:
+            positions = self._insert(stored, prev)
+        except IntegrityError as error:
+            raise self._conflict(stored) from error
+        if len(positions) != len(stored):
+            raise self._conflict(stored)
+        write_outbox(self.app_label, published)
+        return [replace(e, position=positions[(e.stream_id, e.version)]) for e in stored]
+
+    def _conflict(self, stored: list[StoredEvent]) -> ConcurrencyConflict:
+        streams = sorted({e.stream_id for e in stored})
+        return ConcurrencyConflict(
+            f"{self.stream_type} {', '.join(streams[:3])} changed concurrently.",
+            expected=stored[0].version - 1 if len(streams) == 1 else None,
+            actual=None,
+        )
+
+    def _insert(self, stored: list[StoredEvent], prev: list[int]) -> dict[tuple[str, int], int]:
+        connection = connections[self.alias]
+        if connection.vendor == "postgresql":
+            return self._insert_postgresql(connection, stored, prev)
+        return self._insert_portable(stored, prev)
+
+    def _insert_postgresql(self, connection, stored, prev) -> dict[tuple[str, int], int]:
+        """One statement: rows whose stream is not at ``prev`` are left out (the caller sees
+        fewer positions); a row whose version exists already is a unique violation."""
+        meta, quote = self.events._meta, connection.ops.quote_name
+        text, big = models.TextField(), models.BigIntegerField()
+        fields = [meta.get_field(c) for c in COLUMNS[:4]] + [text, text, meta.get_field(COLUMNS[6])]
+        values = [
+            [
+                e.stream_id,
+                e.version,
+                e.type,
+                e.schema_version,
+                json.dumps(e.data),
+                json.dumps(e.metadata),
+                e.recorded_at,
+                p,
+            ]
+            for e, p in zip(stored, prev, strict=True)
+        ]
+        source, params = _rows(connection, [*fields, big], [*COLUMNS, "prev"], values)
+        table = quote(meta.db_table)
+        sql = (
+            f"INSERT INTO {table} (stream_type, {', '.join(COLUMNS)}, tx, ordering_key) "
+            "SELECT %s, v.stream_id, v.version, v.type, v.schema_version, v.data::jsonb, "
+            "v.metadata::jsonb, v.recorded_at, x.tx, GREATEST(x.tx, COALESCE(p.ordering_key, 0)) "
+            f"FROM {source} CROSS JOIN (SELECT pg_current_xact_id()::text::bigint AS tx) x "
+            f"LEFT JOIN {table} p ON p.stream_id = v.stream_id AND p.version = v.prev "
+            "WHERE v.prev = 0 OR p.id IS NOT NULL RETURNING id, stream_id, version"
+        )
+        with _cursor(connection) as cursor:
+            cursor.execute(sql, [self.stream_type, *params])
+            return {(s, v): position for position, s, v in cursor.fetchall()}
+
+    def _insert_portable(self, stored, prev) -> dict[tuple[str, int], int]:
+        """SQLite: one writer at a time, so checking the versions then inserting is safe."""
+        rows = self.events._default_manager.using(self.alias)
+        expected = {(e.stream_id, p) for e, p in zip(stored, prev, strict=True) if p}
+        if expected:
+            found = self.current_versions({s for s, _ in expected})
+            if any(found.get(s, 0) != p for s, p in expected):
+                return {}
+        created = rows.bulk_create(
+            self.events(stream_type=self.stream_type, **{c: getattr(e, c) for c in COLUMNS})
+            for e in stored
+        )
+        return {(r.stream_id, r.version): r.id for r in created}
+
+    def save_snapshot(self, stream_id: Any, version: int, snapshot_version: int, state: dict):
+        """Keep ``state`` as the stream's snapshot at ``version`` (replacing an older one)."""
+        self.snapshots._default_manager.using(self.alias).update_or_create(
+            stream_id=str(stream_id),
+            defaults={
+                "version": version,
+                "snapshot_version": snapshot_version,
+                "state": state,
+                "taken_at": timezone.now(),
+            },
+        )
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def current_versions(self, stream_ids: Iterable[Any]) -> dict[str, int]:
+        """``{stream id: version}`` of the streams that exist."""
+        rows = self.events._default_manager.using(self.alias)
+        found = rows.filter(stream_id__in=[str(s) for s in stream_ids]).values("stream_id")
+        return dict(found.annotate(v=models.Max("version")).values_list("stream_id", "v"))
+
+    def read(
+        self,
+        stream_id: Any,
+        *,
+        after: int = 0,
+        upto: int | None = None,
+        as_of: datetime | None = None,
+    ) -> list[StoredEvent]:
+        """The stream's events after version ``after``, up to version ``upto`` and recorded
+        no later than ``as_of`` when given, oldest first."""
+        return self.read_many({str(stream_id): after}, upto=upto, as_of=as_of)[str(stream_id)]
+
+    def read_many(
+        self,
+        after: dict[str, int],
+        *,
+        upto: int | None = None,
+        as_of: datetime | None = None,
+    ) -> dict[str, list[StoredEvent]]:
+        """Events of each stream after its given version, in one query."""
+        found: dict[str, list[StoredEvent]] = {s: [] for s in after}
+        if not after:
+            return found
+        rows = self.events._default_manager.using(self.alias)
+        lowest = min(after.values())
+        rows = rows.filter(stream_id__in=list(after), version__gt=lowest)
+        if upto is not None:
+            rows = rows.filter(version__lte=upto)
+        if as_of is not None:
+            rows = rows.filter(recorded_at__lte=as_of)
+        for values in rows.order_by("stream_id", "version").values_list("id", *COLUMNS):
+            position, stream_id, version, *rest = values
+            if version > after[stream_id]:
+                found[stream_id].append(
+                    StoredEvent(stream_id, version, *rest[:4], position, rest[4])
+                )
+        return found
+
+    def snapshots_of(self, stream_ids: Iterable[str], snapshot_version: int) -> dict[str, tuple]:
+        """``{stream id: (version, state)}`` of the snapshots taken in ``snapshot_version``."""
+        rows = self.snapshots._default_manager.using(self.alias).filter(
+            stream_id__in=list(stream_ids), snapshot_version=snapshot_version
+        )
+        return {s: (v, state) for s, v, state in rows.values_list("stream_id", "version", "state")}
