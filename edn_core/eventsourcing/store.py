@@ -10,9 +10,8 @@ commit together (decision 0069). A stream at another version is a ``ConcurrencyC
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -22,9 +21,9 @@ from django.db import IntegrityError, connections, models, transaction
 from django.utils import timezone
 
 from edn_core import tracing
-from edn_core.bulk import _cursor, _rows
 from edn_core.bus.outbox import write_outbox
 from edn_core.domain import ConcurrencyConflict, DomainEvent
+from edn_core.eventsourcing.appending import COLUMNS, insert_events
 from edn_core.eventsourcing.codec import EventCodec, StoredEvent
 from edn_core.eventsourcing.models import SnapshotBase, StoredEventBase
 from edn_core.routers import alias_for
@@ -33,7 +32,6 @@ __all__ = ["EventStore", "Pending", "find_model"]
 
 # (stream id, version it was loaded at, its new events)
 Pending = tuple[str, int, Sequence[DomainEvent]]
-COLUMNS = ("stream_id", "version", "type", "schema_version", "data", "metadata", "recorded_at")
 
 
 def find_model(app_label: str, base: type[models.Model]) -> type[models.Model]:
@@ -101,7 +99,7 @@ class EventStore:
         if not connections[self.alias].in_atomic_block:
             raise RuntimeError("append inside the transaction of the change (store.atomic())")
         try:
-            positions = self._insert(stored, prev)
+            positions = insert_events(self.events, self.alias, self.stream_type, stored, prev)
         except IntegrityError as error:
             raise self._conflict(stored) from error
         if len(positions) != len(stored):
@@ -116,59 +114,6 @@ class EventStore:
             expected=stored[0].version - 1 if len(streams) == 1 else None,
             actual=None,
         )
-
-    def _insert(self, stored: list[StoredEvent], prev: list[int]) -> dict[tuple[str, int], int]:
-        connection = connections[self.alias]
-        if connection.vendor == "postgresql":
-            return self._insert_postgresql(connection, stored, prev)
-        return self._insert_portable(stored, prev)
-
-    def _insert_postgresql(self, connection, stored, prev) -> dict[tuple[str, int], int]:
-        """One statement: rows whose stream is not at ``prev`` are left out (the caller sees
-        fewer positions); a row whose version exists already is a unique violation."""
-        meta, quote = self.events._meta, connection.ops.quote_name
-        text, big = models.TextField(), models.BigIntegerField()
-        fields = [meta.get_field(c) for c in COLUMNS[:4]] + [text, text, meta.get_field(COLUMNS[6])]
-        values = [
-            [
-                e.stream_id,
-                e.version,
-                e.type,
-                e.schema_version,
-                json.dumps(e.data),
-                json.dumps(e.metadata),
-                e.recorded_at,
-                p,
-            ]
-            for e, p in zip(stored, prev, strict=True)
-        ]
-        source, params = _rows(connection, [*fields, big], [*COLUMNS, "prev"], values)
-        table = quote(meta.db_table)
-        sql = (
-            f"INSERT INTO {table} (stream_type, {', '.join(COLUMNS)}, tx, ordering_key) "
-            "SELECT %s, v.stream_id, v.version, v.type, v.schema_version, v.data::jsonb, "
-            "v.metadata::jsonb, v.recorded_at, x.tx, GREATEST(x.tx, COALESCE(p.ordering_key, 0)) "
-            f"FROM {source} CROSS JOIN (SELECT pg_current_xact_id()::text::bigint AS tx) x "
-            f"LEFT JOIN {table} p ON p.stream_id = v.stream_id AND p.version = v.prev "
-            "WHERE v.prev = 0 OR p.id IS NOT NULL RETURNING id, stream_id, version"
-        )
-        with _cursor(connection) as cursor:
-            cursor.execute(sql, [self.stream_type, *params])
-            return {(s, v): position for position, s, v in cursor.fetchall()}
-
-    def _insert_portable(self, stored, prev) -> dict[tuple[str, int], int]:
-        """SQLite: one writer at a time, so checking the versions then inserting is safe."""
-        rows = self.events._default_manager.using(self.alias)
-        expected = {(e.stream_id, p) for e, p in zip(stored, prev, strict=True) if p}
-        if expected:
-            found = self.current_versions({s for s, _ in expected})
-            if any(found.get(s, 0) != p for s, p in expected):
-                return {}
-        created = rows.bulk_create(
-            self.events(stream_type=self.stream_type, **{c: getattr(e, c) for c in COLUMNS})
-            for e in stored
-        )
-        return {(r.stream_id, r.version): r.id for r in created}
 
     def save_snapshot(self, stream_id: Any, version: int, snapshot_version: int, state: dict):
         """Keep ``state`` as the stream's snapshot at ``version`` (replacing an older one)."""

@@ -1,0 +1,79 @@
+"""Insert a batch of new events, each only if its stream is at the expected version.
+
+On PostgreSQL one statement checks the versions, computes the ordering key of decision 0068
+(``max(tx, ordering key of the stream's previous event)``) and inserts every row; a version
+that exists already is a unique violation (the caller's ``ConcurrencyConflict``). On SQLite
+one writer holds the database at a time, so checking the versions then inserting is safe.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import connections, models
+
+from edn_core.bulk import _cursor, _rows
+
+__all__ = ["COLUMNS", "insert_events"]
+
+COLUMNS = ("stream_id", "version", "type", "schema_version", "data", "metadata", "recorded_at")
+Positions = dict[tuple[str, int], int]
+
+
+def insert_events(model, alias: str, stream_type: str, stored: list, prev: list[int]) -> Positions:
+    """Insert ``stored`` events (each expecting its stream at ``prev``); return the position of
+    each inserted ``(stream id, version)``. Fewer positions than events: a stream was not at
+    its expected version, and the transaction is to be rolled back."""
+    connection = connections[alias]
+    if connection.vendor == "postgresql":
+        return _insert_postgresql(model, connection, stream_type, stored, prev)
+    return _insert_portable(model, alias, stream_type, stored, prev)
+
+
+def _insert_postgresql(model, connection, stream_type: str, stored, prev) -> Positions:
+    meta, quote = model._meta, connection.ops.quote_name
+    text, big = models.TextField(), models.BigIntegerField()
+    fields = [meta.get_field(c) for c in COLUMNS[:4]] + [text, text, meta.get_field(COLUMNS[6])]
+    values: list[list[Any]] = [
+        [
+            e.stream_id,
+            e.version,
+            e.type,
+            e.schema_version,
+            json.dumps(e.data),
+            json.dumps(e.metadata),
+            e.recorded_at,
+            p,
+        ]
+        for e, p in zip(stored, prev, strict=True)
+    ]
+    source, params = _rows(connection, [*fields, big], [*COLUMNS, "prev"], values)
+    table = quote(meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (stream_type, {', '.join(COLUMNS)}, tx, ordering_key) "
+        "SELECT %s, v.stream_id, v.version, v.type, v.schema_version, v.data::jsonb, "
+        "v.metadata::jsonb, v.recorded_at, x.tx, GREATEST(x.tx, COALESCE(p.ordering_key, 0)) "
+        f"FROM {source} CROSS JOIN (SELECT pg_current_xact_id()::text::bigint AS tx) x "
+        f"LEFT JOIN {table} p ON p.stream_id = v.stream_id AND p.version = v.prev "
+        "WHERE v.prev = 0 OR p.id IS NOT NULL "
+        # positions follow versions within a stream (decision 0068, point 3)
+        "ORDER BY v.stream_id, v.version RETURNING id, stream_id, version"
+    )
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, [stream_type, *params])
+        return {(s, v): position for position, s, v in cursor.fetchall()}
+
+
+def _insert_portable(model, alias: str, stream_type: str, stored, prev) -> Positions:
+    rows = model._default_manager.using(alias)
+    expected = {(e.stream_id, p) for e, p in zip(stored, prev, strict=True) if p}
+    if expected:
+        current = rows.filter(stream_id__in={s for s, _ in expected}).values("stream_id")
+        found = dict(current.annotate(v=models.Max("version")).values_list("stream_id", "v"))
+        if any(found.get(s, 0) != p for s, p in expected):
+            return {}
+    created = rows.bulk_create(
+        model(stream_type=stream_type, **{c: getattr(e, c) for c in COLUMNS}) for e in stored
+    )
+    return {(r.stream_id, r.version): r.id for r in created}
