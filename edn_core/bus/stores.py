@@ -16,7 +16,7 @@ from edn_core.bus.models import (
 )
 from edn_core.routers import alias_for
 
-__all__ = ["BusStore", "all_stores", "store_for"]
+__all__ = ["BusStore", "all_stores", "find_model", "store_for"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class BusStore:
         return model._default_manager.using(self.alias)
 
 
-def _find(app_label: str, base: type) -> type:
+def find_model(app_label: str, base: type) -> type:
+    """The one model of ``app_label`` built on the abstract ``base`` (bus or store tables)."""
     found = [m for m in apps.get_app_config(app_label).get_models() if issubclass(m, base)]
     if len(found) != 1:
         raise LookupError(f"app {app_label} must declare exactly one {base.__name__} model")
@@ -45,10 +46,10 @@ def store_for(app_label: str) -> BusStore:
     return BusStore(
         app_label,
         alias_for(app_label),
-        _find(app_label, OutboxMessageBase),
-        _find(app_label, InboxEntryBase),
-        _find(app_label, FailedDeliveryBase),
-        _find(app_label, AggregateCheckpointBase),
+        find_model(app_label, OutboxMessageBase),
+        find_model(app_label, InboxEntryBase),
+        find_model(app_label, FailedDeliveryBase),
+        find_model(app_label, AggregateCheckpointBase),
     )
 
 

@@ -51,12 +51,10 @@ class EventSourcedRepository(Generic[A]):
                 raise self._missing(aggregate_id)
             return next(iter(found.values()))
         events = self.store.read(aggregate_id, upto=version, as_of=as_of)
-        if not events or (version is not None and events[-1].version != version):
-            raise (
-                self._missing(aggregate_id)
-                if not events
-                else NotFound(f"{self.store.stream_type} {aggregate_id} has no version {version}.")
-            )
+        if not events:
+            raise self._missing(aggregate_id)
+        if version is not None and events[-1].version != version:
+            raise NotFound(f"{self.store.stream_type} {aggregate_id} has no version {version}.")
         return self._rebuild(aggregate_id, None, events)
 
     def get_many(self, ids: Iterable[Any]) -> dict[Any, A]:

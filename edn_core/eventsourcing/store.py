@@ -16,29 +16,22 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from django.apps import apps
-from django.db import IntegrityError, connections, models, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from edn_core import tracing
 from edn_core.bus.outbox import write_outbox
+from edn_core.bus.stores import find_model
 from edn_core.domain import ConcurrencyConflict, DomainEvent
 from edn_core.eventsourcing.appending import COLUMNS, insert_events
 from edn_core.eventsourcing.codec import EventCodec, StoredEvent
 from edn_core.eventsourcing.models import SnapshotBase, StoredEventBase
 from edn_core.routers import alias_for
 
-__all__ = ["EventStore", "Pending", "find_model"]
+__all__ = ["EventStore", "Pending"]
 
 # (stream id, version it was loaded at, its new events)
 Pending = tuple[str, int, Sequence[DomainEvent]]
-
-
-def find_model(app_label: str, base: type[models.Model]) -> type[models.Model]:
-    found = [m for m in apps.get_app_config(app_label).get_models() if issubclass(m, base)]
-    if len(found) != 1:
-        raise LookupError(f"app {app_label} must declare exactly one {base.__name__} model")
-    return found[0]
 
 
 def event_metadata() -> dict[str, Any]:
@@ -128,12 +121,6 @@ class EventStore:
         )
 
     # -- reading ----------------------------------------------------------------------------
-
-    def current_versions(self, stream_ids: Iterable[Any]) -> dict[str, int]:
-        """``{stream id: version}`` of the streams that exist."""
-        rows = self.events._default_manager.using(self.alias)
-        found = rows.filter(stream_id__in=[str(s) for s in stream_ids]).values("stream_id")
-        return dict(found.annotate(v=models.Max("version")).values_list("stream_id", "v"))
 
     def read(
         self,
