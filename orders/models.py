@@ -166,3 +166,45 @@ class ProjectionState(ProjectionStateBase):
 
 class SubjectKey(SubjectKeyBase):
     pass
+
+
+class OrderView(models.Model):
+    """The orders list, a read model the ``order_list`` projection writes from the store.
+
+    One row per order and projection ``generation``: a rebuild writes the next generation
+    beside the live one, which keeps serving until the swap (decision 0070).
+    """
+
+    row = models.BigAutoField(primary_key=True)
+    generation = models.PositiveIntegerField()
+    order_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    customer_id = models.UUIDField()
+    shipping_address = models.JSONField()
+    items = models.JSONField()
+    order_total = models.DecimalField(max_digits=20, decimal_places=2)
+    state = models.CharField(max_length=10, choices=[(s.value, s.value) for s in OrderState])
+    rejection_reason = models.CharField(max_length=500, blank=True)
+    placed_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "orders_order_view"
+        verbose_name = "order (list view)"
+        ordering = ("-placed_at", "order_id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["generation", "order_id"], name="orders_view_order_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["generation", "customer_id", "state"]),
+            models.Index(fields=["generation", "-placed_at", "order_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} ({self.state}, generation {self.generation})"
+
+    @property
+    def id(self):
+        return self.order_id
