@@ -4,21 +4,14 @@ from django.contrib import admin
 
 from edn_core.admin import ReadOnlyAdminMixin
 from edn_core.bus.admin import register_bus_admin
-from orders.models import OrderItemRecord, OrderRecord
+from orders.models import OrderView
 
 
-class OrderItemInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = OrderItemRecord
-    extra = 0
-    readonly_fields = ("position", "product_id", "product_name", "product_price", "quantity")
-
-
-@admin.register(OrderRecord)
-class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "customer_id", "state", "ship_city", "created_at", "version")
-    list_filter = ("state",)
-    search_fields = ("id", "customer_id")
-    inlines = [OrderItemInline]
+@admin.register(OrderView)
+class OrderViewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("order_id", "customer_id", "state", "order_total", "placed_at", "version")
+    list_filter = ("state", "generation")
+    search_fields = ("order_id", "customer_id")
 
 
 register_bus_admin("orders")

@@ -2,8 +2,10 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 
 from edn_core.cqrs.dto import (
+    Rfc3339DateTimeField,
     StrictCharField,
     StrictDecimalField,
     StrictIntegerField,
@@ -99,6 +101,34 @@ class OrderCommands(CommandViewSet):
 class OrderFilter(StrictSerializer):
     customerId = StrictUUIDField(source="customer_id", required=False)
     state = serializers.ChoiceField(choices=[s.value for s in OrderState], required=False)
+    asOf = Rfc3339DateTimeField(
+        source="as_of", required=False, help_text="The customer's orders as they were then."
+    )
+
+    def validate(self, data):
+        if "as_of" in data and "customer_id" not in data:
+            raise serializers.ValidationError({"asOf": ["asOf needs a customerId."]})
+        return data
+
+
+class OrderAt(StrictSerializer):
+    version = serializers.IntegerField(min_value=1, required=False)
+    asOf = Rfc3339DateTimeField(source="as_of", required=False)
+
+    def validate(self, data):
+        if len(data) > 1:
+            raise serializers.ValidationError({"asOf": ["Give version or asOf, not both."]})
+        return data
+
+
+class OrderEventOut(serializers.Serializer):
+    version = serializers.IntegerField()
+    type = serializers.CharField()
+    recordedAt = serializers.DateTimeField(source="recorded_at")
+    data = serializers.DictField()
+    correlationId = serializers.CharField(source="metadata.correlation_id", allow_null=True)
+    causationId = serializers.CharField(source="metadata.causation_id", allow_null=True)
+    subject = serializers.CharField(source="metadata.subject", allow_null=True)
 
 
 @extend_schema(tags=["orders"])
@@ -107,17 +137,34 @@ class OrderQueries(QueryViewSet):
     filter_serializer_class = OrderFilter
 
     def select_many(self, filters):
+        if "as_of" in filters:
+            return queries.list_orders_as_of(
+                filters["as_of"], customer_id=filters["customer_id"], state=filters.get("state")
+            )
         return queries.list_orders(
             customer_id=filters.get("customer_id"), state=filters.get("state")
         )
 
     def select_one(self, pk):
-        return queries.get_order(pk)
+        at = self.query(OrderAt)
+        return queries.get_order(pk, version=at.get("version"), as_of=at.get("as_of"))
 
     def list(self, request, *args, **kwargs):
-        """List orders, newest first; filter by ``customerId`` and ``state``."""
+        """List orders, newest first; filter by ``customerId`` and ``state``; with ``asOf``
+        (and a ``customerId``), the customer's orders as they were at that time."""
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(parameters=[OrderAt])
     def retrieve(self, request, *args, **kwargs):
-        """Get one order with its ETag; If-None-Match answers 304 when unchanged."""
+        """Get one order with its ETag (its stream's version); If-None-Match answers 304 when
+        unchanged; ``version`` or ``asOf`` give the order as it was then."""
         return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(parameters=[StrictSerializer], responses={200: OrderEventOut(many=True)})
+    def events(self, request, pk):
+        """The order's audit trail: its events, oldest first, paginated."""
+        self.query(StrictSerializer)
+        page = self.paginate_queryset(queries.order_history(pk))
+        if not page and not queries.get_order(pk):
+            raise NotFound(f"No order with id {pk}.")
+        return self.get_paginated_response(OrderEventOut(queries.decode(page), many=True).data)

@@ -5,10 +5,9 @@ from uuid import UUID
 
 from edn_core.cqrs import Answer, Command, handles
 from edn_core.domain import DomainError, new_id
-from orders.domain import Address, Order, OrderItem, OrderState
-from orders.models import OrderRepository
-
-orders = OrderRepository()
+from orders.domain import Address, Order, OrderItem
+from orders.models import OrderEvent
+from orders.store import orders
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,16 +91,14 @@ class ChangeShippingAddresses(Command):
 
 @handles(ChangeShippingAddresses)
 def change_shipping_addresses(cmd: ChangeShippingAddresses) -> int:
-    """Set-based: load every open order of these customers, let each order decide, save the
-    changed ones with a few statements; return how many changed."""
+    """Set-based: load every order of these customers (found by the index on their first
+    event), let each order decide, append to the changed ones in one statement; return how
+    many changed."""
     new = {customer: Address(**address) for customer, address in cmd.addresses.items()}
-    open_orders = orders.queryset().filter(
-        customer_id__in=list(new), state__in=[OrderState.PENDING, OrderState.CREATED]
-    )
     with orders.atomic(savepoint=False):
-        loaded = orders.load(open_orders)
-        for order in loaded:
+        loaded = orders.get_many(OrderEvent.streams_of_customers(orders.alias, new))
+        for order in loaded.values():
             order.change_shipping_address(new[order.customer_id])
-        changed = [order for order in loaded if order.pending_events]
+        changed = [order for order in loaded.values() if order.pending_events]
         orders.save_all(changed)
     return len(changed)

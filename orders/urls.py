@@ -7,4 +7,5 @@ urlpatterns = resource(
     queries=OrderQueries,
     basename="orders",
     actions=("ship", "cancel"),
+    views=("events",),
 )

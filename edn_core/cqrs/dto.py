@@ -104,6 +104,21 @@ class StrictDecimalField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
+class Rfc3339DateTimeField(serializers.DateTimeField):
+    """An RFC 3339 time with its offset (``2026-12-01T10:00:00Z``); a time without one is
+    ambiguous and refused."""
+
+    default_error_messages = {"offset": "An RFC 3339 time with an offset is required."}
+
+    def to_internal_value(self, value: Any):
+        if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+            self.fail("offset")
+        return super().to_internal_value(value)
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
+
+
 class UniqueItemsListField(serializers.ListField):
     """A list the domain refuses to hold twice the same item: documented as ``uniqueItems``
     (the rule itself, e.g. one line per product, stays in the domain)."""

@@ -55,13 +55,20 @@ def _views(table: dict, viewsets: dict) -> dict[str, Callable]:
 
 
 def resource(
-    prefix: str, *, commands=None, queries=None, basename: str, actions: tuple[str, ...] = ()
+    prefix: str,
+    *,
+    commands=None,
+    queries=None,
+    basename: str,
+    actions: tuple[str, ...] = (),
+    views: tuple[str, ...] = (),
 ) -> list[URLPattern]:
     """Return URL patterns for ``prefix``, ``prefix/<uuid:pk>`` and ``prefix/<uuid:pk>/<action>``.
 
     GET goes to ``queries`` (list / retrieve); POST, PUT, PATCH and DELETE go to ``commands``
     (create / update / partial_update / destroy), for whichever actions each viewset defines.
-    Each name in ``actions`` is a POST-only command route served by the method of that name.
+    Each name in ``actions`` is a POST-only command route served by the method of that name;
+    each name in ``views`` a GET-only query route (``prefix/<uuid:pk>/<name>``) of ``queries``.
     """
     sides = {"commands": commands, "queries": queries}
     patterns = [
@@ -75,6 +82,9 @@ def resource(
     for action in actions:
         view = _method_dispatcher({"POST": commands.as_view({"post": action})})
         patterns.append(path(f"{prefix}/<uuid:pk>/{action}", view, name=f"{basename}-{action}"))
+    for name in views:
+        view = _method_dispatcher({"GET": queries.as_view({"get": name})})
+        patterns.append(path(f"{prefix}/<uuid:pk>/{name}", view, name=f"{basename}-{name}"))
     return patterns
 
 

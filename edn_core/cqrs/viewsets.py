@@ -88,9 +88,13 @@ class QueryViewSet(viewsets.GenericViewSet):
 
     def filters(self) -> dict:
         """Validate the query string against ``filter_serializer_class`` (400 when invalid)."""
+        return self.query(self.filter_serializer_class or StrictSerializer)
+
+    def query(self, serializer_class: type[StrictSerializer]) -> dict:
+        """The query string (besides pagination) validated by ``serializer_class`` (400)."""
         paging = {self.paginator.page_query_param, self.paginator.page_size_query_param}
         params = {k: v for k, v in self.request.query_params.items() if k not in paging}
-        serializer = (self.filter_serializer_class or StrictSerializer)(data=params)
+        serializer = serializer_class(data=params)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 

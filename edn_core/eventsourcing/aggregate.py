@@ -11,11 +11,11 @@ from edn_core.domain import AggregateRoot, DomainEvent
 __all__ = ["EventSourcedAggregate", "applies"]
 
 
-def applies(event_type: type[DomainEvent]) -> Callable:
-    """Mark a method as the one that changes the aggregate's state for ``event_type``."""
+def applies(*event_types: type[DomainEvent]) -> Callable:
+    """Mark a method as the one that changes the aggregate's state for ``event_types``."""
 
     def mark(method: Callable) -> Callable:
-        method._edn_applies = event_type  # type: ignore[attr-defined]
+        method._edn_applies = event_types  # type: ignore[attr-defined]
         return method
 
     return mark
@@ -38,8 +38,7 @@ class EventSourcedAggregate(AggregateRoot):
         super().__init_subclass__(**kwargs)
         found = dict(cls._appliers)
         for value in vars(cls).values():
-            event_type = getattr(value, "_edn_applies", None)
-            if event_type is not None:
+            for event_type in getattr(value, "_edn_applies", ()):
                 found[event_type] = value
         cls._appliers = found
 

@@ -16,7 +16,7 @@ from typing import Any
 from edn_core.domain import DomainEvent
 from edn_core.eventsourcing.upcasting import Upcasters
 
-__all__ = ["EventCodec", "StoredEvent"]
+__all__ = ["EventCodec", "StoredEvent", "to_json"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,20 @@ class StoredEvent:
     position: int | None = None  # in the whole store; None until stored
     recorded_at: datetime | None = None
 
+    @classmethod
+    def of_row(cls, row: Any) -> StoredEvent:
+        """The event a store table's row (a ``StoredEventBase`` instance) holds."""
+        return cls(
+            row.stream_id,
+            row.version,
+            row.type,
+            row.schema_version,
+            row.data,
+            row.metadata,
+            row.pk,
+            row.recorded_at,
+        )
+
 
 class EventCodec:
     """The event classes a store knows, by name (``type``); unknown names are refused."""
@@ -45,7 +59,7 @@ class EventCodec:
         name = type(event).__name__
         if name not in self._types:
             raise LookupError(f"{name} is not an event type of this codec")
-        return name, self.upcasters.current_version(name), _to_json(event)
+        return name, self.upcasters.current_version(name), to_json(event)
 
     def decode(self, stored: StoredEvent) -> DomainEvent:
         """Return the event ``stored`` holds, in today's shape."""
@@ -60,9 +74,10 @@ class EventCodec:
         return [self.decode(event) for event in stored]
 
 
-def _to_json(value: Any) -> Any:
+def to_json(value: Any) -> Any:
+    """A domain event (or any value in one) as JSON-able data."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, uuid.UUID | Decimal):
         return str(value)
     if isinstance(value, datetime):
@@ -70,9 +85,9 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, list | tuple):
-        return [_to_json(item) for item in value]
+        return [to_json(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): _to_json(item) for key, item in value.items()}
+        return {str(key): to_json(item) for key, item in value.items()}
     return value
 
 

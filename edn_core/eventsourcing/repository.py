@@ -55,7 +55,7 @@ class EventSourcedRepository(Generic[A]):
             raise self._missing(aggregate_id)
         if version is not None and events[-1].version != version:
             raise NotFound(f"{self.store.stream_type} {aggregate_id} has no version {version}.")
-        return self._rebuild(aggregate_id, None, events)
+        return self.rebuild(aggregate_id, None, events)
 
     def get_many(self, ids: Iterable[Any]) -> dict[Any, A]:
         """The aggregates with these ids (two queries); missing ones are absent."""
@@ -70,13 +70,17 @@ class EventSourcedRepository(Generic[A]):
         for stream_id, events in streams.items():
             if events or stream_id in snapshots:
                 aggregate_id = by_stream[stream_id]
-                found[aggregate_id] = self._rebuild(aggregate_id, snapshots.get(stream_id), events)
+                found[aggregate_id] = self.rebuild(aggregate_id, snapshots.get(stream_id), events)
         return found
 
-    def _rebuild(self, aggregate_id: Any, snapshot, events: list[StoredEvent]) -> A:
+    def rebuild(self, aggregate_id: Any, snapshot, events: list[StoredEvent]) -> A:
+        """The aggregate from a snapshot ``(version, state)`` or None, and the events after."""
         self.events_read += len(events)
         decoded = self.store.codec.decode_all(events)
-        return self.aggregate_type.from_history(aggregate_id, decoded, snapshot=snapshot)
+        aggregate = self.aggregate_type.from_history(aggregate_id, decoded, snapshot=snapshot)
+        if events:  # a stream may start above version 1 (imported from an older store)
+            aggregate.version = events[-1].version
+        return aggregate
 
     def history(self, aggregate_id: Any) -> list[tuple[StoredEvent, A]]:
         """Each event of the stream with the aggregate's state right after it."""

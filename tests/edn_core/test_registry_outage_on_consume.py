@@ -16,9 +16,8 @@ from edn_core.bus.config import bus_config
 from edn_core.bus.dispatch import DEAD_LETTERED, FAILED, deliver
 from edn_core.bus.stores import store_for
 from edn_core.events import IntegrationEvent
-from orders.models import OrderRecord
 from schema_registry.source import LocalSchemaSource
-from tests.orders.factories import PlaceOrderFactory
+from tests.orders.factories import PlaceOrderFactory, stored_order
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 TOPIC = "v1.CustomerAddressUpdated"
@@ -99,7 +98,7 @@ def test_a_registry_outage_while_consuming_is_retried_never_dead_lettered(regist
     retry_all_due()
     row = failure_row()
     assert row.status == row.RESOLVED
-    assert OrderRecord.objects.get(pk=order.id).ship_city == "Lyon"
+    assert stored_order(order.id).shipping_address.city == "Lyon"
 
 
 def test_an_outage_waits_longer_the_longer_it_lasts(registry):

@@ -32,7 +32,8 @@ from edn_core.bus.stores import store_for
 from edn_core.cqrs import send
 from edn_core.testing_hooks import PausePoints
 from orders.commands import PlaceOrder
-from orders.models import InboxEntry, OrderRecord
+from orders.models import InboxEntry
+from tests.orders.factories import stored_orders
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOMERS, EVENTS_EACH = 200, 25
@@ -172,7 +173,7 @@ def assert_all_applied_once_in_order(last_address: dict) -> None:
         applied = [s for s, outcome in seen if outcome == "handled"]
         assert applied == sorted(applied) and applied[-1] == EVENTS_EACH
     handled = {a: sum(o == "handled" for _, o in seen) for a, seen in per_customer.items()}
-    for order in OrderRecord.objects.all():
+    for order in stored_orders():
         assert order.version == 1 + handled[str(order.customer_id)], "an event had two effects"
         assert order.shipping_address == _as_order_address(last_address[order.customer_id])
 
@@ -281,7 +282,7 @@ def test_relay_wakes_on_commit_not_on_its_sweep(require_postgres, tmp_path):
         wait_until(lambda: delivered() == EVENTS_EACH + 1, 120, "the relay woken by NOTIFY")
     finally:
         stop(relay)
-    order = OrderRecord.objects.get(customer_id=customer)
+    (order,) = stored_orders(customer_id=customer)
     assert order.shipping_address.street == "99 Late St"
 
 
@@ -335,7 +336,7 @@ def test_a_standby_relay_takes_over_when_the_active_one_dies(require_postgres, t
             wait_until(lambda: delivered() == EVENTS_EACH + 3, 120, "the standby to publish")
         finally:
             stop(*(p for p in (active, standby) if p is not None))
-    order = OrderRecord.objects.get(customer_id=customer)
+    (order,) = stored_orders(customer_id=customer)
     assert order.shipping_address.street == f"{EVENTS_EACH + 3} Standby Row"
 
 

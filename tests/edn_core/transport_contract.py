@@ -39,9 +39,9 @@ from edn_core.bus.subscriptions import subscribe, unsubscribe
 from edn_core.bus.transports import Transport
 from edn_core.cqrs import send
 from edn_core.events import IntegrationEvent
-from orders.models import InboxEntry, OrderRecord
+from orders.models import InboxEntry
 from tests.customers.factories import AddressFactory, CreateCustomerFactory
-from tests.orders.factories import PlaceOrderFactory
+from tests.orders.factories import PlaceOrderFactory, stored_order
 
 TOPIC, IGNORED = "v1.ContractPinged", "v1.ContractIgnored"
 INVALID = "edn.invalid-envelope"
@@ -382,7 +382,7 @@ class TransportContract:
         outbox.unsend()
         assert self.relay(backend) == 1
         backend.consume()
-        assert OrderRecord.objects.get(pk=order.id).ship_street == "1 Contract St"
+        assert stored_order(order.id).shipping_address.street == "1 Contract St"
         consumer = "orders.update_shipping_address_of_open_orders"
         assert InboxEntry.objects.filter(consumer=consumer).count() == 1
 

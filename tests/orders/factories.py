@@ -89,3 +89,21 @@ def order_payload(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+def stored_order(order_id):
+    """The order as its stream holds it now (always current, unlike the orders list)."""
+    from orders.store import orders
+
+    return orders.get(uuid.UUID(str(order_id)))
+
+
+def stored_orders(**where) -> list:
+    """Every order in the store (optionally only those whose attributes match ``where``)."""
+    from orders.models import OrderEvent
+    from orders.store import orders
+
+    streams = OrderEvent.objects.using(orders.alias).filter(version__gte=1)
+    ids = {uuid.UUID(s) for s in streams.values_list("stream_id", flat=True).distinct()}
+    found = orders.get_many(ids).values()
+    return [o for o in found if all(getattr(o, k) == v for k, v in where.items())]

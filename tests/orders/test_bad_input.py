@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from orders.models import OrderItemRecord, OrderRecord, OutboxMessage
+from orders.models import OrderEvent, OrderView, OutboxMessage
 from tests.orders.factories import item_payload, order_payload
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -20,8 +20,8 @@ def assert_problem(response, status):
 
 
 def assert_nothing_written():
-    assert OrderRecord.objects.count() == 0
-    assert OrderItemRecord.objects.count() == 0
+    assert OrderEvent.objects.count() == 0
+    assert OrderView.objects.count() == 0
     assert OutboxMessage.objects.count() == 0
 
 

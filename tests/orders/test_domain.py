@@ -9,6 +9,7 @@ from orders.domain import (
     Address,
     Order,
     OrderCancelled,
+    OrderImported,
     OrderItem,
     OrderPlaced,
     OrderShipped,
@@ -32,14 +33,14 @@ def place(*items: OrderItem) -> Order:
 
 def in_state(state: OrderState) -> Order:
     """An order loaded in ``state`` (as the repository would), with no pending events."""
-    return Order(
-        new_id(),
+    imported = OrderImported(
+        aggregate_id=new_id(),
         customer_id=new_id(),
         shipping_address=HOME,
         items=(item(),),
         state=state,
-        version=1,
     )
+    return Order.from_history(imported.aggregate_id, [imported])
 
 
 def test_place_creates_the_order_and_records_order_placed():

@@ -13,9 +13,9 @@ from rest_framework.test import APIClient
 from customers.models import CustomerRecord
 from edn_core.testing import EventBus
 from inventory.models import ProductRecord
-from orders.models import OrderRecord
 from sagas.models import SagaRecord
 from tests.conftest import bearer_token
+from tests.orders.factories import stored_orders
 from tests.sagas.helpers import new_customer, new_product
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
@@ -73,7 +73,8 @@ def test_200_concurrent_orders_never_oversell_and_all_sagas_finish(api, require_
     bus.run_until_quiet(fast_forward=True)
 
     assert statuses == {202: CUSTOMERS * ORDERS_EACH}
-    orders = Counter(OrderRecord.objects.values_list("state", flat=True))
+    placed = stored_orders()
+    orders = Counter(o.state.value for o in placed)
     sagas = Counter(SagaRecord.objects.values_list("state", flat=True))
     assert "Pending" not in orders, orders
     assert set(sagas) <= {"Executed", "Compensated"}, sagas
@@ -83,10 +84,7 @@ def test_200_concurrent_orders_never_oversell_and_all_sagas_finish(api, require_
 
     stock = ProductRecord.objects.get(pk=product["id"]).amount_available
     assert stock == STOCK - orders["Created"] >= 0
-    created_per_customer = Counter(
-        str(c)
-        for c in OrderRecord.objects.filter(state="Created").values_list("customer_id", flat=True)
-    )
+    created_per_customer = Counter(str(o.customer_id) for o in placed if o.state == "Created")
     for row in CustomerRecord.objects.all():
         assert Decimal("0") <= row.credit_reserved <= row.credit_limit
         assert row.credit_reserved == Decimal(PRICE) * created_per_customer[str(row.id)]

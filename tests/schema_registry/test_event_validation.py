@@ -14,9 +14,9 @@ from edn_core import schemas, tracing
 from edn_core.bus.dispatch import DEAD_LETTERED, deliver
 from edn_core.events import _PUBLICATIONS, IntegrationEvent, Publication
 from edn_core.testing import EventBus
-from orders.models import OrderRecord
 from schema_registry.source import LocalSchemaSource
 from tests.customers.factories import CreateCustomerFactory
+from tests.orders.factories import stored_order
 from tests.test_flows import order_payload
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -132,7 +132,7 @@ def test_invalid_data_in_a_delivered_envelope_is_dead_lettered(api):
     (dead,) = EventBus().dead_letters()
     assert dead.consumer == CONSUMER and "registered schema" in dead.last_error
     assert "shippingAddress.street" in dead.last_error
-    assert OrderRecord.objects.get(pk=order.json()["id"]).version == 1  # never handled
+    assert stored_order(order.json()["id"]).version == 1  # never handled
 
 
 def test_consumer_validates_against_the_version_the_envelope_names(api):
