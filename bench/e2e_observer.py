@@ -90,6 +90,17 @@ class Observer:
             raise RuntimeError(f"{missing} events have no consumer commit time")
         return events
 
+    def wait_for_the_orders_list(self, seconds: float = 300) -> None:
+        """The orders list is a projection the workers keep: wait until it has every event."""
+        caught_up = """SELECT coalesce((SELECT position FROM orders_projectionstate
+            WHERE name = 'order_list' AND live), 0)
+            >= coalesce((SELECT max(id) FROM orders_orderevent), 0)"""
+        deadline = time.monotonic() + seconds
+        while not self.d.query("orders", caught_up)[0][0]:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the orders list projection did not catch up")
+            time.sleep(0.1)
+
     def check_outcomes(self) -> list[str]:
         """Every event recorded once by the consumer; applied in order per customer; an event
         left unapplied ('stale', latest-wins) only when a newer one of its customer was
@@ -105,6 +116,7 @@ class Observer:
         ):
             if outcome not in ("handled", "stale"):
                 problems.append(f"{count} inbox entries with outcome {outcome!r}")
+        self.wait_for_the_orders_list()
         checks = {
             "applied out of order": f"""SELECT count(*) FROM (SELECT sequence, lag(sequence)
                 OVER (PARTITION BY aggregate_id ORDER BY id) AS before FROM {inbox}
@@ -114,9 +126,11 @@ class Observer:
                 h.aggregate_id = s.aggregate_id AND h.outcome = 'handled'
                 AND h.sequence > s.sequence)""",
             "orders not at their customer's newest address": f"""SELECT count(*) FROM
-                orders_order o JOIN (SELECT aggregate_id, max(sequence) AS newest FROM {inbox}
-                GROUP BY aggregate_id) i ON o.customer_id::text = i.aggregate_id
-                WHERE o.ship_street <> i.newest || ' Bench Road'""",
+                orders_order_view o JOIN (SELECT aggregate_id, max(sequence) AS newest FROM
+                {inbox} GROUP BY aggregate_id) i ON o.customer_id::text = i.aggregate_id
+                WHERE o.shipping_address->>'street' <> i.newest || ' Bench Road'
+                AND o.generation = (SELECT generation FROM orders_projectionstate
+                WHERE name = 'order_list' AND live)""",
         }
         for problem, statement in checks.items():
             if count := self.d.query("orders", statement)[0][0]:

@@ -116,9 +116,16 @@ def unfinished() -> int:
 
 
 def wait_all_placed_sagas(expected: int, deadline: float) -> None:
-    from orders.models import OrderRecord
+    from orders.models import OrderEvent
 
-    while OrderRecord.objects.filter(state="Pending").exists() or unfinished():
+    def pending_orders() -> int:  # placed, not yet confirmed or rejected
+        settled = ["OrderConfirmed", "OrderRejected", "OrderCancelled"]
+        return (
+            OrderEvent.objects.filter(type="OrderPlaced").count()
+            - OrderEvent.objects.filter(type__in=settled).count()
+        )
+
+    while pending_orders() or unfinished():
         if time.monotonic() > deadline:
             raise RuntimeError(f"sagas still running: {unfinished()} of {expected}")
         time.sleep(0.05)
@@ -126,10 +133,11 @@ def wait_all_placed_sagas(expected: int, deadline: float) -> None:
 
 def durations_ms(since) -> list[float]:
     """Order row created -> its saga row last saved (Executed), for orders placed since."""
-    from orders.models import OrderRecord
+    from orders.models import OrderEvent
     from sagas.models import SagaRecord
 
-    placed = dict(OrderRecord.objects.filter(created_at__gte=since).values_list("id", "created_at"))
+    placed = OrderEvent.objects.filter(type="OrderPlaced", recorded_at__gte=since)
+    placed = {uuid.UUID(s): t for s, t in placed.values_list("stream_id", "recorded_at")}
     done = SagaRecord.objects.filter(key__in=[str(k) for k in placed], state="Executed")
     return sorted(
         (ended - placed[uuid.UUID(key)]).total_seconds() * 1000

@@ -83,7 +83,7 @@ def run_processes(count: int, raw_sagas: float, say, prefix: str) -> float:
             600,
             f"{count} sagas finished; logs in {logs}",
         )
-        first = orders.execute("SELECT min(created_at) FROM orders_order").fetchone()[0]
+        first = orders.execute("SELECT min(recorded_at) FROM orders_orderevent").fetchone()[0]
         elapsed = (done[1] - first).total_seconds()
         rate = count / elapsed
         say(

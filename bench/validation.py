@@ -705,7 +705,8 @@ def report(rounds: list[Round], target_pct: float) -> bool:
 def check_state(workload: Workload, handled: int) -> list[str]:
     """The deliveries had their effect: inbox rows, no failures, every order moved."""
     from edn_core.bus.stores import store_for
-    from orders.models import OrderRecord
+    from orders.models import OrderEvent
+    from orders.store import orders
 
     store = store_for("orders")
     problems = []
@@ -715,7 +716,9 @@ def check_state(workload: Workload, handled: int) -> list[str]:
     failures = store.rows(store.failures).count()
     if failures:
         problems.append(f"{failures} failed deliveries recorded")
-    rows = OrderRecord.objects.using(store.alias).values_list("customer_id", "ship_street")
+    streams = OrderEvent.objects.using(store.alias).filter(type="OrderPlaced")
+    loaded = orders.get_many(uuid.UUID(s) for s in streams.values_list("stream_id", flat=True))
+    rows = [(o.customer_id, o.shipping_address.street) for o in loaded.values()]
     behind = [c for c, street in rows if street != workload.street[c]]
     if behind:
         problems.append(f"{len(behind)} orders not at their customer's newest address")

@@ -24,6 +24,25 @@ def count(db: psycopg.Connection, sql: str) -> int:
     return db.execute(sql).fetchone()[0]
 
 
+LIST_CAUGHT_UP = (
+    "SELECT coalesce((SELECT position FROM orders_projectionstate"
+    " WHERE name = 'order_list' AND live), 0)"
+    " >= coalesce((SELECT max(id) FROM orders_orderevent), 0)"
+)
+ORDER_ROWS = (
+    "SELECT customer_id::text, version, shipping_address->>'street' FROM orders_order_view"
+    " WHERE generation = (SELECT generation FROM orders_projectionstate"
+    " WHERE name = 'order_list' AND live)"
+)
+
+
+def order_rows(orders: psycopg.Connection) -> list[tuple[str, int, str]]:
+    """``(customer id, version, street)`` of every order, from the orders list once its
+    projection has applied every event of the store (the workers run it)."""
+    wait_for(lambda: orders.execute(LIST_CAUGHT_UP).fetchone()[0], 300, "the orders list")
+    return orders.execute(ORDER_ROWS).fetchall()
+
+
 def wait_until_delivered(customers: psycopg.Connection, orders: psycopg.Connection, logs) -> int:
     """Wait until the outbox is empty and the inbox has as many entries as there are events;
     return that number. The deadline only fails a run that is stuck."""
@@ -87,11 +106,9 @@ def assert_each_event_applied_once_in_order(
         assert sequences == sorted(set(sequences)), f"{customer}: applied out of order"
         assert sequences[-1] == newest[customer], f"{customer}: its newest change not applied"
 
-    order_rows = orders.execute(
-        "SELECT customer_id::text, version, ship_street FROM orders_order"
-    ).fetchall()
-    assert {c for c, *_ in order_rows} >= set(newest), "a customer without its open order"
-    for customer, version, street in order_rows:
+    rows = order_rows(orders)
+    assert {c for c, *_ in rows} >= set(newest), "a customer without its open order"
+    for customer, version, street in rows:
         if customer in newest:
             assert version == 1 + len(applied[customer]), f"{customer}: an effect twice, or none"
             assert street == last_street[customer], f"{customer}: order not at the last address"

@@ -93,7 +93,7 @@ def test_relay_and_worker_killed_ten_times_lose_and_repeat_nothing(broker_url, t
             if mid_delivery:
                 points.disarm(*WORKER_POINT)
                 blocker.execute("BEGIN")
-                blocker.execute("SELECT id FROM orders_order FOR UPDATE")
+                blocker.execute("LOCK TABLE orders_orderevent IN SHARE MODE")  # appends wait
             else:
                 points.arm(*WORKER_POINT, after=1 if redelivery_first else 0)
             if redelivery_first:  # the relay starts with the worker, but waits at its claim
