@@ -8,8 +8,9 @@
         bus.run_until_quiet()                          # relay + dispatch until nothing moves
         assert bus.published("v1.CustomerAddressUpdated")[0].data["customerId"] == ...
 
-``run_until_quiet`` relays every outbox through the configured transport (``local`` in tests)
-and runs retries that are due; ``fast_forward=True`` makes every scheduled retry due at once.
+``run_until_quiet`` relays every outbox through the configured transport (``local`` in tests),
+runs retries that are due and catches up the registered projections (the bus workers' round
+jobs); ``fast_forward=True`` makes every scheduled retry due at once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.utils import timezone
 from edn_core.bus import retries
 from edn_core.bus.relay import drain
 from edn_core.bus.stores import all_stores
+from edn_core.bus.worker import run_rounds
 from edn_core.events import IntegrationEvent
 
 __all__ = ["EventBus"]
@@ -37,13 +39,15 @@ class EventBus:
         return store.rows(store.outbox).order_by("-id").values_list("id", flat=True).first() or 0
 
     def run_until_quiet(self, *, fast_forward: bool = False, max_rounds: int = 1000) -> int:
-        """Relay and dispatch until nothing is pending; return how many messages moved."""
+        """Relay, dispatch and project until nothing is pending; return how many messages
+        moved."""
         total = 0
         for _ in range(max_rounds):
             now = timezone.now() + (timedelta(days=365) if fast_forward else timedelta())
             moved = sum(drain(s) + retries.retry_due(s, now=now) for s in all_stores())
+            projected = run_rounds(strict=True)
             total += moved
-            if not moved:
+            if not moved and not projected:
                 return total
         raise AssertionError(f"bus still busy after {max_rounds} rounds")
 

@@ -22,10 +22,11 @@ from edn_core.bus.outbox import NOTIFY_CHANNEL, on_outbox_commit
 from edn_core.bus.relay import PublishFailed, drain
 from edn_core.bus.stores import all_stores
 
-__all__ = ["BusWorker", "ensure_in_process_worker", "every"]
+__all__ = ["BusWorker", "each_round", "ensure_in_process_worker", "every", "run_rounds"]
 
 logger = logging.getLogger(__name__)
 _periodic: dict[str, tuple[float, Callable[[], object]]] = {}
+_rounds: dict[str, Callable[[], int]] = {}
 RETRY_CHECK_SECONDS = 0.5
 RECONNECT_SECONDS = 2.0  # between attempts of the listener to reach its database again
 
@@ -34,6 +35,25 @@ def every(seconds: float, job: Callable[[], object], *, name: str) -> None:
     """Run ``job`` from every bus worker about every ``seconds`` (apps register sweepers here:
     edn_core cannot import them). Registering a name again replaces the job."""
     _periodic[name] = (seconds, job)
+
+
+def each_round(job: Callable[[], int], *, name: str) -> None:
+    """Run ``job`` in every round of every bus worker and of the test harness (projections
+    catch up there); it returns how much it moved. Registering a name again replaces it."""
+    _rounds[name] = job
+
+
+def run_rounds(*, strict: bool = False) -> int:
+    """Run the jobs of :func:`each_round`; a failure is logged (raised when ``strict``)."""
+    moved = 0
+    for name, job in list(_rounds.items()):
+        try:
+            moved += job()
+        except Exception:
+            if strict:
+                raise
+            logger.exception("round job %s failed", name)
+    return moved
 
 
 class _PostgresListener:
@@ -129,7 +149,7 @@ class BusWorker:
                 logger.warning("relay: %s", error)
             if check_retries:
                 moved += retries.retry_due(store)
-        return moved
+        return moved + run_rounds()
 
     def run(self) -> None:
         gc.freeze()  # startup objects live as long as the relay: out of full GC passes

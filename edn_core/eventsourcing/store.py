@@ -26,6 +26,7 @@ from edn_core.domain import ConcurrencyConflict, DomainEvent
 from edn_core.eventsourcing.appending import COLUMNS, insert_events
 from edn_core.eventsourcing.codec import EventCodec, StoredEvent
 from edn_core.eventsourcing.models import SnapshotBase, StoredEventBase
+from edn_core.eventsourcing.running import wake_after_commit
 from edn_core.routers import alias_for
 
 __all__ = ["EventStore", "Pending"]
@@ -98,6 +99,7 @@ class EventStore:
         if len(positions) != len(stored):
             raise self._conflict(stored)
         write_outbox(self.app_label, published)
+        wake_after_commit(self.alias)  # projections follow live (the bus workers run them)
         return [replace(e, position=positions[(e.stream_id, e.version)]) for e in stored]
 
     def _conflict(self, stored: list[StoredEvent]) -> ConcurrencyConflict:

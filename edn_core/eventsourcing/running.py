@@ -1,0 +1,162 @@
+"""The projection runner: read the store in batches below the oldest running transaction
+(decision 0068) and apply each batch with the checkpoint that follows it, in one transaction.
+
+A batch that fails rolls back whole (rows and checkpoint): nothing is lost or applied twice;
+the error is kept on the projection's state row and the next run starts at the same event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import IntegrityError, connections, models, transaction
+from django.utils import timezone
+
+from edn_core.bus.outbox import _waker
+from edn_core.bus.stores import find_model
+from edn_core.eventsourcing.appending import COLUMNS
+from edn_core.eventsourcing.bound import read_bound
+from edn_core.eventsourcing.codec import StoredEvent
+from edn_core.eventsourcing.models import ProjectionStateBase
+
+__all__ = [
+    "apply_events",
+    "catch_up",
+    "ensure_live",
+    "events_after",
+    "read_events",
+    "run_batch",
+    "states",
+    "stored_rows",
+    "wake_after_commit",
+]
+
+AfterBatch = Callable[[ProjectionStateBase, int], object]
+
+
+def wake_after_commit(alias: str) -> None:
+    """Once the open transaction commits, wake the bus workers (which run the projections)
+    as an outbox write does: in this process directly, in every process by NOTIFY."""
+    waker = _waker(alias)
+    if not any(entry[1] is waker for entry in connections[alias].run_on_commit):
+        transaction.on_commit(waker, using=alias, robust=True)
+
+
+def states(projection) -> models.QuerySet:
+    """The state rows (one per generation) of ``projection`` in its app's alias."""
+    model = find_model(projection.store.app_label, ProjectionStateBase)
+    return model._default_manager.using(projection.store.alias).filter(name=projection.name)
+
+
+def ensure_live(projection) -> ProjectionStateBase:
+    """The live generation's state row; a projection never run gets generation 1, live."""
+    rows = states(projection)
+    live = rows.filter(live=True).first()
+    if live is not None:
+        return live
+    newest = rows.aggregate(n=models.Max("generation"))["n"] or 0
+    try:
+        with projection.store.atomic():
+            return rows.create(name=projection.name, generation=newest + 1, live=True)
+    except IntegrityError:  # another process created it first
+        return rows.get(live=True)
+
+
+def stored_rows(projection) -> models.QuerySet:
+    """The store's rows of the projection's streams (its ``stream_type``)."""
+    store = projection.store
+    rows = store.events._default_manager.using(store.alias)
+    return rows.filter(stream_type=store.stream_type)
+
+
+def events_after(rows: models.QuerySet, key: int, position: int) -> models.QuerySet:
+    """``rows`` after the checkpoint ``(key, position)``, in store order."""
+    if connections[rows.db].vendor != "postgresql":  # keys are 0: position order
+        return rows.filter(id__gt=position).order_by("id")
+    rows = rows.extra(where=["(ordering_key, id) > (%s, %s)"], params=[key, position])
+    return rows.order_by("ordering_key", "id")
+
+
+def read_events(rows: models.QuerySet) -> list[tuple[int, StoredEvent]]:
+    """``(ordering key, event)`` of ``rows``."""
+    found = []
+    for key, position, stream_id, version, *rest in rows.values_list(
+        "ordering_key", "id", *COLUMNS
+    ):
+        found.append((key, StoredEvent(stream_id, version, *rest[:4], position, rest[4])))
+    return found
+
+
+def _read(projection, key: int, position: int) -> list[tuple[int, StoredEvent]]:
+    rows = events_after(stored_rows(projection), key, position)
+    bound = read_bound(connections[projection.store.alias])
+    if bound is not None:
+        rows = rows.extra(where=["ordering_key < %s"], params=[bound])
+    return read_events(rows[: projection.batch_size])
+
+
+def apply_events(projection, generation: int, events: list[StoredEvent]) -> None:
+    """Decode ``events`` and let ``projection`` write them into ``generation``."""
+    if events:
+        decoded = projection.store.codec.decode_all(events)
+        projection.handle(list(zip(events, decoded, strict=True)), generation)
+
+
+def run_batch(projection, generation: int, *, wait: bool = False) -> int:
+    """Apply the next batch to ``generation``; return its size (0: caught up, or another
+    process holds the generation and ``wait`` is false)."""
+    with projection.store.atomic():
+        locked = (
+            states(projection).filter(generation=generation).select_for_update(skip_locked=not wait)
+        )
+        state = locked.first()
+        if state is None:
+            return 0
+        read = _read(projection, state.ordering_key, state.position)
+        now = timezone.now()
+        if not read:
+            if state.caught_up_at is None:
+                state.caught_up_at = now
+                state.save(update_fields=["caught_up_at"])
+            return 0
+        apply_events(projection, generation, [event for _, event in read])
+        state.ordering_key, state.position = read[-1][0], read[-1][1].position
+        state.applied += len(read)
+        state.updated_at, state.last_error = now, ""
+        if len(read) < projection.batch_size:
+            state.caught_up_at = now
+        state.save()
+    return len(read)
+
+
+def catch_up(
+    projection,
+    generation: int,
+    *,
+    max_batches: int | None = None,
+    wait: bool = False,
+    after_batch: AfterBatch | None = None,
+) -> int:
+    """Apply batches to ``generation`` until a short one (caught up) or ``max_batches``;
+    return how many events. A failing batch keeps its error on the state row and raises."""
+    total, batches = 0, 0
+    while max_batches is None or batches < max_batches:
+        try:
+            moved = run_batch(projection, generation, wait=wait)
+        except Exception as error:
+            _record_error(projection, generation, error)
+            raise
+        total, batches = total + moved, batches + 1
+        if moved and after_batch is not None:
+            after_batch(states(projection).get(generation=generation), moved)
+        if moved < projection.batch_size:
+            break
+    return total
+
+
+def _record_error(projection, generation: int, error: Exception) -> None:
+    message = f"{type(error).__name__}: {error}"[:4000]
+    with projection.store.atomic():
+        states(projection).filter(generation=generation).update(
+            last_error=message, updated_at=timezone.now()
+        )

@@ -1,0 +1,142 @@
+"""The projection runner on the configured backend (and on the other one, in a subprocess:
+test_projections_backends.py): exactly once, catch-up then live, generations."""
+
+import uuid
+
+import pytest
+
+from edn_core.eventsourcing import generations, running
+from edn_core.eventsourcing.projections import catch_up_all, register, unregister
+from edn_core.eventsourcing.signals import subject_forgotten
+from edn_core.testing import EventBus
+from tests.edn_core.eventsourcing.counting import Counting, stored_counts
+from tests.edn_core.eventsourcing.store_contract import Counted
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+@pytest.fixture
+def counting():
+    projection = register(Counting(batch_size=5))
+    yield projection
+    unregister(projection.name)
+
+
+def append(store, counts: dict, stream=None, n: int = 1) -> str:
+    """Append ``n`` counts to ``stream`` (a new one by default), committed."""
+    stream = str(stream or uuid.uuid4())
+    have = counts.setdefault(stream, [])
+    with store.atomic():
+        new = [Counted(aggregate_id=uuid.UUID(stream), by=len(have) + k + 1) for k in range(n)]
+        store.append(stream, len(have), new)
+    have += [e.by for e in new]
+    return stream
+
+
+def fill(store, streams: int, each: int) -> dict:
+    counts: dict = {}
+    for _ in range(streams):
+        append(store, counts, n=each)
+    return counts
+
+
+def test_catches_up_then_follows_live(counting):
+    counts = fill(counting.store, streams=4, each=3)
+    assert catch_up_all(max_batches=None) == 12
+    assert counting.counts() == counts == stored_counts(counting.store)
+    state = running.ensure_live(counting)
+    assert (state.generation, state.applied, state.caught_up_at is not None) == (1, 12, True)
+    append(counting.store, counts, stream=next(iter(counts)), n=2)
+    append(counting.store, counts)
+    EventBus().run_until_quiet()  # the bus workers' round: live appends follow
+    assert counting.counts() == counts
+    assert catch_up_all() == 0  # nothing twice
+
+
+def test_a_failing_batch_loses_and_doubles_nothing(counting):
+    """The hook fails the third batch: the first two stay applied with their checkpoint, the
+    third's rows and checkpoint roll back together and the error is kept; run again, every
+    event is applied exactly once."""
+    counts = fill(counting.store, streams=6, each=3)  # 18 events, batches of 5
+    batches = []
+
+    def third_fails(batch) -> bool:
+        batches.append(len(batch))
+        return len(batches) == 3
+
+    counting.fail_when = third_fails
+    with pytest.raises(RuntimeError, match="made this batch fail"):
+        catch_up_all(max_batches=None)
+    state = running.ensure_live(counting)
+    assert state.applied == 10 and "made this batch fail" in state.last_error
+    assert sum(len(c) for c in counting.counts().values()) == 10
+    assert generations.standing(counting)[0].lag == 8
+    counting.fail_when = None
+    assert catch_up_all(max_batches=None) == 8
+    assert counting.counts() == counts
+    handled = [(s, v) for _, s, v in counting.handled]
+    assert len(handled) == len(set(handled)) + 5  # only the failed batch was handled twice
+    assert running.ensure_live(counting).last_error == ""
+
+
+def test_rebuild_serves_the_old_generation_until_an_atomic_swap(counting):
+    counts = fill(counting.store, streams=6, each=4)
+    catch_up_all(max_batches=None)
+    seen = []
+
+    def between_batches(state, moved) -> None:
+        # reads still come whole from generation 1, which keeps following appends
+        assert counting.live_generation() == 1 and not state.live
+        if len(seen) < 4:  # appends while generation 2 catches up (none in the swap itself)
+            append(counting.store, counts, stream=sorted(counts)[len(seen)])
+            catch_up_all(max_batches=None)
+        assert counting.counts() == counts
+        seen.append(state.applied)
+
+    state = generations.rebuild(counting, after_batch=between_batches)
+    assert len(seen) >= 5 and state.generation == 2 and state.live
+    assert counting.live_generation() == 2
+    assert counting.counts() == counts == counting.counts(2)
+    assert not counting.rows(1).exists()
+    assert [s.generation for s in generations.standing(counting)] == [2]
+
+
+def test_a_swap_that_fails_leaves_the_old_generation_live(counting):
+    counts = fill(counting.store, streams=3, each=2)
+    catch_up_all(max_batches=None)
+    calls = []
+
+    def append_then_fail_in_the_swap(state, moved) -> None:
+        calls.append(moved)
+        if len(calls) == 1:  # the new generation caught up: one more event for the swap
+            append(counting.store, counts)
+            counting.fail_when = lambda batch: True
+
+    with pytest.raises(RuntimeError):
+        generations.rebuild(counting, after_batch=append_then_fail_in_the_swap)
+    assert counting.live_generation() == 1
+    assert counting.counts() == {s: c for s, c in counts.items() if len(c) == 2}
+    counting.fail_when = None
+    generations.rebuild(counting)  # resumes generation 2
+    assert counting.live_generation() == 2 and counting.counts() == counts
+
+
+def test_reset_replays_into_the_live_generation(counting):
+    counts = fill(counting.store, streams=3, each=3)
+    catch_up_all(max_batches=None)
+    sizes = []
+    state = generations.reset(counting, after_batch=lambda s, moved: sizes.append(s.applied))
+    assert (state.generation, state.applied, sizes) == (1, 9, [5, 9])
+    assert counting.counts() == counts
+
+
+def test_a_forgotten_subject_is_projected_again(counting):
+    counts = fill(counting.store, streams=3, each=2)
+    catch_up_all(max_batches=None)
+    forgotten = sorted(counts)[0]
+    counting.rows(1).filter(order_id=forgotten).update(items=["plaintext"])  # stands for it
+    append(counting.store, {forgotten: counts[forgotten][:]}, stream=forgotten)  # not applied
+    subject_forgotten.send(None, app_label="orders", subject="s", stream_ids=[forgotten])
+    assert counting.counts()[forgotten] == counts[forgotten]  # up to the checkpoint only
+    catch_up_all(max_batches=None)
+    assert counting.counts() == stored_counts(counting.store)
