@@ -84,6 +84,7 @@ class EdnSettings:
     sidecar: DaprSidecarSettings
     api_throttle_rate: str | None  # EDN_API_THROTTLE_RATE ("1000/min"; None: no limit)
     trusted_proxy_count: int  # EDN_TRUSTED_PROXY_COUNT
+    personal_data_key: str  # EDN_PERSONAL_DATA_KEY: base64 of 32 bytes ("" keys unwrapped)
 
 
 @cache
@@ -121,6 +122,7 @@ def edn_settings() -> EdnSettings:
         ),
         api_throttle_rate=_get("EDN_API_THROTTLE_RATE", "") or None,
         trusted_proxy_count=int(_get("EDN_TRUSTED_PROXY_COUNT", 0)),
+        personal_data_key=_get("EDN_PERSONAL_DATA_KEY", ""),
     )
 
 

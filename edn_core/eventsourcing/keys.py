@@ -1,0 +1,119 @@
+"""Data subjects' keys in an app's ``SubjectKey`` table, in the app's own alias.
+
+A subject's 256-bit AES-GCM key is made the first time one of its personal fields is written,
+in the transaction of that write. Forgetting sets it NULL and keeps the row (``forgotten_at``)
+so no new key is ever made for that subject. With ``EDN_PERSONAL_DATA_KEY`` set (base64 of 32
+bytes) each key is stored wrapped by it, so a copy of the database alone opens nothing; a key
+stored before that setting existed stays readable (decision 0071).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Iterable
+from datetime import datetime
+from functools import cached_property
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+
+from edn_core.bus.stores import find_model
+from edn_core.conf import edn_settings
+from edn_core.eventsourcing.models import SubjectKeyBase
+from edn_core.routers import alias_for
+
+__all__ = ["SubjectKeys"]
+
+_PLAIN, _WRAPPED = b"\x00", b"\x01"  # the first byte of a stored key says how it is kept
+
+
+class SubjectKeys:
+    """The subject keys of ``app_label``."""
+
+    def __init__(self, app_label: str) -> None:
+        self.app_label = app_label
+
+    @cached_property
+    def model(self) -> type[SubjectKeyBase]:
+        return find_model(self.app_label, SubjectKeyBase)  # type: ignore[return-value]
+
+    @property
+    def alias(self) -> str:
+        return alias_for(self.app_label)
+
+    @property
+    def rows(self):
+        return self.model._default_manager.using(self.alias)
+
+    def for_writing(self, subject: str) -> bytes | None:
+        """The subject's key, made now if it has none; None once the subject is forgotten."""
+        found = self._stored([subject])
+        if subject not in found:
+            key = AESGCM.generate_key(bit_length=256)
+            # Two writers of a new subject: ON CONFLICT DO NOTHING, then both read the winner's.
+            self.rows.bulk_create(
+                [self.model(subject=subject, key=_wrap(subject, key))], ignore_conflicts=True
+            )
+            found = self._stored([subject])
+        return found[subject]
+
+    def for_reading(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
+        """The keys of ``subjects`` in one query: None for a forgotten (or unknown) one."""
+        wanted = set(subjects)
+        found = self._stored(wanted) if wanted else {}
+        return {subject: found.get(subject) for subject in wanted}
+
+    def forget(self, subject: str) -> tuple[bool, datetime]:
+        """Destroy the subject's key (a subject not seen yet gets a forgotten row, so none is
+        ever made). Return ``(forgotten by this call, when it was forgotten)``."""
+        now = timezone.now()
+        self.rows.bulk_create(
+            [self.model(subject=subject, key=None, forgotten_at=now)], ignore_conflicts=True
+        )
+        changed = self.rows.filter(subject=subject, forgotten_at__isnull=True).update(
+            key=None, forgotten_at=now
+        )
+        row = self.rows.filter(subject=subject).values_list("key", "forgotten_at").get()
+        if row[0] is not None:  # a forgotten row whose key is back: refuse to go on silently
+            raise RuntimeError(f"the key of {subject} survived forgetting")
+        return bool(changed) or row[1] == now, row[1]
+
+    def _stored(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
+        rows = self.rows.filter(subject__in=list(subjects)).values_list("subject", "key")
+        return {s: None if key is None else _unwrap(s, bytes(key)) for s, key in rows}
+
+
+def _wrap(subject: str, key: bytes) -> bytes:
+    master = _master_key()
+    if master is None:
+        return _PLAIN + key
+    nonce = os.urandom(12)
+    return _WRAPPED + nonce + AESGCM(master).encrypt(nonce, key, subject.encode())
+
+
+def _unwrap(subject: str, stored: bytes) -> bytes:
+    if stored[:1] == _PLAIN:
+        return stored[1:]
+    master = _master_key()
+    if master is None:
+        raise ImproperlyConfigured(
+            f"the key of {subject} is wrapped: set EDN_PERSONAL_DATA_KEY to the key it was "
+            "wrapped with"
+        )
+    return AESGCM(master).decrypt(stored[1:13], stored[13:], subject.encode())
+
+
+def _master_key() -> bytes | None:
+    given = edn_settings().personal_data_key
+    if not given:
+        return None
+    try:
+        key = base64.b64decode(given, validate=True)
+    except binascii.Error:
+        key = b""
+    if len(key) != 32:
+        raise ImproperlyConfigured("EDN_PERSONAL_DATA_KEY must be the base64 of 32 bytes")
+    return key
