@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from edn_core.domain import DomainEvent, ValidationFailed, ValueObject
+from edn_core.eventsourcing.personal import REDACTED, personal_data
 
 
 class OrderState(StrEnum):
@@ -35,6 +36,10 @@ class Address(ValueObject):
             raise ValidationFailed({f"shipping_address.{n}": ["May not be blank."] for n in blank})
 
 
+# What a forgotten customer's address reads as (the shipping address is personal data).
+REDACTED_ADDRESS = Address(REDACTED, REDACTED, REDACTED, REDACTED, REDACTED)
+
+
 @dataclass(frozen=True)
 class OrderItem(ValueObject):
     product_id: uuid.UUID
@@ -51,6 +56,7 @@ class OrderItem(ValueObject):
         return self.product_price * self.quantity
 
 
+@personal_data(subject="customer_id", shipping_address=REDACTED_ADDRESS)
 @dataclass(frozen=True, kw_only=True)
 class OrderPlaced(DomainEvent):
     customer_id: uuid.UUID
@@ -59,6 +65,7 @@ class OrderPlaced(DomainEvent):
     order_total: Decimal
 
 
+@personal_data(subject="customer_id", shipping_address=REDACTED_ADDRESS)
 @dataclass(frozen=True, kw_only=True)
 class OrderImported(DomainEvent):
     """An order brought from the row tables of before event sourcing, as it stood then."""
@@ -90,6 +97,7 @@ class OrderRejected(DomainEvent):
     reason: str
 
 
+@personal_data(subject="customer_id", shipping_address=REDACTED_ADDRESS)
 @dataclass(frozen=True, kw_only=True)
 class OrderShippingAddressChanged(DomainEvent):
     customer_id: uuid.UUID

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[3]
 TESTS = [
     "tests/edn_core/eventsourcing/test_personal_sealing.py",
     "tests/edn_core/eventsourcing/test_personal_forget.py",
+    "tests/orders/test_forget.py",
 ]
 
 
