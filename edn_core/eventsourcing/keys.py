@@ -48,17 +48,21 @@ class SubjectKeys:
     def rows(self):
         return self.model._default_manager.using(self.alias)
 
-    def for_writing(self, subject: str) -> bytes | None:
-        """The subject's key, made now if it has none; None once the subject is forgotten."""
-        found = self._stored([subject])
-        if subject not in found:
-            key = AESGCM.generate_key(bit_length=256)
+    def for_writing(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
+        """The keys of ``subjects``, made now for those without one (one query when all have
+        one); None for a forgotten subject."""
+        wanted = set(subjects)
+        found = self._stored(wanted) if wanted else {}
+        missing = wanted - set(found)
+        if missing:
             # Two writers of a new subject: ON CONFLICT DO NOTHING, then both read the winner's.
-            self.rows.bulk_create(
-                [self.model(subject=subject, key=_wrap(subject, key))], ignore_conflicts=True
-            )
-            found = self._stored([subject])
-        return found[subject]
+            made = [
+                self.model(subject=s, key=_wrap(s, AESGCM.generate_key(bit_length=256)))
+                for s in sorted(missing)
+            ]
+            self.rows.bulk_create(made, ignore_conflicts=True)
+            found |= self._stored(missing)
+        return found
 
     def for_reading(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
         """The keys of ``subjects`` in one query: None for a forgotten (or unknown) one."""

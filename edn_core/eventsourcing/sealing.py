@@ -26,7 +26,7 @@ from edn_core.domain import DomainEvent
 from edn_core.eventsourcing.codec import EventCodec, StoredEvent, to_json
 from edn_core.eventsourcing.keys import SubjectKeys
 from edn_core.eventsourcing.models import SnapshotBase
-from edn_core.eventsourcing.personal import personal_data_of
+from edn_core.eventsourcing.personal import PersonalData, personal_data_of
 
 __all__ = ["SEALED", "SUBJECT", "SealingCodec", "is_sealed"]
 
@@ -51,25 +51,43 @@ class SealingCodec:
         self._redacted: dict[tuple[str, str], Any] = {}
 
     def __getattr__(self, name: str) -> Any:  # upcasters, and anything else of the codec
+        if name == "inner":  # not made yet (a copy being built)
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def encode(self, event: DomainEvent) -> tuple[str, int, dict[str, Any]]:
         """Return ``(type, schema version, data)`` with the declared fields sealed."""
-        kind, schema_version, data = self.inner.encode(event)
-        return kind, schema_version, self.seal(kind, data)
+        return self.encode_all([event])[0]
+
+    def encode_all(self, events: Sequence[DomainEvent]) -> list[tuple[str, int, dict]]:
+        """:meth:`encode` each event, with the keys of all their subjects in one query."""
+        encoded = [self.inner.encode(event) for event in events]
+        sealed = self.seal_all([(kind, data) for kind, _, data in encoded])
+        return [(kind, n, data) for (kind, n, _), data in zip(encoded, sealed, strict=True)]
 
     def seal(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         """``data`` of an event of type ``kind`` (today's shape) with its declared fields
         sealed: for writers that build stored data themselves, e.g. an import."""
-        declared = personal_data_of(self.inner._types.get(kind, object))
-        if declared is None:
-            return data
-        if data.get(declared.subject) is None:
-            raise ValueError(f"{kind} holds personal data but no subject ({declared.subject})")
-        subject = str(data[declared.subject])
-        key = self.keys.for_writing(subject)
-        data = dict(data)
-        for name, redacted in declared.fields.items():
+        return self.seal_all([(kind, data)])[0]
+
+    def seal_all(self, events: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """:meth:`seal` each ``(type, data)``, with the keys of all subjects in one query."""
+        declared = [personal_data_of(self.inner._types.get(kind, object)) for kind, _ in events]
+        pairs = list(zip(events, declared, strict=True))
+        for (kind, data), personal in pairs:
+            if personal and data.get(personal.subject) is None:
+                raise ValueError(f"{kind} holds personal data but no subject ({personal.subject})")
+        subjects = {str(data[p.subject]) for (_, data), p in pairs if p}
+        keys = self.keys.for_writing(subjects) if subjects else {}
+        return [
+            self._sealed(personal, data, keys) if personal else data
+            for (_, data), personal in pairs
+        ]
+
+    def _sealed(self, personal: PersonalData, data: dict, keys: dict) -> dict[str, Any]:
+        subject = str(data[personal.subject])
+        key, data = keys[subject], dict(data)
+        for name, redacted in personal.fields.items():
             if data.get(name) is None:
                 continue
             data[name] = _seal(key, subject, name, data[name]) if key else to_json(redacted)

@@ -3,6 +3,7 @@ plaintext, keys made in the writer's transaction and wrapped by EDN_PERSONAL_DAT
 Run on the configured backend and on the other one (test_personal_backends.py)."""
 
 import base64
+import copy
 import json
 import uuid
 
@@ -13,6 +14,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from edn_core.eventsourcing import Upcasters
+from edn_core.eventsourcing.codec import StoredEvent
 from edn_core.eventsourcing.sealing import SEALED, SUBJECT
 from orders.models import OrderEvent, SubjectKey
 from tests.edn_core.eventsourcing.personal_support import (
@@ -176,3 +178,25 @@ def test_an_importer_seals_the_data_it_builds_itself():
         stream_id=str(stream), stream_type="wallet", version=1, type="CardAdded", data=sealed
     )
     assert repo.get(stream).card == card
+
+
+def test_a_batch_of_writes_reads_every_subjects_key_in_one_query():
+    """``encode_all`` (for a store that encodes a batch at once): one query for the keys."""
+    codec, customers = wallets().store.codec, [uuid.uuid4() for _ in range(3)]
+    events = [
+        CardAdded(aggregate_id=uuid.uuid4(), customer_id=c, card=unique_card())
+        for c in customers
+        for _ in range(2)
+    ]
+    with CaptureQueriesContext(connections["orders"]) as queries:
+        codec.encode_all(events)  # new subjects: read, make the missing keys, read those
+    assert len(queries) == 3, [q["sql"] for q in queries]
+    with CaptureQueriesContext(connections["orders"]) as queries:
+        encoded = codec.encode_all([*events, Charged(aggregate_id=uuid.uuid4(), amount=1)])
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    stored = [
+        StoredEvent(str(e.aggregate_id), 1, kind, n, data)
+        for e, (kind, n, data) in zip(events, encoded, strict=False)
+    ]
+    assert [e.card for e in codec.decode_all(stored)] == [e.card for e in events]
+    assert copy.copy(codec).inner is codec.inner
