@@ -29,9 +29,12 @@ class Counting(Projection):
         self.store = make_store()
         self.batch_size = batch_size
         self.fail_when: Callable[[list], bool] | None = None  # the tests' failure hook
+        self.on_batch: Callable[[int], object] | None = None  # called with the generation
         self.handled: list[tuple[int, str, int]] = []  # (generation, stream, version)
 
     def handle(self, batch, generation: int) -> None:
+        if self.on_batch is not None:
+            self.on_batch(generation)
         found = self.rows(generation).filter(order_id__in={s.stream_id for s, _ in batch})
         rows = {str(row.order_id): row for row in found}
         for stored, event in batch:

@@ -1,9 +1,11 @@
 """The projection runner on the configured backend (and on the other one, in a subprocess:
 test_projections_backends.py): exactly once, catch-up then live, generations."""
 
+import io
 import uuid
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from edn_core.eventsourcing import generations, running
 from edn_core.eventsourcing.projections import catch_up_all, register, unregister
@@ -140,3 +142,28 @@ def test_a_forgotten_subject_is_projected_again(counting):
     assert counting.counts()[forgotten] == counts[forgotten]  # up to the checkpoint only
     catch_up_all(max_batches=None)
     assert counting.counts() == stored_counts(counting.store)
+
+
+def test_the_command_shows_rebuilds_and_resets(counting):
+    counts = fill(counting.store, streams=4, each=3)
+    out = io.StringIO()
+    call_command("edn_projections", "status", stdout=out)
+    assert "counting             not run yet" in out.getvalue()
+    call_command("edn_projections", "reset", "counting", stdout=out)
+    call_command("edn_projections", "rebuild", "counting", stdout=out)
+    assert "[" + "#" * 30 + "] 12/12 events" in out.getvalue()
+    assert "counting: generation 2 is live, 12 events" in out.getvalue()
+    assert counting.counts() == counts
+    append(counting.store, counts)
+    status = io.StringIO()
+    call_command("edn_projections", "status", stdout=status)
+    row = status.getvalue().splitlines()[1].split()
+    assert row[:3] + row[4:6] == ["counting", "2", "yes", "1", "12"]  # lag 1, applied 12
+    counting.fail_when = lambda batch: True
+    with pytest.raises(CommandError, match="made this batch fail"):
+        call_command("edn_projections", "reset", "counting", stdout=io.StringIO())
+    status = io.StringIO()
+    call_command("edn_projections", "status", stdout=status)
+    assert "ERROR RuntimeError: the test made this batch fail" in status.getvalue()
+    with pytest.raises(CommandError, match="no projection 'nope'"):
+        call_command("edn_projections", "rebuild", "nope")
