@@ -51,6 +51,14 @@ class EventBus:
                 return total
         raise AssertionError(f"bus still busy after {max_rounds} rounds")
 
+    def project(self, *, max_rounds: int = 1000) -> None:
+        """Catch up the registered projections only -- nothing is relayed or delivered: read a
+        read model (the orders list) as it follows the store, without sagas moving on."""
+        for _ in range(max_rounds):
+            if not run_rounds(strict=True):
+                return
+        raise AssertionError(f"projections still busy after {max_rounds} rounds")
+
     def published(self, topic: str | None = None) -> list[IntegrationEvent]:
         """Return events written to any outbox since this harness was created, oldest first."""
         events = []
