@@ -24,7 +24,7 @@ def test_an_orders_stream_page_lists_its_events_and_the_state_after_each(operato
     confirm(order)
     address = AddressFactory(street="7 Audit Lane")
     send(commands.ChangeShippingAddresses(addresses={order.customer_id: address}))
-    EventBus().run_until_quiet()
+    EventBus().project()
     row = OrderView.objects.get(order_id=order.id)
 
     listing = operator.get(reverse("admin:orders_orderview_changelist"))

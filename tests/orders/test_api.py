@@ -137,7 +137,7 @@ def test_unknown_order_is_404_problem(api):
 
 def listing(api, params=None):
     """GET /api/orders once the orders list (a projection) has caught up with the store."""
-    EventBus().run_until_quiet()
+    EventBus().project()
     return api.get("/api/orders", params)
 
 

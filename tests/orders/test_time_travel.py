@@ -89,7 +89,7 @@ def test_a_customers_orders_as_of_a_time(api):
     trail = api.get(f"/api/orders/{first.id}/events").json()["results"]
     second = PlaceOrderFactory.create(customer_id=customer)
     moved(first, "2 New St", orders_of_customer=2)
-    EventBus().run_until_quiet()  # the orders list follows the store
+    EventBus().project()  # the orders list follows the store
     now = api.get("/api/orders", {"customerId": str(customer)}).json()["results"]
     assert [o["id"] for o in now] == [str(second.id), str(first.id)]  # newest first
     then = api.get("/api/orders", {"customerId": str(customer), "asOf": trail[0]["recordedAt"]})
