@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from edn_core.admin import ReadOnlyAdminMixin
 from edn_core.bus.admin import register_bus_admin
+from edn_core.eventsourcing.admin import register_projection_admin
 from edn_core.eventsourcing.stream_admin import StreamAdminMixin
 from orders.models import OrderView
 from orders.store import orders
@@ -29,3 +30,4 @@ class OrderViewAdmin(StreamAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 register_bus_admin("orders")
+register_projection_admin("orders")

@@ -6,9 +6,11 @@ import uuid
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connections
+from django.urls import reverse
 
 from edn_core.eventsourcing import generations, running
-from edn_core.eventsourcing.projections import catch_up_all, register, unregister
+from edn_core.eventsourcing.projections import catch_up_all, projections, register, unregister
 from edn_core.eventsourcing.signals import subject_forgotten
 from edn_core.testing import EventBus
 from tests.edn_core.eventsourcing.counting import Counting, stored_counts
@@ -19,9 +21,15 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 
 @pytest.fixture
 def counting():
-    projection = register(Counting(batch_size=5))
-    yield projection
-    unregister(projection.name)
+    """The counter projection alone (the apps' own, e.g. the orders list, set aside)."""
+    apps_own = projections()
+    for projection in apps_own:
+        unregister(projection.name)
+    counting = register(Counting(batch_size=5))
+    yield counting
+    unregister(counting.name)
+    for projection in apps_own:
+        register(projection)
 
 
 def append(store, counts: dict, stream=None, n: int = 1) -> str:
@@ -167,3 +175,20 @@ def test_the_command_shows_rebuilds_and_resets(counting):
     assert "ERROR RuntimeError: the test made this batch fail" in status.getvalue()
     with pytest.raises(CommandError, match="no projection 'nope'"):
         call_command("edn_projections", "rebuild", "nope")
+
+
+def test_admin_lists_generations_with_lag_and_errors(counting, client, django_user_model):
+    fill(counting.store, streams=2, each=3)
+    catch_up_all(max_batches=None)
+    append(counting.store, {})
+    running.states(counting).update(last_error="RuntimeError: boom")
+    user = django_user_model.objects.create_superuser("ops", "ops@example.com", "pw")
+    client.force_login(user)
+    page = client.get(reverse("admin:orders_projectionstate_changelist"))
+    assert page.status_code == 200
+    row = next(r for r in page.context["cl"].result_list if r.name == "counting")
+    admin = page.context["cl"].model_admin
+    assert (admin.lag(row), admin.short_error(row)) == (1, "RuntimeError: boom")
+    assert "RuntimeError: boom" in page.content.decode()
+    if connections["orders"].vendor == "sqlite":  # PostgreSQL: test_projections_gaps.py
+        assert admin.oldest_transaction(row) == "-"

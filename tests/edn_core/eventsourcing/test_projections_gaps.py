@@ -11,6 +11,7 @@ import pytest
 from django.db import connections, transaction
 
 from edn_core.eventsourcing import running
+from edn_core.eventsourcing.admin import oldest_running_transaction
 from tests.edn_core.eventsourcing.counting import Counting, stored_counts
 from tests.edn_core.eventsourcing.writers import start_writers
 
@@ -114,7 +115,9 @@ def test_only_transactions_of_the_store_database_hold_the_projection_back(writer
         s = str(uuid.uuid4())
         writer.call("begin"), writer.call("append", s, 0, 1), writer.call("commit")
         assert catch_up(projection) == 1
-        idle.call("begin"), idle.call("xid")  # on the orders database, holds an id
+        idle.call("begin")
+        idle_xid = idle.call("xid")  # on the orders database, holds an id
+        assert oldest_running_transaction("orders").startswith(f"xid {idle_xid % 2**32},")
         here = str(uuid.uuid4())
         writer.call("begin"), writer.call("append", here, 0, 1), writer.call("commit")
         assert catch_up(projection) == 0  # the idle transaction may still append below it
