@@ -63,8 +63,9 @@ class SnapshotBase(models.Model):
 
 class ProjectionStateBase(models.Model):
     """Where a projection stands: the ``(ordering_key, position)`` of the last event applied,
-    written in the same transaction as its read-model rows. A rebuild runs as a second
-    generation into shadow tables, then becomes the live one."""
+    written in the same transaction as its read-model rows. One row per generation: a rebuild
+    writes the next generation beside the live one in the same tables, then becomes the live
+    one (decision 0070)."""
 
     id = models.BigAutoField(primary_key=True)
     name = models.CharField(max_length=100)
