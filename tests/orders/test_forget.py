@@ -110,3 +110,15 @@ def test_a_forgotten_customers_orders_read_redacted_and_leave_no_plaintext(api):
     assert moved.json()["shippingAddress"] == HIDDEN  # stored redacted: no new key
     assert SubjectKey.objects.using("orders").get(subject=customer_id).key is None
     assert [t for t in texts(first, second, third) if t in dump("orders")] == []
+
+
+def test_the_orders_list_shows_a_forgotten_customers_addresses_redacted(api):
+    bus = EventBus()
+    customer, _, someone, (first, second, other) = forgotten_customer_with_orders(api, bus)
+    listed = api.get("/api/orders", {"customerId": customer.json()["id"]}).json()["results"]
+    assert [o["shippingAddress"] for o in listed] == [HIDDEN, HIDDEN]
+    everyone = api.get("/api/orders").json()["results"]
+    assert {o["id"]: o["shippingAddress"] for o in everyone}[someone.json()["id"]] == other
+    leaked = dump("orders")
+    assert other["street"] in leaked  # the list holds what was not forgotten
+    assert [t for t in texts(first, second) if t in leaked] == []
