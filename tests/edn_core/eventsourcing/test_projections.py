@@ -9,6 +9,8 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from django.urls import reverse
 
+from edn_core.bus.outbox import _waker
+from edn_core.bus.worker import BusWorker
 from edn_core.eventsourcing import generations, running
 from edn_core.eventsourcing.projections import catch_up_all, projections, register, unregister
 from edn_core.eventsourcing.signals import subject_forgotten
@@ -192,3 +194,16 @@ def test_admin_lists_generations_with_lag_and_errors(counting, client, django_us
     assert "RuntimeError: boom" in page.content.decode()
     if connections["orders"].vendor == "sqlite":  # PostgreSQL: test_projections_gaps.py
         assert admin.oldest_transaction(row) == "-"
+
+
+def test_an_append_wakes_the_bus_workers_which_catch_up(
+    counting, django_capture_on_commit_callbacks
+):
+    """An append of an event no one subscribes to still wakes the workers on commit (in the
+    process, and by NOTIFY on PostgreSQL), and a worker's round moves the projection."""
+    counts = {}
+    with django_capture_on_commit_callbacks(using="orders") as callbacks:
+        append(counting.store, counts)
+    assert _waker("orders") in callbacks
+    assert BusWorker(listen=False).run_once() == 1
+    assert counting.counts() == counts
