@@ -23,14 +23,19 @@ Phases:
    ``snapshot_every = 100`` (the snapshot taken at 1,000 when it was saved, no event after);
    the library's ``repository.get`` without snapshots and with ``snapshotting_intervals``
    100 (same tables); ms per load, median and mean;
-3. **projection catch-up**: not measured yet (the projection runner is not in the tree).
+3. **projection catch-up**: ``--catchup-events`` events written over ``--catchup-streams``
+   streams (one event per stream per ``append_many``, not timed), then one projection (the
+   runner of ``edn_core.eventsourcing.running``: batches of 1,000 read below the read bound,
+   decoded, handled and checkpointed in one transaction each) catches up from nothing; its
+   handler keeps one ``OrderView`` row per stream (version and total) with one upsert per
+   batch, as the orders list projection does; events/s.
 
 Baseline for scale: raw one-row PostgreSQL commits (INSERT + COMMIT, one psycopg connection),
 before and after (the VM drifts; the mean is used).
 
-Target (from the issue): appends with one event per transaction >= 2x the library's rate, in
-every append case. Exit status: 0 every target met, 1 a target missed, 2 wrong outcomes or
-setup.
+Targets (from the issue): appends with one event per transaction >= 2x the library's rate, in
+every append case; projection catch-up >= 10x the raw one-row commit rate. Exit status: 0
+every target met, 1 a target missed, 2 wrong outcomes or setup.
 
 Run from the repository root (PostgreSQL at 127.0.0.1:5432, user postgres, trust auth; run it
 as a module, so that ``eventsourcing`` is the library and not this file)::
@@ -38,9 +43,10 @@ as a module, so that ``eventsourcing`` is the library and not this file)::
     .venv/bin/python -m bench.eventsourcing            # < 2 minutes
     .venv/bin/python -m bench.eventsourcing --full     # bigger sizes
 
-``--profile`` adds one cProfile pass of ours (one writer, many streams) and prints where the
-time goes. The databases ``<db-prefix>_default`` and ``<db-prefix>_orders`` are dropped at the
-end unless ``--keep-databases``.
+``--profile`` adds cProfile passes of ours (appends, loads without a snapshot, writing events
+and a catch-up over them) and prints where the time goes (the figures of the profiled passes
+are slower; do not quote them). The databases ``<db-prefix>_default`` and
+``<db-prefix>_orders`` are dropped at the end unless ``--keep-databases``.
 """
 
 from __future__ import annotations
@@ -368,7 +374,6 @@ def define_projection(event_type, store):
     from orders.models import OrderView
 
     class Totals(Projection):
-        name = "bench_totals"
         read_model, stream_field = OrderView, "order_id"
 
         def handle(self, batch, generation: int) -> None:
@@ -409,11 +414,13 @@ def define_projection(event_type, store):
             return super().rows(generation).filter(customer_id=MARK)
 
     projection = Totals()
-    projection.store = store
+    projection.name, projection.store = f"bench_{store.stream_type}", store
     return projection
 
 
-def catch_up_phase(event_type, codec, events: int, streams: int) -> tuple[dict, list[str]]:
+def catch_up_phase(
+    event_type, codec, events: int, streams: int, stream_type: str = "catchup"
+) -> tuple[dict, list[str]]:
     """Write ``events`` over ``streams`` streams (untimed), then time one projection catching
     up from nothing to the last of them: events/s."""
     from django.db import transaction
@@ -421,7 +428,7 @@ def catch_up_phase(event_type, codec, events: int, streams: int) -> tuple[dict, 
     from edn_core.eventsourcing import running
     from edn_core.eventsourcing.store import EventStore
 
-    store = EventStore("orders", "catchup", codec)
+    store = EventStore("orders", stream_type, codec)
     per_stream = events // streams
     say(
         f"[catch-up] writing {per_stream * streams} events over {streams} streams "
@@ -453,21 +460,54 @@ def catch_up_phase(event_type, codec, events: int, streams: int) -> tuple[dict, 
 # --- profile ---------------------------------------------------------------------------------
 
 
-def profile_appends(ours: Ours, count: int, top: int = 25) -> None:
-    """cProfile ``count`` appends of ours, one writer over many streams; print the top."""
-    streams = ours.make_streams(200)
+def profiled(title: str, work: Callable[[], int], unit: str, top: int = 20) -> None:
+    """cProfile ``work`` (which returns how many ``unit`` it did); print the top functions by
+    own time and by cumulative time."""
     profiler = cProfile.Profile()
     start = time.perf_counter()
     profiler.enable()
-    ours.append_loop(streams, count)
+    done = work()
     profiler.disable()
     wall = time.perf_counter() - start
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
-    say(f"\n[profile] {count} appends of ours under cProfile: {wall / count * 1e6:.0f} µs/append")
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
+    say(f"\n[profile] {title} under cProfile: {wall / done * 1e6:.0f} µs/{unit}")
     say(out.getvalue())
+
+
+def profile_all(ours: Ours, counter_types, sizes) -> None:
+    """Where ours spends its time: appends (one writer, many streams), loads of a 1,000-event
+    aggregate without a snapshot, a catch-up over fresh events."""
+    from edn_core.eventsourcing.repository import EventSourcedRepository
+
+    streams = ours.make_streams(200)
+    count = sizes["appends"]
+
+    def appends() -> int:
+        ours.append_loop(streams, count)
+        return count
+
+    event, counter, _, store = counter_types
+    aggregate = counter(uuid.uuid4())
+    for _ in range(LOAD_EVENTS):
+        aggregate.count(1)
+    repo = EventSourcedRepository(counter, store)
+    repo.add(aggregate)
+
+    def loads() -> int:
+        for _ in range(10):
+            repo.get(aggregate.id)
+        return 10 * LOAD_EVENTS
+
+    profiled(f"{count} appends of ours (one writer, 200 streams)", appends, "append")
+    profiled(f"10 loads of a {LOAD_EVENTS}-event aggregate, no snapshot", loads, "event")
+    profiled(
+        "writing 10,000 events (500 streams) and a catch-up over them",
+        lambda: catch_up_phase(event, store.codec, 10000, 500, "profiled")[0]["events"],
+        "event",
+    )
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -524,7 +564,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--target-catch-up", type=float, default=TARGET_CATCH_UP, help="catch-up vs raw commits"
     )
-    parser.add_argument("--profile", action="store_true", help="also cProfile ours appending")
+    parser.add_argument(
+        "--profile", action="store_true", help="also cProfile ours: appends, loads, catch-up"
+    )
     add_postgres_option(parser)
     parser.add_argument("--db-prefix", default="edn_bench_eventsourcing")
     parser.add_argument("--keep-databases", action="store_true")
@@ -619,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
         raw = (raw_before + raw_after) / 2
         say(f"[baseline] raw one-row commits again: {raw_after:.0f}/s (mean {raw:.0f}/s)")
         if args.profile:
-            profile_appends(ours, sizes["appends"])
+            profile_all(ours, counter_types, sizes)
         passed = report(cases, loads, catch_up, raw, args)
         if problems:
             say("\n[check] FAILED: " + "; ".join(problems))
@@ -628,6 +670,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if passed else 1
     except KeyboardInterrupt:
         say("\n[abort] interrupted")
+        return 2
+    except Exception as error:
+        say(f"\n[error] {type(error).__name__}: {error}")
         return 2
     finally:
         from django.db import connections
