@@ -88,7 +88,7 @@ TARGET_CATCH_UP = 10.0
 SIZES = {  # --full; the default is the first of each
     "appends": (1500, 10000),
     "streams": (200, 1000),
-    "rounds": (4, 6),
+    "rounds": (8, 12),
     "loads": (40, 200),
     "raw_seconds": (2.0, 5.0),
     "catchup_events": (50000, 200000),
@@ -180,9 +180,12 @@ def noop() -> None:
 # --- timing ----------------------------------------------------------------------------------
 
 
-def run_threads(groups: list, work: Callable, per_thread: int, connect: Callable) -> float:
+def run_threads(
+    groups: list, work: Callable, per_thread: int, connect: Callable
+) -> tuple[float, float]:
     """``work(group, per_thread)`` in one thread per group, all started at once; wall seconds
-    from the start to the last one's end. ``connect`` runs in each thread before the start."""
+    from the start to the last one's end, and the process's CPU seconds meanwhile (every
+    thread). ``connect`` runs in each thread before the start."""
     barrier, errors = threading.Barrier(len(groups) + 1), []
 
     def body(group) -> None:
@@ -202,13 +205,13 @@ def run_threads(groups: list, work: Callable, per_thread: int, connect: Callable
     for thread in threads:
         thread.start()
     barrier.wait()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     if errors:
         raise errors[0]
-    return elapsed
+    return elapsed, cpu
 
 
 @dataclass
@@ -216,16 +219,23 @@ class Rate:
     name: str
     done: int = 0
     seconds: float = 0.0
+    cpu: float = 0.0
     rounds: list[float] = field(default_factory=list)
 
-    def add(self, done: int, seconds: float) -> None:
+    def add(self, done: int, seconds: float, cpu: float) -> None:
         self.done += done
         self.seconds += seconds
+        self.cpu += cpu
         self.rounds.append(done / seconds)
 
     @property
     def per_second(self) -> float:
         return self.done / self.seconds
+
+    @property
+    def cpu_us(self) -> float:
+        """CPU of this process per append (µs): Python, psycopg, the GIL's one core."""
+        return self.cpu / self.done * 1e6
 
 
 def split(items: list, parts: int) -> list[list]:
@@ -248,10 +258,10 @@ def append_case(ours: Ours, lib, title: str, streams: int, threads: int, sizes) 
     def connect_ours() -> None:
         connections[alias].ensure_connection()
 
-    def run_ours(per_thread: int) -> float:
+    def run_ours(per_thread: int) -> tuple[float, float]:
         return run_threads(our_groups, ours.append_loop, per_thread, connect_ours)
 
-    def run_library(per_thread: int) -> float:
+    def run_library(per_thread: int) -> tuple[float, float]:
         return run_threads(lib_groups, lambda g, n: append_loop(lib.app, g, n), per_thread, noop)
 
     warmup = max(10, sizes["appends"] // 10 // threads)
@@ -263,16 +273,21 @@ def append_case(ours: Ours, lib, title: str, streams: int, threads: int, sizes) 
         order = ("ours", "library") if index % 2 == 0 else ("library", "ours")
         parts = []
         for name in order:
-            seconds = (run_ours if name == "ours" else run_library)(per_thread)
-            rates[name].add(per_thread * threads, seconds)
+            seconds, cpu = (run_ours if name == "ours" else run_library)(per_thread)
+            rates[name].add(per_thread * threads, seconds, cpu)
             parts.append(f"{name:<7} {per_thread * threads / seconds:7.0f}/s")
         say(f"  round {index + 1}/{sizes['rounds']}: " + " | ".join(parts))
-    ratio = rates["ours"].per_second / rates["library"].per_second
-    say(
-        f"  ours {rates['ours'].per_second:.0f} appends/s, library "
-        f"{rates['library'].per_second:.0f} appends/s: {ratio:.2f}x"
+    ours_rate, lib_rate = rates["ours"], rates["library"]
+    ratio = ours_rate.per_second / lib_rate.per_second
+    per_round = statistics.median(
+        o / b for o, b in zip(ours_rate.rounds, lib_rate.rounds, strict=True)
     )
-    return title, rates["ours"].per_second, rates["library"].per_second, ratio
+    say(
+        f"  ours {ours_rate.per_second:.0f} appends/s (CPU {ours_rate.cpu_us:.0f} µs/append), "
+        f"library {lib_rate.per_second:.0f} appends/s (CPU {lib_rate.cpu_us:.0f} µs/append): "
+        f"{ratio:.2f}x; per round, median {per_round:.2f}x"
+    )
+    return title, ours_rate, lib_rate, ratio, per_round
 
 
 # --- loads -----------------------------------------------------------------------------------
@@ -586,12 +601,14 @@ def report(cases: list, loads: list, catch_up: dict, raw: float, args) -> bool:
     say("summary")
     passed = True
     target = args.target
-    for title, ours, library, ratio in cases:
+    say(f"  raw one-row commits (for scale): {raw:.0f}/s")
+    for title, ours, library, ratio, per_round in cases:
         ok = ratio >= target
         passed &= ok
         say(
-            f"  appends, {title}: ours {ours:.0f}/s, library {library:.0f}/s = {ratio:.2f}x "
-            f"(raw one-row commits {raw:.0f}/s: ours {ours / raw:.2f}x raw); "
+            f"  appends, {title}: ours {ours.per_second:.0f}/s, library "
+            f"{library.per_second:.0f}/s = {ratio:.2f}x (per round, median {per_round:.2f}x; "
+            f"CPU µs/append ours {ours.cpu_us:.0f}, library {library.cpu_us:.0f}); "
             f"target >= {target:g}x: {'PASS' if ok else 'FAIL'}"
         )
     for snapshot, ours_ms, _, lib_ms, _ in loads:
