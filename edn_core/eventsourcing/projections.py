@@ -18,6 +18,7 @@ the live one before swapping (decision 0070).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 
 from django.db import models, transaction
@@ -33,6 +34,7 @@ from edn_core.routers import alias_for
 
 __all__ = ["Projection", "catch_up_all", "get", "projections", "register", "unregister"]
 
+logger = logging.getLogger(__name__)
 Batch = Sequence[tuple[StoredEvent, DomainEvent]]
 ROUND_BATCHES = 10  # per projection and bus worker round: the relay runs between rounds
 
@@ -113,8 +115,9 @@ def get(name: str) -> Projection:
 
 
 def catch_up_all(max_batches: int | None = ROUND_BATCHES) -> int:
-    """Move every registered projection's live generation on; return how many events. Each
-    is tried; the first failure is raised after the others had their turn."""
+    """Move every registered projection's live generation on; return how many events. A
+    failing projection (its error kept on its state) does not stop the others: it is logged
+    while they move, and raised by a round where nothing moved."""
     moved, failed = 0, None
     for projection in projections():
         try:
@@ -122,7 +125,8 @@ def catch_up_all(max_batches: int | None = ROUND_BATCHES) -> int:
             moved += running.catch_up(projection, live.generation, max_batches=max_batches)
         except Exception as error:
             failed = failed or error
-    if failed is not None:
+            logger.warning("projection %s failed: %r", projection.name, error)
+    if failed is not None and not moved:
         raise failed
     return moved
 

@@ -207,3 +207,23 @@ def test_an_append_wakes_the_bus_workers_which_catch_up(
     assert _waker("orders") in callbacks
     assert BusWorker(listen=False).run_once() == 1
     assert counting.counts() == counts
+
+
+class Broken(Counting):
+    name = "broken"
+
+    def handle(self, batch, generation: int) -> None:
+        raise RuntimeError("broken projection")
+
+
+def test_a_failing_projection_does_not_hold_the_others_back(counting):
+    broken = register(Broken())
+    try:
+        counts = fill(counting.store, streams=2, each=2)
+        assert catch_up_all() == 4  # logged, not raised: the counting projection moved
+        assert counting.counts() == counts
+        with pytest.raises(RuntimeError, match="broken projection"):
+            catch_up_all()  # nothing else moves: the failure is raised
+        assert running.ensure_live(broken).last_error == "RuntimeError: broken projection"
+    finally:
+        unregister(broken.name)
