@@ -87,10 +87,12 @@ def rebuild(projection, *, after_batch: AfterBatch | None = None) -> ProjectionS
     catch_up(projection, building.generation, wait=True, after_batch=after_batch)
     with projection.store.atomic():
         locked = {s.generation: s for s in rows.select_for_update().order_by("generation")}
+        if building.generation not in locked:  # a reset dropped it meanwhile
+            raise RuntimeError(f"generation {building.generation} of {projection.name} is gone")
         # the last few events, in the swap's transaction: the new generation is at least as
         # far as the old one was when reads move to it
         catch_up(projection, building.generation, wait=True, after_batch=after_batch)
-        old = [s for s in locked.values() if s.live]
+        old = [s for s in locked.values() if s.live and s.generation != building.generation]
         rows.filter(generation__in=[s.generation for s in old]).update(live=False)
         rows.filter(generation=building.generation).update(live=True, updated_at=timezone.now())
     for state in old:

@@ -227,3 +227,17 @@ def test_a_failing_projection_does_not_hold_the_others_back(counting):
         assert running.ensure_live(broken).last_error == "RuntimeError: broken projection"
     finally:
         unregister(broken.name)
+
+
+def test_a_reset_during_a_rebuild_stops_it_and_keeps_a_live_generation(counting):
+    counts = fill(counting.store, streams=4, each=3)
+    catch_up_all(max_batches=None)
+
+    def reset_once(state, moved) -> None:
+        if not state.live and state.applied == 5:
+            generations.reset(counting)
+
+    with pytest.raises(RuntimeError, match="generation 2 of counting is gone"):
+        generations.rebuild(counting, after_batch=reset_once)
+    assert [(s.generation, s.live) for s in generations.standing(counting)] == [(1, True)]
+    assert counting.counts() == counts and not counting.rows(2).exists()
