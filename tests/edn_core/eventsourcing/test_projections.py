@@ -17,6 +17,7 @@ from edn_core.eventsourcing.signals import subject_forgotten
 from edn_core.testing import EventBus
 from tests.edn_core.eventsourcing.counting import Counting, stored_counts
 from tests.edn_core.eventsourcing.store_contract import Counted
+from tests.orders.factories import PlaceOrderFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -241,3 +242,12 @@ def test_a_reset_during_a_rebuild_stops_it_and_keeps_a_live_generation(counting)
         generations.rebuild(counting, after_batch=reset_once)
     assert [(s.generation, s.live) for s in generations.standing(counting)] == [(1, True)]
     assert counting.counts() == counts and not counting.rows(2).exists()
+
+
+def test_the_harness_can_project_without_moving_the_bus(counting):
+    counts = fill(counting.store, streams=3, each=4)
+    PlaceOrderFactory.create()  # publishes OrderPlaced: an outbox row to leave unsent
+    bus = EventBus()
+    pending = bus.pending()
+    bus.project()
+    assert counting.counts() == counts and pending == bus.pending() >= 1
