@@ -89,6 +89,7 @@ class OrderList(Projection):
             total = sum((i.product_price * i.quantity for i in event.items), Decimal("0"))
             row.order_total, row.state = total, str(event.state)
             row.rejection_reason = event.rejection_reason
+            row.placed_at = event.occurred_at  # when the row tables had it created
         elif isinstance(event, OrderRejected):
             row.state, row.rejection_reason = OrderState.REJECTED.value, event.reason
         elif isinstance(event, OrderShippingAddressChanged):

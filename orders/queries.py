@@ -11,13 +11,12 @@ from edn_core.domain import NotFound
 from edn_core.eventsourcing.codec import StoredEvent, to_json
 from orders.domain import Order
 from orders.models import OrderEvent
+from orders.projections import live_orders
 from orders.store import orders
 
 
 def list_orders(*, customer_id: UUID | None = None, state: str | None = None) -> QuerySet:
     """Return orders, newest first, optionally of one customer and in one state."""
-    from orders.projections import live_orders  # TODO(lead): top-level once it lands
-
     rows = live_orders()
     if customer_id:
         rows = rows.filter(customer_id=customer_id)

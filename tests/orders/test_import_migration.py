@@ -10,6 +10,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from edn_core.routers import alias_for
+from edn_core.testing import EventBus
+from orders.models import OrderEvent, OrderView
 from tests.orders.factories import order_payload, stored_order
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
@@ -63,11 +65,17 @@ def test_orders_of_the_row_tables_become_streams_at_their_version(api):
     finally:
         migrate(AFTER)  # the newest state again, for the tests after this one
 
+    (imported,) = OrderEvent.objects.filter(stream_id=str(created.id))
+    assert "1 Old Rd" not in str(imported.data)  # sealed like every personal field (0071)
     order = stored_order(created.id)
     assert (order.version, order.state, order.customer_id) == (2, "Created", created.customer_id)
     assert [(i.product_name, i.quantity) for i in order.items] == [("thing 0", 1), ("thing 1", 2)]
     assert order.shipping_address.street == "1 Old Rd"
     assert stored_order(rejected.id).rejection_reason == "no stock"
+
+    EventBus().project()  # the orders list fills from the imported events
+    listed = OrderView.objects.get(order_id=created.id)
+    assert (listed.state, listed.version, listed.placed_at) == ("Created", 2, created.created_at)
 
     response = api.get(f"/api/orders/{created.id}")
     assert response.status_code == 200 and response["ETag"] == '"2"'  # the ETag is unchanged
