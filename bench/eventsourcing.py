@@ -86,10 +86,10 @@ SNAPSHOT_EVERY = 100
 TARGET_APPENDS = 2.0
 TARGET_CATCH_UP = 10.0
 SIZES = {  # --full; the default is the first of each
-    "appends": (1500, 10000),
+    "appends": (1500, 6000),
     "streams": (200, 1000),
     "rounds": (8, 12),
-    "loads": (40, 200),
+    "loads": (10, 30),
     "raw_seconds": (2.0, 5.0),
     "catchup_events": (50000, 200000),
     "catchup_streams": (1000, 2000),
