@@ -28,6 +28,7 @@ __all__ = [
     "enqueue_message",
     "partition_of",
     "reply_all",
+    "wake_after_commit",
     "write_outbox",
 ]
 
@@ -119,10 +120,16 @@ def append(app_label: str, built: Sequence[IntegrationEvent]) -> list[Integratio
             for e in built
         ],
     )
-    waker = _waker(store.alias)
-    if not any(entry[1] is waker for entry in connection.run_on_commit):
-        transaction.on_commit(waker, using=store.alias, robust=True)  # once per transaction
+    wake_after_commit(store.alias)
     return list(built)
+
+
+def wake_after_commit(alias: str) -> None:
+    """Once the open transaction on ``alias`` commits, wake the bus workers (relays and
+    projections) -- at most once per transaction."""
+    waker = _waker(alias)
+    if not any(entry[1] is waker for entry in connections[alias].run_on_commit):
+        transaction.on_commit(waker, using=alias, robust=True)
 
 
 @cache

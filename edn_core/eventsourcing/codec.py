@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 import uuid
@@ -61,6 +62,10 @@ class EventCodec:
             raise LookupError(f"{name} is not an event type of this codec")
         return name, self.upcasters.current_version(name), to_json(event)
 
+    def encode_all(self, events: Sequence[DomainEvent]) -> list[tuple[str, int, dict[str, Any]]]:
+        """:meth:`encode` each event (a subclass may batch its lookups)."""
+        return [self.encode(event) for event in events]
+
     def decode(self, stored: StoredEvent) -> DomainEvent:
         """Return the event ``stored`` holds, in today's shape."""
         event_type = self._types.get(stored.type)
@@ -104,9 +109,8 @@ def _from_json(kind: Any, value: Any) -> Any:
     if origin is dict:
         return {key: _from_json(args[1] if args else Any, item) for key, item in value.items()}
     if dataclasses.is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
-        names = {f.name for f in dataclasses.fields(kind) if f.init}
-        return kind(**{k: _from_json(hints[k], v) for k, v in value.items() if k in names})
+        hints = _init_hints(kind)
+        return kind(**{k: _from_json(hints[k], v) for k, v in value.items() if k in hints})
     if kind in (uuid.UUID, Decimal):
         return kind(value)
     if kind is datetime:
@@ -114,3 +118,10 @@ def _from_json(kind: Any, value: Any) -> Any:
     if isinstance(kind, type) and issubclass(kind, Enum):
         return kind(value)
     return value
+
+
+@functools.cache
+def _init_hints(kind: type) -> dict[str, Any]:
+    """The declared types of a dataclass's ``__init__`` fields (resolved once per class)."""
+    hints = typing.get_type_hints(kind)
+    return {f.name: hints[f.name] for f in dataclasses.fields(kind) if f.init}

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import IntegrityError, connections, models, transaction
+from django.db import IntegrityError, connections, models
 from django.utils import timezone
 
-from edn_core.bus.outbox import _waker
+from edn_core.bus.outbox import wake_after_commit
 from edn_core.bus.stores import find_model
 from edn_core.eventsourcing.appending import COLUMNS
 from edn_core.eventsourcing.bound import read_bound
@@ -32,14 +32,6 @@ __all__ = [
 ]
 
 AfterBatch = Callable[[ProjectionStateBase, int], object]
-
-
-def wake_after_commit(alias: str) -> None:
-    """Once the open transaction commits, wake the bus workers (which run the projections)
-    as an outbox write does: in this process directly, in every process by NOTIFY."""
-    waker = _waker(alias)
-    if not any(entry[1] is waker for entry in connections[alias].run_on_commit):
-        transaction.on_commit(waker, using=alias, robust=True)
 
 
 def states(projection) -> models.QuerySet:

@@ -80,11 +80,14 @@ class EventStore:
         at its expected version; all or nothing. Publishes what the events publish."""
         now, metadata = timezone.now(), event_metadata()
         stored, prev, published = [], [], []
+        pending = [(str(s), expected, list(events)) for s, expected, events in pending]
+        every = [event for *_, events in pending for event in events]
+        encoded = iter(self.codec.encode_all(every))  # a sealing codec: one key query
         for stream_id, expected, new_events in pending:
             for n, event in enumerate(new_events, expected + 1):
-                kind, schema_version, data = self.codec.encode(event)
+                kind, schema_version, data = next(encoded)
                 stored.append(
-                    StoredEvent(str(stream_id), n, kind, schema_version, data, metadata, None, now)
+                    StoredEvent(stream_id, n, kind, schema_version, data, metadata, None, now)
                 )
                 prev.append(expected)
                 published.append((n, event))
