@@ -38,6 +38,9 @@ def security_settings(env, debug: bool) -> dict:
     # Proxies in front of the pod that append to X-Forwarded-For (an ingress: 1): the client's
     # address, for the admin lockout, is the one the outermost of them saw.
     EDN_TRUSTED_PROXY_COUNT = env.int("EDN_TRUSTED_PROXY_COUNT", default=0)
+    # Wraps the per-subject keys of personal data in events (docs/forgetting-personal-data.md):
+    # base64 of 32 bytes, from a secret; empty keeps them unwrapped in the service's database.
+    EDN_PERSONAL_DATA_KEY = env.str("EDN_PERSONAL_DATA_KEY", default="")
     SILENCED_SYSTEM_CHECKS = [
         # HSTS preload is a commitment of a whole registrable domain (example.com) made at
         # hstspreload.org, which a service on api.example.com cannot make; set
