@@ -1,47 +1,14 @@
-"""The store contract once more on the backend the suite is not running on, so every run
-proves it on both SQLite and PostgreSQL; and 20 concurrent writers on PostgreSQL."""
+"""20 concurrent writers on one stream on PostgreSQL (the contract on the other backend runs
+in test_other_backend.py)."""
 
-import os
-import subprocess
-import sys
 import threading
 import uuid
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connections
 
 from edn_core.domain import ConcurrencyConflict
 from tests.edn_core.eventsourcing.store_contract import Counted, make_store
-from tests.support.postgres import PG, postgres_or_skip
-
-ROOT = Path(__file__).resolve().parents[3]
-CONTRACT = "tests/edn_core/eventsourcing/test_store_contract.py"
-ALIASES = list(settings.DATABASES)
-
-
-def _on_postgres() -> bool:
-    return settings.DATABASES["orders"]["ENGINE"].endswith("postgresql")
-
-
-def test_store_contract_on_the_other_backend():
-    """On SQLite runs, every alias on PostgreSQL (databases ``edn_es_*``); on PostgreSQL
-    runs (CI), every alias on SQLite."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
-    if not _on_postgres():
-        postgres_or_skip()
-        env |= {f"{a.upper()}_DATABASE_URL": f"{PG}/edn_es_{a}" for a in ALIASES}
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", CONTRACT],
-        cwd=ROOT,
-        env=env | {"DJANGO_SETTINGS_MODULE": "tests.settings"},
-        capture_output=True,
-        text=True,
-        timeout=600,  # a deadlock guard, not a measure
-    )
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout and "skipped" not in run.stdout, run.stdout[-2000:]
 
 
 @pytest.mark.django_db(databases="__all__", transaction=True)

@@ -1,5 +1,7 @@
-"""The personal-data tests once more on the backend the suite is not running on, so every run
-proves sealing and forgetting (and the dump without plaintext) on SQLite and PostgreSQL."""
+"""The event-sourcing suites once more on the backend this run is not on, in one subprocess:
+on SQLite runs every alias on PostgreSQL (databases ``edn_es_*``), on PostgreSQL runs (CI)
+every alias on SQLite. So every run proves the store contract, the projection runner and
+sealing / forgetting (with the dump holding no plaintext) on both backends."""
 
 import os
 import subprocess
@@ -11,27 +13,27 @@ from django.conf import settings
 from tests.support.postgres import PG, postgres_or_skip
 
 ROOT = Path(__file__).resolve().parents[3]
-TESTS = [
+SUITES = [
+    "tests/edn_core/eventsourcing/test_store_contract.py",
+    "tests/edn_core/eventsourcing/test_projections.py",
     "tests/edn_core/eventsourcing/test_personal_sealing.py",
     "tests/edn_core/eventsourcing/test_personal_forget.py",
     "tests/orders/test_forget.py",
 ]
 
 
-def test_personal_data_on_the_other_backend():
-    """On SQLite runs, every alias on PostgreSQL (databases ``edn_c_*``); on PostgreSQL runs,
-    every alias on SQLite."""
+def test_event_sourcing_suites_on_the_other_backend():
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
     if not settings.DATABASES["orders"]["ENGINE"].endswith("postgresql"):
         postgres_or_skip()
-        env |= {f"{a.upper()}_DATABASE_URL": f"{PG}/edn_c_{a}" for a in settings.DATABASES}
+        env |= {f"{a.upper()}_DATABASE_URL": f"{PG}/edn_es_{a}" for a in settings.DATABASES}
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITES],
         cwd=ROOT,
         env=env | {"DJANGO_SETTINGS_MODULE": "tests.settings"},
         capture_output=True,
         text=True,
-        timeout=600,  # a deadlock guard, not a measure
+        timeout=900,  # a deadlock guard, not a measure
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and "skipped" not in run.stdout, run.stdout[-2000:]
