@@ -1,6 +1,6 @@
 """HTTP side of orders: input/output DTOs, the command viewset and the query viewset."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 
@@ -102,7 +102,9 @@ class OrderFilter(StrictSerializer):
     customerId = StrictUUIDField(source="customer_id", required=False)
     state = serializers.ChoiceField(choices=[s.value for s in OrderState], required=False)
     asOf = Rfc3339DateTimeField(
-        source="as_of", required=False, help_text="The customer's orders as they were then."
+        source="as_of",
+        required=False,
+        help_text="The customer's orders as they were then; needs customerId (400 without).",
     )
 
     def validate(self, data):
@@ -112,13 +114,14 @@ class OrderFilter(StrictSerializer):
 
 
 class OrderAt(StrictSerializer):
-    version = serializers.IntegerField(min_value=1, required=False)
-    asOf = Rfc3339DateTimeField(source="as_of", required=False)
-
-    def validate(self, data):
-        if len(data) > 1:
-            raise serializers.ValidationError({"asOf": ["Give version or asOf, not both."]})
-        return data
+    version = serializers.IntegerField(
+        min_value=1, required=False, help_text="The order at this version of its stream."
+    )
+    asOf = Rfc3339DateTimeField(
+        source="as_of",
+        required=False,
+        help_text="The order as it was then; with version, that version if recorded by then.",
+    )
 
 
 class OrderEventOut(serializers.Serializer):
@@ -129,6 +132,19 @@ class OrderEventOut(serializers.Serializer):
     correlationId = serializers.CharField(source="metadata.correlation_id", allow_null=True)
     causationId = serializers.CharField(source="metadata.causation_id", allow_null=True)
     subject = serializers.CharField(source="metadata.subject", allow_null=True)
+
+
+class OrderEventPage(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = OrderEventOut(many=True)
+
+
+PAGING = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="From 1."),
+    OpenApiParameter("pageSize", {"type": "integer", "minimum": 1, "maximum": 200}),
+]
 
 
 @extend_schema(tags=["orders"])
@@ -160,7 +176,7 @@ class OrderQueries(QueryViewSet):
         unchanged; ``version`` or ``asOf`` give the order as it was then."""
         return super().retrieve(request, *args, **kwargs)
 
-    @extend_schema(parameters=[StrictSerializer], responses={200: OrderEventOut(many=True)})
+    @extend_schema(parameters=PAGING, responses={200: OrderEventPage})
     def events(self, request, pk):
         """The order's audit trail: its events, oldest first, paginated."""
         self.query(StrictSerializer)

@@ -88,7 +88,7 @@ class CqrsAutoSchema(AutoSchema):
             parameters += [IF_NONE_MATCH, ETAG]
         elif action == "create":
             parameters += [ETAG, LOCATION]
-        elif action is not None:
+        elif action is not None and self.method != "GET":  # a command (a GET view: neither)
             parameters += [IF_MATCH, ETAG]
         return parameters
 
