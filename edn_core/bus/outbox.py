@@ -2,8 +2,9 @@
 
 The caller (a repository save inside a command handler) owns the transaction: the aggregate
 and its events commit together or not at all. Once the transaction commits, one
-``pg_notify`` (PostgreSQL) wakes the relays of every process, and in-process relays are woken
-directly -- once per transaction however many rows it wrote.
+``pg_notify`` (PostgreSQL; sent by edn_core.bus.notifier's thread, one for many commits)
+wakes the relays of every process, and in-process relays are woken directly -- once per
+transaction however many rows it wrote.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db import connections, transaction
 
 from edn_core import tracing
 from edn_core.bulk import insert_rows
+from edn_core.bus.notifier import announce
 from edn_core.bus.stores import store_for
 from edn_core.domain import DomainEvent
 from edn_core.events import IntegrationEvent, is_declared, message, publication_for
@@ -140,8 +142,7 @@ def _waker(alias: str):
     def wake() -> None:
         connection = connections[alias]
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, alias])
+            announce(alias, NOTIFY_CHANNEL)  # other processes: from another thread, coalesced
         for listener in _wake_listeners:
             listener(alias)
 

@@ -8,8 +8,8 @@ one writer holds the database at a time, so checking the versions then inserting
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
 
 from django.db import connections, models
 
@@ -32,25 +32,43 @@ def insert_events(model, alias: str, stream_type: str, stored: list, prev: list[
 
 
 def _insert_postgresql(model, connection, stream_type: str, stored, prev) -> Positions:
+    if len(stored) == 1:  # the common case: plain parameters (arrays cost more to send)
+        (e,) = stored
+        row = [e.stream_id, e.version, e.type, e.schema_version]
+        row += [json.dumps(e.data), json.dumps(e.metadata), e.recorded_at, prev[0]]
+        with _cursor(connection) as cursor:
+            cursor.execute(_append_sql(model, connection.alias, one=True), [stream_type, *row])
+            return {(s, v): position for position, s, v in cursor.fetchall()}
+    columns = [
+        [e.stream_id for e in stored],
+        [e.version for e in stored],
+        [e.type for e in stored],
+        [e.schema_version for e in stored],
+        [json.dumps(e.data) for e in stored],
+        [json.dumps(e.metadata) for e in stored],
+        [e.recorded_at for e in stored],
+        prev,
+    ]
+    with _cursor(connection) as cursor:
+        # the same text every time: prepared on the server after a few runs (planning the
+        # statement cost more than running it)
+        cursor.execute(_append_sql(model, connection.alias), [stream_type, *columns])
+        return {(s, v): position for position, s, v in cursor.fetchall()}
+
+
+@functools.cache
+def _append_sql(model, alias: str, one: bool = False) -> str:
+    connection = connections[alias]
     meta, quote = model._meta, connection.ops.quote_name
     text, big = models.TextField(), models.BigIntegerField()
     fields = [meta.get_field(c) for c in COLUMNS[:4]] + [text, text, meta.get_field(COLUMNS[6])]
-    values: list[list[Any]] = [
-        [
-            e.stream_id,
-            e.version,
-            e.type,
-            e.schema_version,
-            json.dumps(e.data),
-            json.dumps(e.metadata),
-            e.recorded_at,
-            p,
-        ]
-        for e, p in zip(stored, prev, strict=True)
-    ]
-    source, params = _rows(connection, [*fields, big], [*COLUMNS, "prev"], values)
+    fields.append(big)
+    source, _ = _rows(connection, fields, [*COLUMNS, "prev"], [])
+    if one:
+        casts = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
+        source = f"(VALUES ({casts})) AS v({', '.join(COLUMNS)}, prev)"
     table = quote(meta.db_table)
-    sql = (
+    return (
         f"INSERT INTO {table} (stream_type, {', '.join(COLUMNS)}, tx, ordering_key) "
         "SELECT %s, v.stream_id, v.version, v.type, v.schema_version, v.data::jsonb, "
         "v.metadata::jsonb, v.recorded_at, x.tx, GREATEST(x.tx, COALESCE(p.ordering_key, 0)) "
@@ -60,9 +78,6 @@ def _insert_postgresql(model, connection, stream_type: str, stored, prev) -> Pos
         # positions follow versions within a stream (decision 0068, point 3)
         "ORDER BY v.stream_id, v.version RETURNING id, stream_id, version"
     )
-    with _cursor(connection) as cursor:
-        cursor.execute(sql, [stream_type, *params])
-        return {(s, v): position for position, s, v in cursor.fetchall()}
 
 
 def _insert_portable(model, alias: str, stream_type: str, stored, prev) -> Positions:

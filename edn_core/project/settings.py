@@ -157,4 +157,9 @@ def _database(env, data_dir: Path, alias: str) -> dict:
     else:
         config["CONN_MAX_AGE"] = env.int("EDN_DB_CONN_MAX_AGE", default=60)
         config["CONN_HEALTH_CHECKS"] = True
+        # The platform's own set-based statements (server-side binding: appends, relays,
+        # projections) are prepared after this many runs; 0 turns it off, for a pooler in
+        # transaction mode without prepared statements. Django's queries are not prepared.
+        prepare = env.int("EDN_DB_PREPARE_THRESHOLD", default=5)
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = prepare or None
     return config
