@@ -15,6 +15,7 @@ PLATFORM_DOMAIN = (
     "edn_core.domain",
     "edn_core.eventsourcing.aggregate",
     "edn_core.eventsourcing.codec",
+    "edn_core.eventsourcing.personal",
     "edn_core.eventsourcing.upcasting",
 )
 
