@@ -10,7 +10,6 @@ __all__ = [
     "anonymous",
     "api",
     "bearer_token",
-    "notifier_closed_before_databases_are_dropped",
     "registered_event_schemas",
 ]
 
@@ -39,18 +38,6 @@ def api():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {bearer_token()}")
     return client
-
-
-@pytest.fixture(scope="session", autouse=True)
-def notifier_closed_before_databases_are_dropped(request):
-    """The bus notifier keeps a connection per database (edn_core.bus.notifier): close it
-    before pytest-django drops the test databases, which it could not while one is open."""
-    if any(item.get_closest_marker("django_db") for item in request.session.items):
-        request.getfixturevalue("django_db_setup")  # set up first, so torn down after this
-    yield
-    from edn_core.bus import notifier
-
-    notifier.close()
 
 
 @pytest.fixture(autouse=True)
