@@ -66,17 +66,24 @@ class EventSourcedRepository(Generic[A]):
         )
         after = {s: snapshots[s][0] if s in snapshots else 0 for s in by_stream}
         streams = self.store.read_many(after)
+        # one decode for every stream (a sealing codec reads all their keys in one query)
+        decoded = iter(self.store.codec.decode_all([e for es in streams.values() for e in es]))
         found = {}
         for stream_id, events in streams.items():
+            mine = [next(decoded) for _ in events]
             if events or stream_id in snapshots:
                 aggregate_id = by_stream[stream_id]
-                found[aggregate_id] = self.rebuild(aggregate_id, snapshots.get(stream_id), events)
+                found[aggregate_id] = self.rebuild(
+                    aggregate_id, snapshots.get(stream_id), events, mine
+                )
         return found
 
-    def rebuild(self, aggregate_id: Any, snapshot, events: list[StoredEvent]) -> A:
-        """The aggregate from a snapshot ``(version, state)`` or None, and the events after."""
+    def rebuild(self, aggregate_id: Any, snapshot, events: list[StoredEvent], decoded=None) -> A:
+        """The aggregate from a snapshot ``(version, state)`` or None, and the events after
+        (``decoded``: those events decoded already, e.g. many streams' in one call)."""
+        if decoded is None:
+            decoded = self.store.codec.decode_all(events)
         self.events_read += len(events)
-        decoded = self.store.codec.decode_all(events)
         aggregate = self.aggregate_type.from_history(aggregate_id, decoded, snapshot=snapshot)
         if events:  # a stream may start above version 1 (imported from an older store)
             aggregate.version = events[-1].version
