@@ -386,6 +386,7 @@ def define_projection(event_type, store):
     from decimal import Decimal
 
     from edn_core.eventsourcing.projections import Projection
+    from edn_core.eventsourcing.readmodels import upsert_rows
     from orders.models import OrderView
 
     class Totals(Projection):
@@ -418,11 +419,12 @@ def define_projection(event_type, store):
                 row.order_total += event.by
             for row in rows.values():
                 row.pk = None
-            OrderView.objects.using(self.store.alias).bulk_create(
-                rows.values(),
-                update_conflicts=True,
-                unique_fields=["generation", "order_id"],
-                update_fields=["version", "order_total", "updated_at"],
+            upsert_rows(  # one statement per batch, as orders/projections.py writes
+                OrderView,
+                self.store.alias,
+                list(rows.values()),
+                ["generation", "order_id"],
+                ["version", "order_total", "updated_at"],
             )
 
         def rows(self, generation: int):

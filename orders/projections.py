@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from edn_core.eventsourcing.projections import Projection
+from edn_core.eventsourcing.readmodels import upsert_rows
 from orders.domain import (
     OrderCancelled,
     OrderConfirmed,
@@ -22,7 +23,8 @@ from orders.domain import (
 from orders.models import OrderView
 from orders.store import store
 
-VALUES = [f.name for f in OrderView._meta.concrete_fields if f.name not in ("row", "generation")]
+UNIQUE = ["generation", "order_id"]
+VALUES = [f.name for f in OrderView._meta.concrete_fields if f.name not in ("row", *UNIQUE)]
 CLOSING = {
     OrderConfirmed: OrderState.CREATED,
     OrderShipped: OrderState.SHIPPED,
@@ -69,12 +71,7 @@ class OrderList(Projection):
             row.version, row.updated_at = stored.version, stored.recorded_at
         for row in rows.values():
             row.pk = None  # one upsert for new and known rows alike
-        OrderView.objects.using(self.store.alias).bulk_create(
-            rows.values(),
-            update_conflicts=True,
-            unique_fields=["generation", "order_id"],
-            update_fields=VALUES,
-        )
+        upsert_rows(OrderView, self.store.alias, list(rows.values()), UNIQUE, VALUES)
 
     @staticmethod
     def apply(row: OrderView, event) -> None:
