@@ -115,7 +115,10 @@ class OrderFilter(StrictSerializer):
 
 class OrderAt(StrictSerializer):
     version = serializers.IntegerField(
-        min_value=1, required=False, help_text="The order at this version of its stream."
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        help_text="The order at this version of its stream.",
     )
     asOf = Rfc3339DateTimeField(
         source="as_of",

@@ -5,6 +5,8 @@ from the document is accepted and anything else is refused with 400.
 """
 
 import re
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.core.validators import RegexValidator
@@ -105,18 +107,35 @@ class StrictDecimalField(serializers.DecimalField):
 
 
 class Rfc3339DateTimeField(serializers.DateTimeField):
-    """An RFC 3339 time with its offset (``2026-12-01T10:00:00Z``); a time without one is
-    ambiguous and refused."""
+    """Any RFC 3339 time with its offset (``2026-12-01T10:00:00Z``), as an aware UTC datetime;
+    a time without an offset is ambiguous and refused. Fractions beyond microseconds are cut,
+    a leap second reads as its last microsecond, and a time beyond what Python represents in
+    UTC reads as the first or last representable instant."""
 
     default_error_messages = {"offset": "An RFC 3339 time with an offset is required."}
 
     def to_internal_value(self, value: Any):
-        if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        found = _RFC3339.fullmatch(value) if isinstance(value, str) else None
+        if found is None:
             self.fail("offset")
-        return super().to_internal_value(value)
+        year, month, day, hour, minute, second, fraction, zone = found.groups()
+        micro = int((fraction or "")[:6].ljust(6, "0"))
+        if second == "60":  # a leap second
+            second, micro = "59", 999_999
+        sign = 1 if zone[0] == "+" else -1
+        offset = 0 if zone in "Zz" else sign * (int(zone[1:3]) * 60 + int(zone[4:6]))
+        try:
+            local = datetime(*map(int, (year, month, day, hour, minute, second)), micro)
+            return local.replace(tzinfo=dt_timezone(timedelta(minutes=offset))).astimezone(UTC)
+        except OverflowError:  # within a day of year 1 or year 9999
+            return (datetime.min if offset > 0 else datetime.max).replace(tzinfo=UTC)
+        except ValueError:  # February 30th, hour 25, an offset of a day or more
+            self.fail("offset")
 
 
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})"
+)
 
 
 class UniqueItemsListField(serializers.ListField):

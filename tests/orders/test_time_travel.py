@@ -69,6 +69,7 @@ def test_an_order_as_of_a_version_or_a_time(api):
         ({"version": "9"}, 404),  # the stream never had it
         ({"asOf": "2000-01-01T00:00:00Z"}, 404),  # before the order existed
         ({"version": "0"}, 400),
+        ({"version": str(2**31)}, 400),  # beyond any stream's version
         ({"version": "two"}, 400),
         ({"asOf": "2026-12-01T10:00:00"}, 400),  # no offset: ambiguous
         ({"asOf": "yesterday"}, 400),
@@ -108,3 +109,23 @@ def test_a_snapshot_is_taken_every_25_events_and_used_on_load():
     loaded = orders.get(order.id)
     assert loaded.version == 31 and loaded.shipping_address.street == "29 Snap St"
     assert orders.events_read == 6  # the 6 events after the snapshot at version 25
+
+
+@pytest.mark.parametrize(
+    ("when", "status"),
+    [
+        ("9999-12-31T23:59:59-14:00", 200),  # past what Python holds in UTC: the last instant
+        ("9999-12-31t23:59:59.123456789z", 200),  # lower case, nanoseconds: any RFC 3339 time
+        ("9999-12-31T23:59:60Z", 200),  # a leap second
+        ("0001-01-01T00:00:00+14:00", 404),  # before the first instant: nothing existed
+        ("2000-02-30T00:00:00Z", 400),  # no such day
+    ],
+)
+def test_every_rfc_3339_time_is_understood(api, when, status):
+    order = PlaceOrderFactory.create()
+    response = api.get(f"/api/orders/{order.id}", {"asOf": when})
+    assert response.status_code == status, response.content
+    if status == 200:
+        assert response["ETag"] == '"1"'
+    listed = api.get("/api/orders", {"asOf": when, "customerId": str(order.customer_id)})
+    assert listed.status_code == (400 if status == 400 else 200), listed.content
