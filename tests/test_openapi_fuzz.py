@@ -255,21 +255,28 @@ STATEFUL_SCENARIOS = max(10, CASES // 25)
 def test_stateful_flows_across_linked_operations():
     """Follow the document's links: create a resource, then read, change, ship or delete
     it with the id and ETag the creation answered (schemathesis's stateful phase)."""
-    linked = schema.include(path_regex="^/api/(customers|inventory|orders|sagas)")
+    linked = schema.include(path_regex="^/api/(customers|inventory|orders|sagas)").exclude(
+        path_regex="/events$"  # a read-only view, fuzzed on its own above
+    )
 
     steps: Counter[tuple[str, int]] = Counter()
 
     class Flows(linked.as_state_machine()):
         def validate_response(self, response, case, additional_checks=None, **kwargs):
-            if refused_across_parameters(response):  # the one rule stated in words
+            excluded = [positive_data_acceptance] if refused_across_parameters(response) else []
+            try:
                 case.validate_response(
                     response,
                     additional_checks=additional_checks,
-                    excluded_checks=[positive_data_acceptance],
+                    excluded_checks=excluded,
                     transport_kwargs=kwargs,
                 )
-                return
-            super().validate_response(response, case, additional_checks, **kwargs)
+            except Exception as failure:
+                # shown even when replaying the case then trips hypothesis's flakiness check
+                # (schemathesis draws some values from a true random source)
+                print(f"stateful failure: {case.as_curl_command()} -> {response.status_code}")
+                print(f"  {response.text[:500]}\n  {failure}")
+                raise
 
         def after_call(self, response, case):
             super().after_call(response, case)
