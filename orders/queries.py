@@ -30,14 +30,11 @@ def list_orders_as_of(as_of: datetime, *, customer_id: UUID, state: str | None =
     streams: one query for the streams, one for their events)."""
     streams = OrderEvent.streams_of_customers(orders.alias, [customer_id])
     found = orders.store.read_many({str(s): 0 for s in streams}, as_of=as_of)
-    decoded = iter(orders.store.codec.decode_all([e for es in found.values() for e in es]))
-    placed = []
-    for stream_id, events in found.items():
-        mine = [next(decoded) for _ in events]
-        if events:
-            order = orders.rebuild(UUID(stream_id), None, events, mine)
-            if not state or order.state == state:
-                placed.append((events[0].recorded_at, stream_id, order))
+    placed = [
+        (found[stream_id][0].recorded_at, stream_id, order)
+        for stream_id, order in orders.rebuild_many(found).items()
+        if not state or order.state == state
+    ]
     placed.sort(key=lambda entry: entry[1])  # ties by id, like the live list
     placed.sort(key=lambda entry: entry[0], reverse=True)
     return [order for *_, order in placed]

@@ -8,6 +8,7 @@ stream after its snapshot, and ``get`` also travels in time (``version=`` / ``as
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -66,17 +67,26 @@ class EventSourcedRepository(Generic[A]):
         )
         after = {s: snapshots[s][0] if s in snapshots else 0 for s in by_stream}
         streams = self.store.read_many(after)
-        # one decode for every stream (a sealing codec reads all their keys in one query)
+        built = self.rebuild_many(streams, snapshots, ids=by_stream)
+        return {by_stream[stream_id]: aggregate for stream_id, aggregate in built.items()}
+
+    def rebuild_many(
+        self, streams: dict[str, list[StoredEvent]], snapshots=None, *, ids=None
+    ) -> dict[str, A]:
+        """``{stream id: aggregate}`` of the streams with events or a snapshot, all their events
+        decoded in one call (a sealing codec reads all their keys in one query). ``ids`` gives
+        each stream's aggregate id (default: the stream id as a UUID)."""
+        snapshots = snapshots or {}
         decoded = iter(self.store.codec.decode_all([e for es in streams.values() for e in es]))
-        found = {}
+        built = {}
         for stream_id, events in streams.items():
             mine = [next(decoded) for _ in events]
             if events or stream_id in snapshots:
-                aggregate_id = by_stream[stream_id]
-                found[aggregate_id] = self.rebuild(
+                aggregate_id = ids[stream_id] if ids else uuid.UUID(stream_id)
+                built[stream_id] = self.rebuild(
                     aggregate_id, snapshots.get(stream_id), events, mine
                 )
-        return found
+        return built
 
     def rebuild(self, aggregate_id: Any, snapshot, events: list[StoredEvent], decoded=None) -> A:
         """The aggregate from a snapshot ``(version, state)`` or None, and the events after
