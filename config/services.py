@@ -6,5 +6,5 @@ process hosts. ``SAGA_APPS`` hold saga definitions (``<app>/sagas.py``) and are 
 wherever ``sagas`` is hosted.
 """
 
-SERVICE_APPS = ("customers", "orders", "inventory", "sagas", "schema_registry")
+SERVICE_APPS = ("customers", "orders", "inventory", "sagas", "schema_registry", "analytics")
 SAGA_APPS = ("order_saga",)

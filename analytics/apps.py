@@ -1,0 +1,5 @@
+from edn_core import apps
+
+
+class AnalyticsConfig(apps.ServiceAppConfig):
+    name = "analytics"
