@@ -90,15 +90,16 @@ class RedisLog(RedisGroups):
         count = self.shape(stream)
         pipe = self.redis.pipeline(transaction=False)
         for partition in range(count):
-            pipe.xlen(self.key(stream, partition))
-            pipe.xrevrange(self.key(stream, partition), count=1)
-        replies = pipe.execute()
-        lengths, lasts = replies[0::2], replies[1::2]
+            pipe.xinfo_stream(self.key(stream, partition))
+        # a partition never written has no key yet: the reply is an error
+        found = [r if isinstance(r, dict) else {} for r in pipe.execute(raise_on_error=False)]
         return StreamInfo(
             name=stream,
             partitions=count,
-            last_offsets={p: offset_of(last[0][0]) if last else 0 for p, last in enumerate(lasts)},
-            lengths=dict(enumerate(lengths)),
+            last_offsets={
+                p: offset_of(f.get("last-generated-id", "0-0")) for p, f in enumerate(found)
+            },
+            lengths={p: f.get("length", 0) for p, f in enumerate(found)},
         )
 
     def streams(self) -> list[str]:
