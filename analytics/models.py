@@ -7,6 +7,7 @@ from django.utils import timezone
 from analytics.domain import NAME_MAX, Analytics
 from edn_core.bus import models as bus
 from edn_core.persistence import Repository
+from edn_core.streams import models as streams
 
 
 class AnalyticsRecord(models.Model):
@@ -69,4 +70,16 @@ class FailedDelivery(bus.FailedDeliveryBase):
 
 
 class AggregateCheckpoint(bus.AggregateCheckpointBase):
+    pass
+
+
+class StreamDefinition(streams.StreamDefinitionBase):
+    pass
+
+
+class StreamEntry(streams.StreamEntryBase):
+    pass
+
+
+class StreamGroupOffset(streams.StreamGroupOffsetBase):
     pass

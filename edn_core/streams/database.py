@@ -1,0 +1,249 @@
+"""The database stream log: streams in the tables of the service app that hosts them, on its
+alias (SQLite in development, PostgreSQL in production), through Django's ORM.
+
+Offsets: each partition has a row in the app's ``StreamDefinitionBase`` table holding the last
+offset handed out. An append moves that counter on with an ``UPDATE`` per partition it writes
+to, in partition order, then inserts its entries in one bulk statement. The ``UPDATE`` locks the
+partition's row (PostgreSQL: a row lock; SQLite: the database's write lock) until the
+transaction ends, so appenders to one partition take turns: offsets are dense, increasing, and
+become visible in offset order (a reader never sees offset 7 committed while 6 is still to
+come). Taking the locks in partition order keeps concurrent multi-partition appends free of
+deadlocks. Append times never go back within a partition (the counter row keeps the last one).
+
+Transactions: ``append``, ``commit`` and ``reset`` run in the caller's transaction on the alias
+when one is open (an inbox row, processor state and offsets commit together), else in their
+own. Inside a caller's transaction the partitions appended to stay locked until it ends: keep
+such transactions short. A group's consumers need no delivery state: ``consume`` returns the
+entries after the group's committed offsets, whoever had them before. Streams are never
+deleted (the partition counts of streams this log has seen are cached).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from functools import cached_property
+
+from django.db import connections, models, transaction
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from edn_core.bus.stores import find_model
+from edn_core.routers import alias_for
+from edn_core.streams.models import StreamDefinitionBase, StreamEntryBase, StreamGroupOffsetBase
+from edn_core.streams.port import (
+    Entry,
+    NewEntry,
+    StreamInfo,
+    StreamLog,
+    UnknownStream,
+    partition_of,
+)
+
+__all__ = ["DatabaseLog"]
+
+FIELDS = ("partition", "offset", "key", "value", "headers", "appended_at")
+
+
+class DatabaseLog(StreamLog):
+    """Streams in ``app_label``'s stream tables, on ``alias`` (default: the app's own)."""
+
+    name = "database"
+
+    def __init__(self, app_label: str, alias: str | None = None) -> None:
+        self.app_label, self.alias = app_label, alias or alias_for(app_label)
+        self._shapes: dict[str, int] = {}
+        self._turns = itertools.count()
+
+    @cached_property
+    def definitions(self) -> models.QuerySet:
+        return self._rows(StreamDefinitionBase)
+
+    @cached_property
+    def entries(self) -> models.QuerySet:
+        return self._rows(StreamEntryBase)
+
+    @cached_property
+    def offsets(self) -> models.QuerySet:
+        return self._rows(StreamGroupOffsetBase)
+
+    def _rows(self, base: type) -> models.QuerySet:
+        return find_model(self.app_label, base)._default_manager.using(self.alias).all()
+
+    def _partitions(self, stream: str) -> int:
+        if stream not in self._shapes:
+            shape = self.definitions.filter(stream=stream, partition=0)
+            count = shape.values_list("partitions", flat=True).first()
+            if count is None:
+                raise UnknownStream(stream)
+            self._shapes[stream] = count
+        return self._shapes[stream]
+
+    # -- streams ------------------------------------------------------------------------------
+
+    def ensure(self, stream: str, partitions: int) -> None:
+        if partitions < 1:
+            raise ValueError(f"a stream needs at least one partition, not {partitions}")
+        model = self.definitions.model
+        with transaction.atomic(using=self.alias):
+            # partition 0 first: of concurrent creators with other counts, one wins, the
+            # others see its count (PostgreSQL: ON CONFLICT waits for the winner's commit)
+            self.definitions.bulk_create(
+                [model(stream=stream, partition=0, partitions=partitions)], ignore_conflicts=True
+            )
+            first = self.definitions.select_for_update().get(stream=stream, partition=0)
+            if first.partitions != partitions:
+                raise ValueError(
+                    f"stream {stream} has {first.partitions} partitions, not {partitions}"
+                )
+            rest = [
+                model(stream=stream, partition=p, partitions=partitions)
+                for p in range(1, partitions)
+            ]
+            self.definitions.bulk_create(rest, ignore_conflicts=True)
+        self._shapes[stream] = partitions
+
+    def info(self, stream: str) -> StreamInfo:
+        partitions = self._partitions(stream)
+        rows = self.definitions.filter(stream=stream)
+        ends = dict(rows.values_list("partition", "last_offset"))
+        counted = self.entries.filter(stream=stream).order_by().values("partition")
+        lengths = dict(counted.annotate(n=models.Count("id")).values_list("partition", "n"))
+        return StreamInfo(
+            stream,
+            partitions,
+            {p: ends.get(p, 0) for p in range(partitions)},
+            {p: lengths.get(p, 0) for p in range(partitions)},
+        )
+
+    def streams(self) -> list[str]:
+        names = self.definitions.filter(partition=0).order_by("stream")
+        return list(names.values_list("stream", flat=True))
+
+    # -- appending and reading ----------------------------------------------------------------
+
+    def append(self, stream: str, entries: Sequence[NewEntry]) -> list[tuple[int, int]]:
+        partitions = self._partitions(stream)
+        if not entries:
+            return []
+        targets = [partition_of(entry.key, partitions) for entry in entries]
+        counts, now = Counter(targets), timezone.now()
+        with transaction.atomic(using=self.alias, savepoint=False):
+            mine = self.definitions.filter(stream=stream)
+            for partition in sorted(counts):  # one lock after another, in partition order
+                mine.filter(partition=partition).update(
+                    last_offset=models.F("last_offset") + counts[partition],
+                    last_appended_at=Greatest(
+                        Coalesce("last_appended_at", models.Value(now)), models.Value(now)
+                    ),
+                )
+            heads = mine.filter(partition__in=counts)
+            ends = {
+                p: (last, at)
+                for p, last, at in heads.values_list("partition", "last_offset", "last_appended_at")
+            }
+            if len(ends) != len(counts):
+                raise UnknownStream(stream)
+            taken = {p: ends[p][0] - counts[p] for p in counts}
+            positions, rows, model = [], [], self.entries.model
+            for entry, partition in zip(entries, targets, strict=True):
+                taken[partition] += 1
+                positions.append((partition, taken[partition]))
+                rows.append(
+                    model(
+                        stream=stream,
+                        partition=partition,
+                        offset=taken[partition],
+                        key=entry.key,
+                        value=dict(entry.value),
+                        headers=dict(entry.headers),
+                        appended_at=ends[partition][1],
+                    )
+                )
+            self.entries.bulk_create(rows, batch_size=500)
+        return positions
+
+    def read(self, stream: str, partition: int, after: int, limit: int) -> list[Entry]:
+        if limit <= 0:
+            return []
+        rows = self.entries.filter(stream=stream, partition=partition, offset__gt=after)
+        return [Entry(stream, *row) for row in rows.order_by("offset").values_list(*FIELDS)[:limit]]
+
+    def offset_at(self, stream: str, partition: int, when: datetime) -> int:
+        rows = self.entries.filter(stream=stream, partition=partition, appended_at__lt=when)
+        last = rows.order_by("-appended_at", "-offset").values_list("offset", flat=True)
+        return last.first() or 0
+
+    def trim(self, stream: str, *, before: datetime) -> int:
+        removed = 0
+        for partition in range(self._partitions(stream)):
+            old = self.entries.filter(stream=stream, partition=partition, appended_at__lt=before)
+            removed += old.delete()[0]
+        return removed
+
+    # -- consumer groups ----------------------------------------------------------------------
+
+    def groups(self, stream: str) -> list[str]:
+        names = self.offsets.filter(stream=stream).order_by("group").distinct()
+        return list(names.values_list("group", flat=True))
+
+    def committed(self, stream: str, group: str) -> dict[int, int]:
+        partitions = self._partitions(stream)
+        done = dict(
+            self.offsets.filter(stream=stream, group=group).values_list("partition", "offset")
+        )
+        return {p: done.get(p, 0) for p in range(partitions)}
+
+    def consume(
+        self, stream: str, group: str, consumer: str, partitions: Iterable[int], limit: int
+    ) -> list[Entry]:
+        """The entries after the group's committed offsets; the partition read first turns
+        from call to call, so a partition with a long backlog does not starve the others."""
+        owned = sorted(set(partitions))
+        if not owned or limit <= 0:
+            return []
+        done, start = self.committed(stream, group), next(self._turns) % len(owned)
+        batch: list[Entry] = []
+        for partition in owned[start:] + owned[:start]:
+            batch += self.read(stream, partition, done[partition], limit - len(batch))
+            if len(batch) >= limit:
+                break
+        return batch
+
+    def commit(self, stream: str, group: str, offsets: Mapping[int, int]) -> None:
+        self._upsert(stream, group, offsets, forward_only=True)
+
+    def reset(self, stream: str, group: str, offsets: Mapping[int, int]) -> None:
+        self._upsert(stream, group, offsets, forward_only=False)
+
+    def delete_group(self, stream: str, group: str) -> None:
+        self.offsets.filter(stream=stream, group=group).delete()
+
+    def _upsert(self, stream: str, group: str, offsets: Mapping[int, int], forward_only: bool):
+        """One ``INSERT … ON CONFLICT … DO UPDATE`` (PostgreSQL and SQLite 3.24+); a commit
+        moves an offset only forward."""
+        partitions = self._partitions(stream)
+        if any(not 0 <= p < partitions for p in offsets):
+            raise ValueError(f"stream {stream} has partitions 0 to {partitions - 1}: {offsets}")
+        if not offsets:
+            return
+        connection = connections[self.alias]
+        meta, quote = self.offsets.model._meta, connection.ops.quote_name
+        table = quote(meta.db_table)
+        names = ("stream", "group", "partition", "offset", "updated_at")
+        columns = [quote(meta.get_field(name).column) for name in names]
+        stream_, group_, partition_, offset_, updated_ = columns
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        params = [v for p, o in sorted(offsets.items()) for v in (stream, group, p, o, now)]
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(offsets))
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} "
+            f"ON CONFLICT ({stream_}, {group_}, {partition_}) DO UPDATE SET "
+            f"{offset_} = EXCLUDED.{offset_}, {updated_} = EXCLUDED.{updated_}"
+        )
+        if forward_only:
+            sql += f" WHERE {table}.{offset_} < EXCLUDED.{offset_}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
