@@ -127,15 +127,22 @@ class RedisGroups(StreamLog):
     def _fair(
         self, stream: str, keys: dict[str, int], found: dict[str, list], limit: int
     ) -> list[Entry]:
-        """Up to ``limit`` entries, as many from each partition as the others allow, each
-        partition's a prefix of what was found, partition by partition in offset order."""
-        ranked = sorted(
-            (rank, partition, item)
+        """Up to ``limit`` entries, as many from each partition as the others leave room for,
+        each partition's a prefix of what was found (in Redis order), partition by partition."""
+        taken, left = dict.fromkeys(keys, 0), limit
+        active = [key for key in keys if found[key]]
+        while left and active:
+            share = max(left // len(active), 1)
+            for key in active:
+                more = min(share, len(found[key]) - taken[key], left)
+                taken[key] += more
+                left -= more
+            active = [key for key in active if taken[key] < len(found[key])]
+        return [
+            self.entry(stream, partition, entry_id, fields)
             for key, partition in keys.items()
-            for rank, item in enumerate(found[key])
-        )
-        kept = sorted((partition, item[0], item[1]) for _, partition, item in ranked[:limit])
-        return [self.entry(stream, partition, i, fields) for partition, i, fields in kept]
+            for entry_id, fields in found[key][: taken[key]]
+        ]
 
     def commit(self, stream: str, group: str, offsets: Mapping[int, int]) -> None:
         chosen = {p: offsets[p] for p in self.owned(stream, offsets) if offsets[p] > 0}

@@ -187,3 +187,28 @@ def test_each_instance_sees_only_the_streams_under_its_prefix(log, stream):
         assert log.info(stream).partitions == 2
     finally:
         other.redis.delete(*other.redis.keys(f"{other.prefix}*"))
+
+
+def test_entries_of_one_millisecond_come_in_sequence_order_not_text_order(log, stream):
+    offsets = [add_raw(log, stream, 0, f"3000-{seq}", seq) for seq in range(12)]
+    offsets += [add_raw(log, stream, 1, f"3000-{seq}", seq) for seq in range(3)]
+    batch = log.consume(stream, new_name("g"), "c1", [0, 1], 14)
+    assert [(e.partition, e.value["n"]) for e in batch] == [
+        *((0, n) for n in range(11)),
+        *((1, n) for n in range(3)),
+    ]
+    assert [e.offset for e in batch if e.partition == 0] == offsets[:11]
+
+
+def test_consuming_and_committing_batches_delivers_each_entry_once_in_order(log, stream):
+    log.append(stream, [NewEntry(f"order-{n % 9}", {"n": n}) for n in range(600)])
+    group, seen = new_name("g"), []
+    for _ in range(1000):  # a deadlock guard
+        batch = log.consume(stream, group, "c1", [0, 1], 50)
+        if not batch:
+            break
+        seen += batch
+        log.commit(stream, group, {e.partition: e.offset for e in batch})
+    assert sorted(e.value["n"] for e in seen) == list(range(600))
+    for partition in (0, 1):
+        assert [e for e in seen if e.partition == partition] == read_all(log, stream, partition)
