@@ -23,7 +23,7 @@ from datetime import datetime
 import redis
 
 from edn_core.streams.port import Entry, NewEntry, StreamInfo, UnknownStream, partition_of
-from edn_core.streams.redis_groups import RedisGroups
+from edn_core.streams.redis_groups import RedisGroups, missing_as
 from edn_core.streams.redis_ids import appended_at, id_of, ms_after, offset_of
 
 __all__ = ["RedisLog"]
@@ -92,7 +92,7 @@ class RedisLog(RedisGroups):
         for partition in range(count):
             pipe.xinfo_stream(self.key(stream, partition))
         # a partition never written has no key yet: the reply is an error
-        found = [r if isinstance(r, dict) else {} for r in pipe.execute(raise_on_error=False)]
+        found = missing_as(pipe.execute(raise_on_error=False), {})
         return StreamInfo(
             name=stream,
             partitions=count,

@@ -24,9 +24,22 @@ from edn_core.streams.port import Entry, StreamLog
 from edn_core.streams.redis_ids import id_of, offset_of
 from edn_core.streams.redis_scripts import COMMIT
 
-__all__ = ["RedisGroups"]
+__all__ = ["RedisGroups", "missing_as"]
 
 T = TypeVar("T")
+
+
+def missing_as(replies: list, default: object) -> list:
+    """Pipeline ``replies`` with ``default`` in place of the errors of a partition whose key
+    does not exist yet (nothing was appended and no group made there); other errors raise."""
+    for reply in replies:
+        if isinstance(reply, redis.ResponseError) and not _is_missing(str(reply)):
+            raise reply
+    return [default if isinstance(reply, redis.ResponseError) else reply for reply in replies]
+
+
+def _is_missing(message: str) -> bool:
+    return "no such key" in message.lower() or "requires the key to exist" in message
 
 
 class RedisGroups(StreamLog):
@@ -68,8 +81,8 @@ class RedisGroups(StreamLog):
         pipe = self.redis.pipeline(transaction=False)
         for partition in range(self.shape(stream)):
             pipe.xinfo_groups(self.key(stream, partition))
-        replies = pipe.execute(raise_on_error=False)
-        names = {g["name"] for reply in replies if isinstance(reply, list) for g in reply}
+        replies = missing_as(pipe.execute(raise_on_error=False), [])
+        names = {g["name"] for reply in replies for g in reply}
         return sorted(names)
 
     def committed(self, stream: str, group: str) -> dict[int, int]:
@@ -177,5 +190,5 @@ class RedisGroups(StreamLog):
         for partition in range(count):
             pipe.xgroup_destroy(self.key(stream, partition), group)
         pipe.hdel(self.key(stream, "committed"), *(f"{p}:{group}" for p in range(count)))
-        pipe.execute(raise_on_error=False)
+        missing_as(pipe.execute(raise_on_error=False), 0)
         self._groups.discard((stream, group))

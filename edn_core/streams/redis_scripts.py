@@ -3,6 +3,8 @@
 A commit must, as one step, refuse to go backwards, acknowledge every pending entry up to the
 offset (whoever holds it), move the group's last-delivered id up to the offset if it was
 behind (entries committed without being delivered are never delivered), and record the offset.
+It also forgets the group's consumers that hold nothing (a consumer is a name the caller picks,
+often one per process: without this, every restart would leave one behind for good).
 Done from the client, a concurrent commit could interleave and lower the offset; a script runs
 alone. Ids are compared by their two numbers (Lua numbers are doubles: a whole offset would
 lose precision, a millisecond count or a sequence number does not).
@@ -40,6 +42,11 @@ for _, fields in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
   if info['name'] == group and before(info['last-delivered-id'], target) then
     redis.call('XGROUP', 'SETID', KEYS[1], group, target)
   end
+end
+for _, fields in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], group)) do
+  local info = {}
+  for i = 1, #fields, 2 do info[fields[i]] = fields[i + 1] end
+  if info['pending'] == 0 then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], group, info['name']) end
 end
 redis.call('HSET', KEYS[2], ARGV[2], target)
 return 1

@@ -140,6 +140,8 @@ def test_a_dead_consumers_pending_entries_go_to_the_partitions_new_owner_at_once
     assert log.consume(stream, group, "c3", [0], 100) == zero
     log.commit(stream, group, {0: zero[2].offset})
     assert list(pending(log, stream, group, 0)) == [id_of(zero[3].offset)]
+    consumers = log.redis.xinfo_consumers(log.key(stream, 0), group)
+    assert [c["name"] for c in consumers] == ["c3"], "those holding nothing are forgotten"
     assert log.committed(stream, group) == {0: zero[2].offset, 1: 0}
 
 
