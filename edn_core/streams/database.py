@@ -13,25 +13,27 @@ deadlocks. Append times never go back within a partition (the counter row keeps 
 Transactions: ``append``, ``commit`` and ``reset`` run in the caller's transaction on the alias
 when one is open (an inbox row, processor state and offsets commit together), else in their
 own. Inside a caller's transaction the partitions appended to stay locked until it ends: keep
-such transactions short. A group's consumers need no delivery state: ``consume`` returns the
-entries after the group's committed offsets, whoever had them before. Streams are never
-deleted (the partition counts of streams this log has seen are cached).
+such transactions short, and append once in each (two appends taking partitions in opposite
+orders can deadlock with another transaction's). Consumer groups: ``database_groups``.
+Streams are never deleted (the partition counts of streams seen are cached). Thread-safe:
+each thread works on its own Django connection.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cached_property
 
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from edn_core.bus.stores import find_model
 from edn_core.routers import alias_for
+from edn_core.streams.database_groups import DatabaseGroups
 from edn_core.streams.models import StreamDefinitionBase, StreamEntryBase, StreamGroupOffsetBase
 from edn_core.streams.port import (
     Entry,
@@ -47,7 +49,7 @@ __all__ = ["DatabaseLog"]
 FIELDS = ("partition", "offset", "key", "value", "headers", "appended_at")
 
 
-class DatabaseLog(StreamLog):
+class DatabaseLog(DatabaseGroups, StreamLog):
     """Streams in ``app_label``'s stream tables, on ``alias`` (default: the app's own)."""
 
     name = "database"
@@ -58,19 +60,24 @@ class DatabaseLog(StreamLog):
         self._turns = itertools.count()
 
     @cached_property
+    def _models(self) -> dict[type, type[models.Model]]:
+        bases = (StreamDefinitionBase, StreamEntryBase, StreamGroupOffsetBase)
+        return {base: find_model(self.app_label, base) for base in bases}
+
+    def _rows(self, base: type) -> models.QuerySet:
+        return self._models[base]._default_manager.using(self.alias)
+
+    @property
     def definitions(self) -> models.QuerySet:
         return self._rows(StreamDefinitionBase)
 
-    @cached_property
+    @property
     def entries(self) -> models.QuerySet:
         return self._rows(StreamEntryBase)
 
-    @cached_property
+    @property
     def offsets(self) -> models.QuerySet:
         return self._rows(StreamGroupOffsetBase)
-
-    def _rows(self, base: type) -> models.QuerySet:
-        return find_model(self.app_label, base)._default_manager.using(self.alias).all()
 
     def _partitions(self, stream: str) -> int:
         if stream not in self._shapes:
@@ -182,68 +189,3 @@ class DatabaseLog(StreamLog):
             old = self.entries.filter(stream=stream, partition=partition, appended_at__lt=before)
             removed += old.delete()[0]
         return removed
-
-    # -- consumer groups ----------------------------------------------------------------------
-
-    def groups(self, stream: str) -> list[str]:
-        names = self.offsets.filter(stream=stream).order_by("group").distinct()
-        return list(names.values_list("group", flat=True))
-
-    def committed(self, stream: str, group: str) -> dict[int, int]:
-        partitions = self._partitions(stream)
-        done = dict(
-            self.offsets.filter(stream=stream, group=group).values_list("partition", "offset")
-        )
-        return {p: done.get(p, 0) for p in range(partitions)}
-
-    def consume(
-        self, stream: str, group: str, consumer: str, partitions: Iterable[int], limit: int
-    ) -> list[Entry]:
-        """The entries after the group's committed offsets; the partition read first turns
-        from call to call, so a partition with a long backlog does not starve the others."""
-        owned = sorted(set(partitions))
-        if not owned or limit <= 0:
-            return []
-        done, start = self.committed(stream, group), next(self._turns) % len(owned)
-        batch: list[Entry] = []
-        for partition in owned[start:] + owned[:start]:
-            batch += self.read(stream, partition, done[partition], limit - len(batch))
-            if len(batch) >= limit:
-                break
-        return batch
-
-    def commit(self, stream: str, group: str, offsets: Mapping[int, int]) -> None:
-        self._upsert(stream, group, offsets, forward_only=True)
-
-    def reset(self, stream: str, group: str, offsets: Mapping[int, int]) -> None:
-        self._upsert(stream, group, offsets, forward_only=False)
-
-    def delete_group(self, stream: str, group: str) -> None:
-        self.offsets.filter(stream=stream, group=group).delete()
-
-    def _upsert(self, stream: str, group: str, offsets: Mapping[int, int], forward_only: bool):
-        """One ``INSERT … ON CONFLICT … DO UPDATE`` (PostgreSQL and SQLite 3.24+); a commit
-        moves an offset only forward."""
-        partitions = self._partitions(stream)
-        if any(not 0 <= p < partitions for p in offsets):
-            raise ValueError(f"stream {stream} has partitions 0 to {partitions - 1}: {offsets}")
-        if not offsets:
-            return
-        connection = connections[self.alias]
-        meta, quote = self.offsets.model._meta, connection.ops.quote_name
-        table = quote(meta.db_table)
-        names = ("stream", "group", "partition", "offset", "updated_at")
-        columns = [quote(meta.get_field(name).column) for name in names]
-        stream_, group_, partition_, offset_, updated_ = columns
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        params = [v for p, o in sorted(offsets.items()) for v in (stream, group, p, o, now)]
-        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(offsets))
-        sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} "
-            f"ON CONFLICT ({stream_}, {group_}, {partition_}) DO UPDATE SET "
-            f"{offset_} = EXCLUDED.{offset_}, {updated_} = EXCLUDED.{updated_}"
-        )
-        if forward_only:
-            sql += f" WHERE {table}.{offset_} < EXCLUDED.{offset_}"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
