@@ -27,6 +27,7 @@ from typing import Any
 
 from edn_core.streams import pipeline_process
 from edn_core.streams.pipeline_state import Late, Output, Position, Record, Result, State
+from edn_core.streams.pipeline_steps import FILTER, FLAT_MAP, KEY_BY, MAP, compile_steps
 from edn_core.streams.pipeline_time import appended_time, header_time, value_time
 from edn_core.streams.port import Entry
 from edn_core.streams.reducers import Reducer, combine
@@ -46,27 +47,6 @@ __all__ = [
     "value_time",
 ]
 
-_MAP, _FILTER, _KEY, _FLAT = range(4)
-
-
-def _run(steps: tuple, start: int, key: str, value: Any, out: list) -> None:
-    for i in range(start, len(steps)):
-        kind, fn = steps[i]
-        if kind == _MAP:
-            value = fn(value)
-        elif kind == _FILTER:
-            if not fn(value):
-                return
-        elif kind == _KEY:
-            key = fn(value)
-            if type(key) is not str:
-                key = str(key)
-        else:
-            for item in fn(value):
-                _run(steps, i + 1, key, item, out)
-            return
-    out.append((key, value))
-
 
 class Pipeline:
     """Stateless steps over records, then ``window(...).aggregate(...)``. Immutable: every
@@ -82,33 +62,26 @@ class Pipeline:
         steps: tuple = (),
     ) -> None:
         self.time, self.source, self.steps = time, source, steps
-        get = source or (lambda entry: entry.value)
-
-        def run(entry: Entry) -> list[tuple[str, Any]]:
-            out: list[tuple[str, Any]] = []
-            _run(steps, 0, entry.key, get(entry), out)
-            return out
-
-        self._run = run
+        self._run = compile_steps(steps, source)
 
     def _then(self, kind: int, fn: Callable) -> Pipeline:
         return Pipeline(time=self.time, source=self.source, steps=(*self.steps, (kind, fn)))
 
     def map(self, fn: Callable[[Any], Any]) -> Pipeline:
         """Replace each value with ``fn(value)``."""
-        return self._then(_MAP, fn)
+        return self._then(MAP, fn)
 
     def flat_map(self, fn: Callable[[Any], Iterable[Any]]) -> Pipeline:
         """Replace each value with every value of ``fn(value)`` (none, one or several)."""
-        return self._then(_FLAT, fn)
+        return self._then(FLAT_MAP, fn)
 
     def filter(self, fn: Callable[[Any], Any]) -> Pipeline:
         """Keep the values for which ``fn(value)`` is true."""
-        return self._then(_FILTER, fn)
+        return self._then(FILTER, fn)
 
     def key_by(self, fn: Callable[[Any], Any]) -> Pipeline:
         """Key each record by ``fn(value)`` (a str; other values are turned into one)."""
-        return self._then(_KEY, fn)
+        return self._then(KEY_BY, fn)
 
     def records(self, entries: Iterable[Entry]) -> list[Record]:
         """The records the steps make of ``entries`` (no state: e.g. to append them, keyed

@@ -1,7 +1,7 @@
 """Processing one batch: a pure function of (state, batch) -> Result (no framework, no I/O).
 
-Per source partition the loop keeps a working view (:class:`_Work`): the stored windows,
-read-only, and an overlay of the windows this batch changed. Each entry at or below the
+Per source partition the loop keeps a working view (``pipeline_work.Work``): the stored
+windows, read-only, and an overlay of the windows this batch changed. Each entry at or below the
 partition's applied offset is skipped (already in the state); the others go through the
 pipeline's steps, advance the stream time and reach the window definition, which adds them to
 their open windows or reports the closed ones (late). At the end every window whose close
@@ -17,64 +17,19 @@ from typing import Any
 from edn_core.streams.pipeline_state import (
     Late,
     Output,
-    PartitionState,
     Position,
     Result,
     State,
     StateKey,
 )
+from edn_core.streams.pipeline_work import CLOSED, Work
 from edn_core.streams.port import Entry
 from edn_core.streams.reducers import Reducer
-from edn_core.streams.windows_base import DELETED, MISSING, NO_TIME, WindowDefinition
+from edn_core.streams.windows_base import DELETED, NO_TIME, WindowDefinition
 
 __all__ = ["advance", "process"]
 
 Window = tuple[int, int]
-
-
-class _Work:
-    """One partition's windows during a batch: ``stored`` (never changed) + ``changed``."""
-
-    __slots__ = ("changed", "late", "load", "offset", "start_time", "stored", "stream_time")
-
-    def __init__(self, state: PartitionState, load: Callable[[Any], Any]) -> None:
-        position = state.position
-        self.stored = state.windows
-        self.changed: dict[str, dict[Window, Any]] = {}
-        self.offset, self.late, self.load = position.offset, position.late, load
-        time = position.stream_time
-        self.stream_time = self.start_time = NO_TIME if time is None else time
-
-    def get(self, key: str, window: Window) -> Any:
-        changed = self.changed.get(key)
-        if changed is not None:
-            acc = changed.get(window, MISSING)
-            if acc is not MISSING:
-                return MISSING if acc is DELETED else acc
-        stored = self.stored.get(key)
-        if stored is None:
-            return MISSING
-        acc = stored.get(window, MISSING)
-        return acc if acc is MISSING else self.load(acc)
-
-    def put(self, key: str, window: Window, acc: Any) -> None:
-        changed = self.changed.get(key)
-        if changed is None:
-            changed = self.changed[key] = {}
-        changed[window] = acc
-
-    def delete(self, key: str, window: Window) -> None:
-        self.put(key, window, DELETED)
-
-    def windows(self, key: str) -> dict[Window, Any]:
-        stored, load = self.stored.get(key), self.load
-        view = {window: load(acc) for window, acc in stored.items()} if stored else {}
-        for window, acc in self.changed.get(key, {}).items():
-            if acc is DELETED:
-                view.pop(window, None)
-            else:
-                view[window] = acc
-        return view
 
 
 def process(
@@ -87,7 +42,7 @@ def process(
     entries: Iterable[Entry],
 ) -> Result:
     """Apply ``entries`` (each partition's in offset order) to ``state`` (left unchanged)."""
-    works: dict[int, _Work] = {}
+    works: dict[int, Work] = {}
     late: list[Late] = []
     skipped = 0
     add, load = definition.add, reducer.load
@@ -95,7 +50,7 @@ def process(
         partition = entry.partition
         work = works.get(partition)
         if work is None:
-            work = works[partition] = _Work(state.partition(partition), load)
+            work = works[partition] = Work(state.partition(partition), load)
         if entry.offset <= work.offset:
             skipped += 1
             continue
@@ -124,13 +79,13 @@ def advance(
     """Move partitions' stream time up to ``times`` (ms) without records, closing windows."""
     works = {}
     for partition, t in times.items():
-        work = works[partition] = _Work(state.partition(partition), reducer.load)
+        work = works[partition] = Work(state.partition(partition), reducer.load)
         work.stream_time = max(work.stream_time, t)
     return _finish(works, definition, reducer, emit_updates, [], 0)
 
 
 def _finish(
-    works: dict[int, _Work],
+    works: dict[int, Work],
     definition: WindowDefinition,
     reducer: Reducer,
     emit_updates: bool,
@@ -149,6 +104,11 @@ def _finish(
         positions[partition] = Position(work.offset, None if now == NO_TIME else now, work.late)
         finals: list[Output] = []
         changes: list[Output] = []
+        for key, window, acc in work.closed:
+            if window in stored.get(key, ()):
+                deletes.append((partition, key, *window))
+            if emits(*window):
+                finals.append(Output("final", partition, key, *window, result(acc)))
         if now > work.start_time:  # else every stored window is still open
             for key, windows in stored.items():
                 changed = work.changed.get(key, {})
@@ -161,6 +121,8 @@ def _finish(
         for key, windows in work.changed.items():
             before = stored.get(key, {})
             for window, acc in windows.items():
+                if acc is CLOSED:
+                    continue
                 if acc is DELETED:
                     if window in before:
                         deletes.append((partition, key, *window))

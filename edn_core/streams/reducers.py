@@ -161,9 +161,19 @@ def combine(named: Mapping[str, Reducer] | None = None, /, **reducers: Reducer) 
     return Reducer(
         "combine(" + ", ".join(names) + ")",
         lambda: [r.init() for r in parts],
-        lambda acc, value: [r.add(a, value) for r, a in zip(parts, acc, strict=True)],
+        _add_all(tuple(r.add for r in parts)),
         merge if None not in merges else None,
         dump=lambda acc: {n: r.dump(a) for (n, r), a in zip(pairs, acc, strict=True)},
         load=lambda stored: [r.load(stored[n]) for n, r in pairs],
         result=lambda acc: {n: r.result(a) for (n, r), a in zip(pairs, acc, strict=True)},
     )
+
+
+def _add_all(adds: tuple[Callable[[Any, Any], Any], ...]) -> Callable[[list, Any], list]:
+    if len(adds) == 2:  # the usual shapes, unrolled: the per-record hot path
+        add0, add1 = adds
+        return lambda acc, value: [add0(acc[0], value), add1(acc[1], value)]
+    if len(adds) == 3:
+        add0, add1, add2 = adds
+        return lambda acc, value: [add0(acc[0], value), add1(acc[1], value), add2(acc[2], value)]
+    return lambda acc, value: [add(a, value) for add, a in zip(adds, acc, strict=True)]

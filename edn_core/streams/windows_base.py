@@ -10,7 +10,10 @@ processor (``pipeline_process``) gives it a per-partition *work view* of the win
 
 - ``stream_time``: the largest event time the partition has seen (this record's included);
 - ``get(key, window) -> acc | MISSING``, ``put(key, window, acc)``, ``delete(key, window)``;
-- ``windows(key) -> {window: acc}``: every window of the key (for merging definitions).
+- ``windows(key) -> {window: acc}``: every window of the key (for merging definitions), a
+  live view: read it, change it only through ``put``, ``delete`` and ``evict``;
+- ``evict(key, window)``: the window is closed: its final result is emitted at the end of
+  the batch and it leaves the view at once (a key's view stays small within a long batch).
 
 A window is a ``(start, end)`` pair of ms. It is *closed* once ``stream_time >=
 close_at(start, end)``: its final result is emitted, its state deleted, and a record that
@@ -74,6 +77,7 @@ class Work(Protocol):
     def get(self, key: str, window: Window) -> Any: ...
     def put(self, key: str, window: Window, acc: Any) -> None: ...
     def delete(self, key: str, window: Window) -> None: ...
+    def evict(self, key: str, window: Window) -> None: ...
     def windows(self, key: str) -> dict[Window, Any]: ...
 
 

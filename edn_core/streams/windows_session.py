@@ -47,9 +47,15 @@ class SessionWindows(WindowDefinition):
     def add(self, work: Work, key: str, t: int, value: Any, reducer: Any) -> tuple[Window, ...]:
         if t + self.grace < work.stream_time:
             return ((t, t),)
-        gap = self.gap
+        gap, now = self.gap, work.stream_time
         sessions = work.windows(key)
-        touched = sorted(w for w in sessions if w[0] - gap <= t <= w[1] + gap)
+        touched = []
+        for window in list(sessions):
+            if window[1] + gap + self.grace < now:  # closed (it cannot be touched: see above)
+                work.evict(key, window)
+            elif window[0] - gap <= t <= window[1] + gap:
+                touched.append(window)
+        touched.sort()
         if not touched:
             work.put(key, (t, t), reducer.add(reducer.init(), value))
             return ()

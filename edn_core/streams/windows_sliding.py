@@ -18,8 +18,9 @@ ending in ``[t, t + size]`` and to its slice.
 Late records and closing, with ``ST`` the partition's stream time:
 
 - the window ending at ``t`` closes when ``ST > t + grace``; a record whose own window is
-  closed is late: sent to the side output, while still added to the windows of later
-  records that are open (and to its slice, while one of those may still be created);
+  closed is late: sent to the side output (reported with its own window), while still added
+  to the open windows of later records (and to its slice, while one of those may still be
+  created);
 - a slice is dropped when ``ST > t + size + grace``: every window that could include it is
   closed by then.
 """
@@ -58,30 +59,36 @@ class SlidingWindows(WindowDefinition):
         return start != end
 
     def add(self, work: Work, key: str, t: int, value: Any, reducer: Any) -> tuple[Window, ...]:
-        size, grace, stream_time = self.size, self.grace, work.stream_time
+        size, grace, now = self.size, self.grace, work.stream_time
         own = (t - size, t)
-        if t + size + grace < stream_time:  # no open window can hold it any more
+        if t + size + grace < now:  # no open window can hold it any more
             return (own,)
         windows = work.windows(key)
-        missed = []
-        if own not in windows:
-            if t + grace >= stream_time:  # open: built from the slices it covers
-                acc = reducer.init()
-                for window in sorted(windows):
-                    if window[0] == window[1] and own[0] <= window[0] <= t:
-                        acc = reducer.merge(acc, windows[window])
-                windows[own] = acc
-            else:
-                missed.append(own)
-        for window, acc in windows.items():
+        containing, slices = [], []
+        for window, acc in list(windows.items()):
             start, end = window
-            if start == end or not start <= t <= end:
-                continue
-            if end + grace < stream_time:
-                missed.append(window)
-            else:
-                work.put(key, window, reducer.add(acc, value))
+            if start == end:  # a slice
+                if end + size + grace < now:
+                    work.evict(key, window)
+                elif own[0] <= start <= t:
+                    slices.append((start, acc))
+            elif end + grace < now:
+                work.evict(key, window)
+            elif start <= t <= end:
+                containing.append((window, acc))
+        late = t + grace < now
+        if not late and own not in windows:  # built from the slices it covers, oldest first
+            acc = reducer.init()
+            for _start, part in sorted(slices, key=_first):
+                acc = reducer.merge(acc, part)
+            containing.append((own, acc))
+        for window, acc in containing:
+            work.put(key, window, reducer.add(acc, value))
         slice_ = (t, t)
         current = windows.get(slice_, MISSING)
         work.put(key, slice_, reducer.add(reducer.init() if current is MISSING else current, value))
-        return tuple(sorted(missed))
+        return (own,) if late else ()
+
+
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
