@@ -1,0 +1,167 @@
+"""Consumer groups of the NATS JetStream stream log (``edn_core.streams.nats``).
+
+Each partition of a group is read through a durable pull consumer with ``ack_policy=all``
+(``nats_consumers.Durable``): acknowledging the message of offset ``n`` acknowledges every
+earlier one, which is what committing ``n`` means, so a commit is one acknowledgement per
+partition, and the committed offset is the consumer's ack floor.
+
+Redelivery never waits for ``ack_wait``: ``consume`` looks at the partition's consumer first
+and, if it has deliveries not acknowledged (its owner died or restarted, another consumer
+took the partition over, or the same one asks again without committing), starts the next
+generation of the consumer right after the committed offset, so the entries after it come
+again at once and in order. ``reset``, and a commit of an offset that was not delivered
+through this log, start a generation the same way. Fetches never wait (``no_wait``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import nats
+
+from edn_core.streams.nats_codec import entry_of
+from edn_core.streams.nats_consumers import Durable, NatsConsumers
+from edn_core.streams.port import Entry
+
+__all__ = ["NatsGroups"]
+
+
+@dataclass(slots=True)
+class Delivered:
+    """What this log delivered of a partition of a group since its consumer was last looked
+    at: the offsets and their ack subjects, so that a commit acknowledges the right message."""
+
+    consumer: str
+    offsets: list[int] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    acknowledged: int = 0
+
+
+class NatsGroups(NatsConsumers):
+    """The consumer-group half of ``NatsLog``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._delivered: dict[tuple[str, str, int], Delivered] = {}
+        self._turn = 0
+
+    def groups(self, stream: str) -> list[str]:
+        return self.connection.run(self._groups(stream))
+
+    def committed(self, stream: str, group: str) -> dict[int, int]:
+        return self.connection.run(self._committed(stream, group))
+
+    def consume(
+        self, stream: str, group: str, consumer: str, partitions: Iterable[int], limit: int
+    ) -> list[Entry]:
+        """(NATS consumers are per partition: the caller's ``consumer`` name is not sent.)"""
+        owned = list(dict.fromkeys(partitions))
+        return self.connection.run(self._consume(stream, group, owned, limit))
+
+    def commit(self, stream: str, group: str, offsets: Mapping[int, int]) -> None:
+        self.connection.run(self._commit(stream, group, dict(offsets)))
+
+    def reset(self, stream: str, group: str, offsets: Mapping[int, int]) -> None:
+        self.connection.run(self._reset(stream, group, dict(offsets)))
+
+    def delete_group(self, stream: str, group: str) -> None:
+        self.connection.run(self._delete_group(stream, group))
+
+    # on the loop
+
+    async def _groups(self, stream: str) -> list[str]:
+        return sorted({durable.group for durable in await self.consumers(stream)})
+
+    async def _committed(self, stream: str, group: str) -> dict[int, int]:
+        current = await self.current(stream, group)
+        partitions = await self.shape(stream)
+        return {p: current[p].committed if p in current else 0 for p in range(partitions)}
+
+    async def _move(self, stream: str, group: str, p: int, old: Durable | None, after: int):
+        self._delivered.pop((stream, group, p), None)
+        return await self.start(stream, group, p, old, after)
+
+    async def _consume(self, stream: str, group: str, owned: list[int], limit: int) -> list[Entry]:
+        if limit <= 0 or not owned:
+            return []
+        current = await self.current(stream, group)
+
+        async def ready(p: int) -> Durable:
+            durable = current.get(p)
+            if durable is None or durable.pending:
+                return await self._move(
+                    stream, group, p, durable, durable.committed if durable else 0
+                )
+            return durable
+
+        durables = await asyncio.gather(*(ready(p) for p in owned))
+        # a share of the limit each (the remainder goes round), then what is left of it to
+        # the partitions that filled their share, in turn
+        count, self._turn = len(owned), self._turn + 1
+        shares = [limit // count + ((i - self._turn) % count < limit % count) for i in range(count)]
+        sname, fetch = self.stream_name(stream), self.connection.fetch
+        pulls = [fetch(sname, d.name, share) for d, share in zip(durables, shares, strict=True)]
+        fetched = list(await asyncio.gather(*pulls))
+        budget = limit - sum(map(len, fetched))
+        for i, durable in enumerate(durables):
+            if budget > 0 and len(fetched[i]) == shares[i]:
+                more = await fetch(sname, durable.name, budget)
+                fetched[i] += more
+                budget -= len(more)
+        entries: list[Entry] = []
+        for p, durable, msgs in zip(owned, durables, fetched, strict=True):
+            batch = [entry_of(stream, p, msg) for msg in msgs]
+            offsets, replies = [e.offset for e in batch], [msg.reply for msg in msgs]
+            self._delivered[(stream, group, p)] = Delivered(durable.name, offsets, replies)
+            entries += batch
+        return entries
+
+    async def _acknowledge(self, stream: str, group: str, p: int, offset: int) -> bool:
+        """Acknowledge what this log delivered up to ``offset``; False if that is not all it
+        takes (nothing delivered here, the consumer gone, ``offset`` beyond the deliveries)."""
+        delivered = self._delivered.get((stream, group, p))
+        if delivered is not None and offset <= delivered.acknowledged:
+            return True
+        if delivered is None or not delivered.offsets or offset > delivered.offsets[-1]:
+            return False
+        last = bisect_right(delivered.offsets, offset) - 1
+        if last < 0:
+            return True  # no entry of the partition between the committed offset and this
+        try:
+            reply, timeout = delivered.replies[last], self.connection.timeout
+            await self.connection.nc.request(reply, b"+ACK", timeout=timeout)
+        except nats.errors.NoRespondersError:  # another owner started a new generation
+            self._delivered.pop((stream, group, p), None)
+            return False
+        delivered.acknowledged = delivered.offsets[last]
+        del delivered.offsets[: last + 1], delivered.replies[: last + 1]
+        return True
+
+    async def _commit(self, stream: str, group: str, offsets: dict[int, int]) -> None:
+        await self.shape(stream)
+        acks = [self._acknowledge(stream, group, p, offset) for p, offset in offsets.items()]
+        done = await asyncio.gather(*acks)
+        rest = {p: offset for (p, offset), ok in zip(offsets.items(), done, strict=True) if not ok}
+        if rest:
+            current = await self.current(stream, group)
+            await asyncio.gather(
+                *(
+                    self._move(stream, group, p, current.get(p), offset)
+                    for p, offset in rest.items()
+                    if p not in current or offset > current[p].committed
+                )
+            )
+
+    async def _reset(self, stream: str, group: str, offsets: dict[int, int]) -> None:
+        current = await self.current(stream, group)
+        moves = [self._move(stream, group, p, current.get(p), n) for p, n in offsets.items()]
+        await asyncio.gather(*moves)
+
+    async def _delete_group(self, stream: str, group: str) -> None:
+        mine = [durable for durable in await self.consumers(stream) if durable.group == group]
+        await asyncio.gather(*(self.drop(stream, durable.name) for durable in mine))
+        for key in [key for key in self._delivered if key[:2] == (stream, group)]:
+            del self._delivered[key]
