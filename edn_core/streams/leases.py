@@ -52,10 +52,10 @@ class PartitionLeases:
         self.partitions = sorted(set(wanted))
         self._held: set[int] = set()
         self._lock = threading.Lock()
-        self._session: psycopg.Connection | None = None
         self._postgres = connections[alias].vendor == "postgresql"
         self._database = str(connections[alias].settings_dict["NAME"])
-        self._finalizer = weakref.finalize(self, _forget, self._database, id(self))
+        self._sessions: list[psycopg.Connection] = []  # the lease session, once connected
+        weakref.finalize(self, _finish, self._database, id(self), self._sessions)
 
     @property
     def held(self) -> set[int]:
@@ -75,7 +75,6 @@ class PartitionLeases:
         """Give every partition back (and close the lease connection)."""
         with self._lock:
             self._drop_session()
-            _forget(self._database, id(self))
 
     close = release
 
@@ -110,16 +109,14 @@ class PartitionLeases:
             self._held |= {keys[k] for (k,) in rows}
 
     def _connect(self) -> psycopg.Connection:
-        if self._session is None or self._session.closed:
-            self._held.clear()
+        if not self._sessions or self._sessions[0].closed:
+            self._drop_session()
             params = connections[self.alias].get_connection_params()
-            self._session = psycopg.connect(**params, autocommit=True)
-        return self._session
+            self._sessions.append(psycopg.connect(**params, autocommit=True))
+        return self._sessions[0]
 
     def _drop_session(self) -> None:
-        if self._session is not None:
-            self._session.close()  # the session's advisory locks go with it
-        self._session = None
+        _finish(self._database, id(self), self._sessions)
         self._held.clear()
 
     def _acquire_local(self, most: int | None) -> None:
@@ -132,8 +129,11 @@ class PartitionLeases:
                     self._held.add(partition)
 
 
-def _forget(database: str, owner: int) -> None:
-    """Free the in-process leases of ``owner`` (also when it is garbage-collected)."""
+def _finish(database: str, owner: int, sessions: list[psycopg.Connection]) -> None:
+    """Free every lease of ``owner`` (also when it is garbage-collected): close its session
+    (its advisory locks go with it) and forget its in-process leases."""
+    while sessions:
+        sessions.pop().close()
     with _registry_lock:
         for slot in [s for s, o in _registry.items() if s[0] == database and o == owner]:
             del _registry[slot]
