@@ -58,6 +58,21 @@ def at_distinct_times(log: StreamLog, stream: str, keys: list[str], times: int) 
     raise AssertionError(f"the log reported fewer than {times} append times in {GUARD} appends")
 
 
+def cut_in_every_partition(log: StreamLog, stream: str, keys: list[str]) -> tuple[list, object]:
+    """Append one entry per key per call until some append time has entries of every
+    partition before it and at or after it; return every entry and that time."""
+    partitions = log.info(stream).partitions
+    for n in range(GUARD):
+        log.append(stream, [NewEntry(key, {"n": n}) for key in keys])
+        entries = [e for p in range(partitions) for e in read_all(log, stream, p)]
+        times = [[e.appended_at for e in entries if e.partition == p] for p in range(partitions)]
+        first, last = max(min(t) for t in times), min(max(t) for t in times)
+        cut = min((e.appended_at for e in entries if e.appended_at > first), default=None)
+        if cut is not None and cut <= last:
+            return entries, cut
+    raise AssertionError(f"the log reported too few append times in {GUARD} appends")
+
+
 @pytest.fixture(
     params=[pytest.param(a, marks=DATABASE if a == "database" else ()) for a in ADAPTERS]
 )
@@ -243,8 +258,7 @@ def test_trim_removes_older_entries_and_keeps_the_offsets_of_the_rest(log):
     name = new_name()
     log.ensure(name, 2)
     keys = [keys_in(0, 2)[0], keys_in(1, 2)[0]]
-    entries = at_distinct_times(log, name, keys, 3)
-    cut = sorted({e.appended_at for e in entries})[1]
+    entries, cut = cut_in_every_partition(log, name, keys)
     removed = [e for e in entries if e.appended_at < cut]
     kept = [e for e in entries if e.appended_at >= cut]
     ends = log.info(name).last_offsets
@@ -404,3 +418,57 @@ def test_delete_group_forgets_it(log, stream):
     assert log.consume(stream, gone, "c2", [0], 10) == entries
     assert log.committed(stream, stays) == {0: entries[1].offset, 1: 0, 2: 0}
     assert log.consume(stream, stays, "c1", [0], 10) == entries[2:]
+
+
+def test_any_key_round_trips(log):
+    name = new_name()
+    log.ensure(name, 3)
+    keys = ["order.1", "with space", "ünïcødé", "*", ">", "a/b:c", "x" * 200]
+    positions = log.append(name, [NewEntry(key, {"key": key}) for key in keys])
+    assert [p for p, _ in positions] == [partition_of(key, 3) for key in keys]
+    for key, (partition, offset) in zip(keys, positions, strict=True):
+        (entry,) = [e for e in read_all(log, name, partition) if e.offset == offset]
+        assert (entry.key, entry.value) == (key, {"key": key})
+
+
+def test_streams_are_independent(log):
+    first, second = new_name(), new_name()
+    log.ensure(first, 2)
+    log.ensure(second, 3)
+    partition = partition_of("k", 2)
+    put(log, first, "k", 3)
+    entries = read_all(log, first, partition)
+    assert log.info(second).lengths == log.info(second).last_offsets == {0: 0, 1: 0, 2: 0}
+    log.commit(first, "g", {partition: entries[0].offset})
+    assert log.committed(second, "g") == {0: 0, 1: 0, 2: 0}
+    assert log.groups(second) == []
+    assert log.trim(second, before=entries[-1].appended_at + timedelta(seconds=1)) == 0
+    assert log.info(first).lengths[partition] == 3
+
+
+def test_a_group_replays_from_a_time(log):
+    name = new_name()
+    log.ensure(name, 1)
+    entries = at_distinct_times(log, name, ["k"], 3)
+    group = new_name("g")
+    log.commit(name, group, {0: entries[-1].offset})
+    when = sorted({e.appended_at for e in entries})[1]
+    log.reset(name, group, {0: log.offset_at(name, 0, when)})
+    replay = log.consume(name, group, "c1", [0], 100_000)
+    assert replay == [e for e in entries if e.appended_at >= when]
+    assert 0 < len(replay) < len(entries)
+
+
+def test_a_group_behind_the_retention_reads_from_the_first_kept_entry(log):
+    name = new_name()
+    log.ensure(name, 1)
+    entries, cut = cut_in_every_partition(log, name, ["k"])
+    behind, fresh = new_name("g"), new_name("g")
+    log.commit(name, behind, {0: entries[0].offset})
+    kept = [e for e in entries if e.appended_at >= cut]
+    assert log.trim(name, before=cut) == len(entries) - len(kept)
+    assert log.consume(name, behind, "c1", [0], 100_000) == kept
+    assert log.consume(name, fresh, "c1", [0], 100_000) == kept
+    groups = log.groups(name)
+    log.delete_group(name, new_name("g"))  # a group that never was: nothing to forget
+    assert log.groups(name) == groups and behind in groups
