@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Entry", "NewEntry", "StreamLog", "StreamInfo", "UnknownStream", "partition_of"]
+__all__ = ["Entry", "NewEntry", "StreamInfo", "StreamLog", "UnknownStream", "partition_of"]
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -65,8 +65,8 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class StreamInfo:
-    """A stream's shape and, per partition, its last offset (0: empty) and how many entries
-    it holds now (after retention)."""
+    """A stream's shape and, per partition, the last offset ever appended (0: none yet; kept
+    when retention removed the entries) and how many entries it holds now."""
 
     name: str
     partitions: int
