@@ -290,6 +290,28 @@ def test_state_survives_a_json_round_trip():
     assert state.partition(9).position == Position()
 
 
+def test_stored_accumulators_are_loaded_before_adding():
+    revenue = counting(w.tumbling(10), reducer=r.sum("v", decimal=True))
+    state = commit(State(), revenue.process(State(), [timed(1, "k", 1, "2.50")]))
+    assert list(state.rows()) == [(0, "k", 0, 10, "2.50")]
+    result = revenue.process(state, [timed(2, "k", 2, "0.75"), timed(3, "k", 10, "1")])
+    assert [(o.start, o.value) for o in result.outputs] == [(0, "3.25")]
+
+
+def test_applying_deletes_leaves_no_empty_key():
+    agg = counting(w.tumbling(10))
+    state = State()
+    state.apply(agg.process(state, [timed(1, "k", 1)]))
+    state.apply(agg.process(state, [timed(2, "j", 30)]))
+    assert state.partition(0).windows == {"j": {(30, 40): 1}}
+
+
+def test_keys_made_by_key_by_are_strings():
+    agg = Pipeline(time=value_time("t")).key_by(lambda v: v["v"]).window(w.tumbling(10))
+    result = agg.aggregate(r.count()).process(State(), [timed(1, "k", 1, 42)])
+    assert list(result.upserts) == [(0, "42", 0, 10)]
+
+
 def test_entries_already_applied_are_skipped():
     agg = counting(w.tumbling(10))
     state = commit(State(), agg.process(State(), [timed(i, "k", i) for i in range(1, 6)]))
