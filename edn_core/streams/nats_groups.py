@@ -1,9 +1,9 @@
 """Consumer groups of the NATS JetStream stream log (``edn_core.streams.nats``).
 
-Each partition of a group is read through a durable pull consumer with ``ack_policy=all``
-(``nats_consumers.Durable``): acknowledging the message of offset ``n`` acknowledges every
-earlier one, which is what committing ``n`` means, so a commit is one acknowledgement per
-partition, and the committed offset is the consumer's ack floor.
+A group reads each partition (a JetStream stream) through a durable pull consumer with
+``ack_policy=all`` (``nats_consumers.Durable``): acknowledging the message of offset ``n``
+acknowledges every earlier one, which is what committing ``n`` means, so a commit is one
+acknowledgement per partition, and the committed offset is the consumer's ack floor.
 
 Redelivery never waits for ``ack_wait``: ``consume`` looks at the partition's consumer first
 and, if it has deliveries not acknowledged (its owner died or restarted, another consumer
@@ -73,42 +73,45 @@ class NatsGroups(NatsConsumers):
     # on the loop
 
     async def _groups(self, stream: str) -> list[str]:
-        return sorted({durable.group for durable in await self.consumers(stream)})
+        partitions = range(await self.shape(stream))
+        found = await asyncio.gather(*(self.consumers(stream, p) for p in partitions))
+        return sorted({durable.group for durables in found for durable in durables})
 
     async def _committed(self, stream: str, group: str) -> dict[int, int]:
-        current = await self.current(stream, group)
-        partitions = await self.shape(stream)
-        return {p: current[p].committed if p in current else 0 for p in range(partitions)}
+        partitions = range(await self.shape(stream))
+        current = await asyncio.gather(*(self.current(stream, group, p) for p in partitions))
+        return {p: durable.committed if durable else 0 for p, durable in enumerate(current)}
 
     async def _move(self, stream: str, group: str, p: int, old: Durable | None, after: int):
         self._delivered.pop((stream, group, p), None)
         return await self.start(stream, group, p, old, after)
 
+    async def _ready(self, stream: str, group: str, p: int) -> Durable:
+        """The partition's consumer, with nothing delivered and not acknowledged."""
+        durable = await self.current(stream, group, p)
+        if durable is None:
+            return await self._move(stream, group, p, None, 0)
+        if durable.pending:  # delivered, not committed: again from the committed offset
+            return await self._move(stream, group, p, durable, durable.committed)
+        return durable
+
     async def _consume(self, stream: str, group: str, owned: list[int], limit: int) -> list[Entry]:
+        await self.shape(stream)
         if limit <= 0 or not owned:
             return []
-        current = await self.current(stream, group)
-
-        async def ready(p: int) -> Durable:
-            durable = current.get(p)
-            if durable is None or durable.pending:
-                return await self._move(
-                    stream, group, p, durable, durable.committed if durable else 0
-                )
-            return durable
-
-        durables = await asyncio.gather(*(ready(p) for p in owned))
+        durables = await asyncio.gather(*(self._ready(stream, group, p) for p in owned))
         # a share of the limit each (the remainder goes round), then what is left of it to
         # the partitions that filled their share, in turn
         count, self._turn = len(owned), self._turn + 1
         shares = [limit // count + ((i - self._turn) % count < limit % count) for i in range(count)]
-        sname, fetch = self.stream_name(stream), self.connection.fetch
-        pulls = [fetch(sname, d.name, share) for d, share in zip(durables, shares, strict=True)]
+        names = [self.stream_name(stream, p) for p in owned]
+        fetch = self.connection.fetch
+        pulls = [fetch(n, d.name, s) for n, d, s in zip(names, durables, shares, strict=True)]
         fetched = list(await asyncio.gather(*pulls))
         budget = limit - sum(map(len, fetched))
         for i, durable in enumerate(durables):
             if budget > 0 and len(fetched[i]) == shares[i]:
-                more = await fetch(sname, durable.name, budget)
+                more = await fetch(names[i], durable.name, budget)
                 fetched[i] += more
                 budget -= len(more)
         entries: list[Entry] = []
@@ -129,7 +132,7 @@ class NatsGroups(NatsConsumers):
             return False
         last = bisect_right(delivered.offsets, offset) - 1
         if last < 0:
-            return True  # no entry of the partition between the committed offset and this
+            return True  # not beyond the committed offset
         try:
             reply, timeout = delivered.replies[last], self.connection.timeout
             await self.connection.nc.request(reply, b"+ACK", timeout=timeout)
@@ -140,28 +143,28 @@ class NatsGroups(NatsConsumers):
         del delivered.offsets[: last + 1], delivered.replies[: last + 1]
         return True
 
+    async def _commit_one(self, stream: str, group: str, p: int, offset: int) -> None:
+        if not await self._acknowledge(stream, group, p, offset):
+            durable = await self.current(stream, group, p)
+            if durable is None or offset > durable.committed:
+                await self._move(stream, group, p, durable, offset)
+
     async def _commit(self, stream: str, group: str, offsets: dict[int, int]) -> None:
         await self.shape(stream)
-        acks = [self._acknowledge(stream, group, p, offset) for p, offset in offsets.items()]
-        done = await asyncio.gather(*acks)
-        rest = {p: offset for (p, offset), ok in zip(offsets.items(), done, strict=True) if not ok}
-        if rest:
-            current = await self.current(stream, group)
-            await asyncio.gather(
-                *(
-                    self._move(stream, group, p, current.get(p), offset)
-                    for p, offset in rest.items()
-                    if p not in current or offset > current[p].committed
-                )
-            )
+        commits = [self._commit_one(stream, group, p, n) for p, n in offsets.items()]
+        await asyncio.gather(*commits)
+
+    async def _reset_one(self, stream: str, group: str, p: int, offset: int) -> None:
+        await self._move(stream, group, p, await self.current(stream, group, p), offset)
 
     async def _reset(self, stream: str, group: str, offsets: dict[int, int]) -> None:
-        current = await self.current(stream, group)
-        moves = [self._move(stream, group, p, current.get(p), n) for p, n in offsets.items()]
-        await asyncio.gather(*moves)
+        await self.shape(stream)
+        await asyncio.gather(*(self._reset_one(stream, group, p, n) for p, n in offsets.items()))
 
     async def _delete_group(self, stream: str, group: str) -> None:
-        mine = [durable for durable in await self.consumers(stream) if durable.group == group]
-        await asyncio.gather(*(self.drop(stream, durable.name) for durable in mine))
         for key in [key for key in self._delivered if key[:2] == (stream, group)]:
             del self._delivered[key]
+        for p in range(await self.shape(stream)):
+            for durable in await self.consumers(stream, p):
+                if durable.group == group:
+                    await self.drop(stream, p, durable.name)
