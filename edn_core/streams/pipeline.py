@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from edn_core.streams import pipeline_process
+from edn_core.streams.pipeline_process import EntryFailed
 from edn_core.streams.pipeline_state import Late, Output, Position, Record, Result, State
 from edn_core.streams.pipeline_steps import FILTER, FLAT_MAP, KEY_BY, MAP, compile_steps
 from edn_core.streams.pipeline_time import appended_time, header_time, value_time
@@ -35,6 +36,7 @@ from edn_core.streams.windows_base import WindowDefinition
 
 __all__ = [
     "Aggregation",
+    "EntryFailed",
     "Late",
     "Output",
     "Pipeline",

@@ -27,9 +27,19 @@ from edn_core.streams.port import Entry
 from edn_core.streams.reducers import Reducer
 from edn_core.streams.windows_base import DELETED, NO_TIME, WindowDefinition
 
-__all__ = ["advance", "process"]
+__all__ = ["EntryFailed", "advance", "process"]
 
 Window = tuple[int, int]
+
+
+class EntryFailed(Exception):
+    """A step, the time extractor or a reducer failed on ``entry``, the ``index``-th of the
+    batch. Nothing of the batch is applied (no result); the runtime may process the entries
+    before it, then retry or dead-letter this one and go on after it."""
+
+    def __init__(self, index: int, entry: Entry, error: Exception) -> None:
+        super().__init__(f"{entry.stream}[{entry.partition}]@{entry.offset}: {error!r}")
+        self.index, self.entry, self.error = index, entry, error
 
 
 def process(
@@ -46,7 +56,7 @@ def process(
     late: list[Late] = []
     skipped = 0
     add, load = definition.add, reducer.load
-    for entry in entries:
+    for index, entry in enumerate(entries):
         partition = entry.partition
         work = works.get(partition)
         if work is None:
@@ -55,17 +65,22 @@ def process(
             skipped += 1
             continue
         work.offset = entry.offset
-        records = run(entry)
-        if not records:
-            continue
-        t = time(entry)
-        if t > work.stream_time:
-            work.stream_time = t
-        for key, value in records:
-            missed = add(work, key, t, value, reducer)
-            if missed:
-                work.late += 1
-                late.append(Late(partition, entry.offset, key, t, value, missed, work.stream_time))
+        try:
+            records = run(entry)
+            if not records:
+                continue
+            t = time(entry)
+            if t > work.stream_time:
+                work.stream_time = t
+            for key, value in records:
+                missed = add(work, key, t, value, reducer)
+                if missed:
+                    work.late += 1
+                    late.append(
+                        Late(partition, entry.offset, key, t, value, missed, work.stream_time)
+                    )
+        except Exception as error:
+            raise EntryFailed(index, entry, error) from error
     return _finish(works, definition, reducer, emit_updates, late, skipped)
 
 

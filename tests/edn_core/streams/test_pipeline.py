@@ -16,6 +16,7 @@ import pytest
 from edn_core.streams import reducers as r
 from edn_core.streams import windows as w
 from edn_core.streams.pipeline import (
+    EntryFailed,
     Pipeline,
     Position,
     State,
@@ -310,6 +311,18 @@ def test_keys_made_by_key_by_are_strings():
     agg = Pipeline(time=value_time("t")).key_by(lambda v: v["v"]).window(w.tumbling(10))
     result = agg.aggregate(r.count()).process(State(), [timed(1, "k", 1, 42)])
     assert list(result.upserts) == [(0, "42", 0, 10)]
+
+
+def test_a_failing_entry_is_named_and_the_entries_before_it_can_be_processed():
+    agg = counting(w.tumbling(10), reducer=r.sum("v"))
+    batch = [timed(1, "k", 1, 5), timed(2, "k", 2, "oops"), timed(3, "k", 3, 7)]
+    with pytest.raises(EntryFailed) as failed:
+        agg.process(State(), batch)
+    assert (failed.value.index, failed.value.entry) == (1, batch[1])
+    assert isinstance(failed.value.error, TypeError)
+    state = commit(State(), agg.process(State(), batch[: failed.value.index]))
+    after = agg.process(state, batch[failed.value.index + 1 :])  # the failed one dead-lettered
+    assert after.upserts == {(0, "k", 0, 10): 12} and after.positions[0].offset == 3
 
 
 def test_entries_already_applied_are_skipped():
