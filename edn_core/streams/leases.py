@@ -19,6 +19,7 @@ committed offset changes nothing and the state is read in the same transaction.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import weakref
@@ -133,7 +134,12 @@ def _finish(database: str, owner: int, sessions: list[psycopg.Connection]) -> No
     """Free every lease of ``owner`` (also when it is garbage-collected): close its session
     (its advisory locks go with it) and forget its in-process leases."""
     while sessions:
-        sessions.pop().close()
+        session = sessions.pop()
+        # unlock first: the server frees a closed session's locks only once it has seen the
+        # close, and a member taking the partitions right after must find them free
+        with contextlib.suppress(psycopg.Error):
+            session.execute("SELECT pg_advisory_unlock_all()")
+        session.close()
     with _registry_lock:
         for slot in [s for s, o in _registry.items() if s[0] == database and o == owner]:
             del _registry[slot]

@@ -1,7 +1,8 @@
 """The database log of the contract suite: the ``analytics`` app's stream tables on its alias
-(SQLite by default, PostgreSQL when ``ANALYTICS_DATABASE_URL`` says so). The test databases
-are transactional, so appends and commits run in their own transactions as in production;
-the tables are emptied after each test.
+(SQLite by default, PostgreSQL when ``ANALYTICS_DATABASE_URL`` says so). Each contract test
+runs in a transaction rolled back after it (fast), so the log's statements run inside a
+caller's transaction there; test_database_log.py covers their own transactions and commits
+seen by other sessions (``COMMITTING``: test databases emptied after each test).
 
 pytest-django creates the test databases that the collected tests' marks name, so the tests
 that use this log carry ``DATABASE`` (test_contract.py marks its ``database`` parameter)."""
@@ -14,7 +15,8 @@ from edn_core.streams.database import DatabaseLog
 
 APP = ALIAS = "analytics"
 # "default" too: every alias's test database depends on it (Django's TEST DEPENDENCIES)
-DATABASE = pytest.mark.django_db(databases=["default", ALIAS], transaction=True)
+DATABASE = pytest.mark.django_db(databases=["default", ALIAS])
+COMMITTING = pytest.mark.django_db(databases=["default", ALIAS], transaction=True)
 
 
 def make(request):

@@ -14,9 +14,9 @@ from django.db import connections, transaction
 
 from edn_core.streams.database import DatabaseLog
 from edn_core.streams.port import NewEntry, partition_of
-from tests.edn_core.streams.adapter_database import ALIAS, APP, DATABASE
+from tests.edn_core.streams.adapter_database import ALIAS, APP, COMMITTING
 
-pytestmark = DATABASE
+pytestmark = COMMITTING
 GUARD = 60  # seconds: a deadlock guard, not a measure
 
 

@@ -16,9 +16,9 @@ import pytest
 from django.db import connections
 
 from edn_core.streams.leases import PartitionLeases, lease_key
-from tests.edn_core.streams.adapter_database import ALIAS, DATABASE
+from tests.edn_core.streams.adapter_database import ALIAS, COMMITTING
 
-pytestmark = DATABASE
+pytestmark = COMMITTING
 GUARD = 60  # seconds: a deadlock guard, not a measure
 
 
