@@ -22,7 +22,7 @@ the entry giving epoch ms; default the log's append time). ``process`` is a pure
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any
 
 from edn_core.streams import pipeline_process
@@ -133,9 +133,12 @@ class Aggregation:
         self.pipeline, self.definition = pipeline, definition
         self.reducer, self.emit = reducer, emit
 
-    def process(self, state: State, entries: Iterable[Entry]) -> Result:
+    def process(
+        self, state: State, entries: Iterable[Entry], *, skip: Set[tuple[int, int]] = frozenset()
+    ) -> Result:
         """What ``entries`` (each partition's in offset order) change in ``state`` (which is
-        left as it is: ``state.apply(result)`` once the result is committed)."""
+        left as it is: ``state.apply(result)`` once the result is committed). Entries whose
+        ``(partition, offset)`` is in ``skip`` (dead-lettered) move the position, nothing else."""
         return pipeline_process.process(
             self.pipeline._run,
             self.pipeline.time,
@@ -144,6 +147,7 @@ class Aggregation:
             self.emit == "update",
             state,
             entries,
+            skip,
         )
 
     def advance(self, state: State, times: Mapping[int, int]) -> Result:

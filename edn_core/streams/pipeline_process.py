@@ -11,7 +11,7 @@ upserts (and updates, when emitting on update), all in a deterministic order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any
 
 from edn_core.streams.pipeline_state import (
@@ -35,7 +35,7 @@ Window = tuple[int, int]
 class EntryFailed(Exception):
     """A step, the time extractor or a reducer failed on ``entry``, the ``index``-th of the
     batch. Nothing of the batch is applied (no result); the runtime may process the entries
-    before it, then retry or dead-letter this one and go on after it."""
+    before it, then retry it, or dead-letter it and process on with it in ``skip``."""
 
     def __init__(self, index: int, entry: Entry, error: Exception) -> None:
         super().__init__(f"{entry.stream}[{entry.partition}]@{entry.offset}: {error!r}")
@@ -50,8 +50,10 @@ def process(
     emit_updates: bool,
     state: State,
     entries: Iterable[Entry],
+    skip: Set[tuple[int, int]] = frozenset(),
 ) -> Result:
-    """Apply ``entries`` (each partition's in offset order) to ``state`` (left unchanged)."""
+    """Apply ``entries`` (each partition's in offset order) to ``state`` (left unchanged);
+    those in ``skip`` (``(partition, offset)``) only move the position."""
     works: dict[int, Work] = {}
     late: list[Late] = []
     skipped = 0
@@ -65,6 +67,8 @@ def process(
             skipped += 1
             continue
         work.offset = entry.offset
+        if skip and (partition, entry.offset) in skip:
+            continue
         try:
             records = run(entry)
             if not records:

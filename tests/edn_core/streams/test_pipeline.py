@@ -321,8 +321,11 @@ def test_a_failing_entry_is_named_and_the_entries_before_it_can_be_processed():
     assert (failed.value.index, failed.value.entry) == (1, batch[1])
     assert isinstance(failed.value.error, TypeError)
     state = commit(State(), agg.process(State(), batch[: failed.value.index]))
-    after = agg.process(state, batch[failed.value.index + 1 :])  # the failed one dead-lettered
+    dead = {(0, 2)}  # dead-lettered in the same transaction as the rest of the batch
+    after = agg.process(state, batch[failed.value.index :], skip=dead)
     assert after.upserts == {(0, "k", 0, 10): 12} and after.positions[0].offset == 3
+    alone = agg.process(state, batch[1:2], skip=dead)  # the last entry of its partition
+    assert alone.positions[0] == Position(2, 1, 0) and alone.upserts == {}
 
 
 def test_entries_already_applied_are_skipped():
