@@ -12,11 +12,12 @@ input partition: whoever owns a partition owns its state, and moves both togethe
 ``key_by`` gives keys that span partitions, each partition aggregates its own share (see
 docs/streams-windows-draft.md).
 
-:meth:`Pipeline.process` reads a state and returns a :class:`Result` without changing it. The
-runtime writes ``result.upserts``/``deletes``, ``positions``, ``outputs`` and ``late`` (and
-commits the log offsets) in one transaction, then calls ``state.apply(result)`` to go on with
-the state in memory; a crash before the commit loses nothing, since processing the same
-batch from the same state returns the same result.
+``Aggregation.process`` reads a state and returns a :class:`Result` without changing it. The
+runtime writes ``result.upserts``/``deletes``, ``positions``, ``outputs`` and ``late`` in one
+transaction, then commits the log's offsets and calls ``state.apply(result)`` to go on with
+the state in memory. A crash before the transaction commits loses nothing (the same batch
+from the same state gives the same result); after it, the stored positions are the truth:
+entries delivered again at or below them are skipped.
 """
 
 from __future__ import annotations
