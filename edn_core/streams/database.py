@@ -93,6 +93,10 @@ class DatabaseLog(DatabaseGroups, StreamLog):
     def ensure(self, stream: str, partitions: int) -> None:
         if partitions < 1:
             raise ValueError(f"a stream needs at least one partition, not {partitions}")
+        if stream in self._shapes:  # known: it exists with that many partitions
+            if self._shapes[stream] != partitions:
+                raise ValueError(f"stream {stream} has {self._shapes[stream]} partitions")
+            return
         model = self.definitions.model
         with transaction.atomic(using=self.alias):
             # partition 0 first: of concurrent creators with other counts, one wins, the

@@ -53,6 +53,16 @@ def test_offsets_are_dense_from_one_and_lag_is_their_difference(log):
     assert pending == sum(ends[p] - done[p] for p in (0, 1))
 
 
+def test_a_log_that_never_saw_a_stream_checks_its_partition_count(log):
+    stream = new_stream(log, 3)
+    other = DatabaseLog(APP, ALIAS)  # knows nothing of the stream yet
+    with pytest.raises(ValueError, match="3 partitions"):
+        other.ensure(stream, 2)
+    other.ensure(stream, 3)
+    assert other.info(stream).partitions == 3
+    assert log.definitions.filter(stream=stream).count() == 3
+
+
 def test_an_append_and_a_commit_join_the_callers_transaction(log):
     stream = new_stream(log, 1)
     log.append(stream, [NewEntry("k", {"n": 0})])
