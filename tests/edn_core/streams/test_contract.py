@@ -274,6 +274,7 @@ def test_trim_removes_older_entries_and_keeps_the_offsets_of_the_rest(log):
     assert log.trim(name, before=cut) == 0
     assert log.trim(name, before=entries[-1].appended_at + timedelta(seconds=1)) == len(kept)
     assert log.info(name).lengths == {0: 0, 1: 0}
+    assert log.info(name).last_offsets == ends, "the last offsets survive retention"
     ((partition, offset),) = log.append(name, [NewEntry(keys[0], {"n": "after"})])
     assert offset > ends[partition], "offsets never go back, even after everything was trimmed"
     assert [e.value for e in read_all(log, name, partition)] == [{"n": "after"}]
