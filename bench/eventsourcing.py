@@ -74,6 +74,7 @@ if str(ROOT) not in sys.path:  # make the project importable
     sys.path.insert(0, str(ROOT))
 
 from bench.common import add_postgres_option, say, stop_cleanly_on_sigterm  # noqa: E402
+from bench.eventsourcing_processes import run_processes  # noqa: E402
 from bench.sagas import raw_commits_per_second  # noqa: E402
 from bench.validation import DURABILITY, configure_environment  # noqa: E402
 from tests.support.postgres import drop_databases, recreate_databases, server_settings  # noqa: E402
@@ -170,6 +171,7 @@ class Ours:
 @dataclass
 class Library:
     app: object
+    env: dict
     tallies: list = field(default_factory=list)
 
 
@@ -242,13 +244,17 @@ def split(items: list, parts: int) -> list[list]:
     return [items[n::parts] for n in range(parts)]
 
 
-def append_case(ours: Ours, lib, title: str, streams: int, threads: int, sizes) -> tuple:
-    """One append case: ``threads`` writers over ``streams`` streams each side, ABBA rounds."""
+def append_case(
+    ours: Ours, lib, title: str, streams: int, threads: int, sizes, processes: bool = False
+) -> tuple:
+    """One append case: ``threads`` writers (threads, or ``processes``) over ``streams``
+    streams each side, ABBA rounds."""
     from django.db import connections
 
-    from bench.eventsourcing_library import append_loop, make_tallies
+    from bench.eventsourcing_library import Tallies, append_loop, make_tallies
 
-    say(f"[appends] {title}: {threads} thread(s), {streams} stream(s), one event per transaction")
+    kind = "process(es)" if processes else "thread(s)"
+    say(f"[appends] {title}: {threads} {kind}, {streams} stream(s), one event per transaction")
     our_groups = split(ours.make_streams(streams), threads)
     tallies = make_tallies(lib.app, streams)
     lib.tallies += tallies
@@ -259,15 +265,48 @@ def append_case(ours: Ours, lib, title: str, streams: int, threads: int, sizes) 
         connections[alias].ensure_connection()
 
     def run_ours(per_thread: int) -> tuple[float, float]:
+        if processes:
+            return in_processes(our_groups, connect_ours, ours_versions, set_ours)
         return run_threads(our_groups, ours.append_loop, per_thread, connect_ours)
 
     def run_library(per_thread: int) -> tuple[float, float]:
+        if processes:
+            child_env = lib.env | {"POSTGRES_POOL_SIZE": "1", "CREATE_TABLE": "false"}
+            own_app = lambda: Tallies(env=child_env)  # noqa: E731 (tables exist)
+            return in_processes(lib_groups, own_app, lib_versions, set_library)
         return run_threads(lib_groups, lambda g, n: append_loop(lib.app, g, n), per_thread, noop)
 
+    def ours_versions(_, group, n) -> list[int]:
+        ours.append_loop(group, n)
+        return [stream[1] for stream in group]
+
+    def lib_versions(app, group, n) -> list[int]:
+        append_loop(app, group, n)
+        return [tally.version for tally in group]
+
+    def set_ours(stream, version) -> None:
+        stream[1] = version
+
+    def set_library(tally, version) -> None:
+        tally.version = version
+
+    def in_processes(groups, setup, work, update) -> tuple[float, float]:
+        """Wall seconds, and the writer processes' CPU seconds (their set-up included)."""
+        before = os.times()
+        seconds, versions = run_processes(groups, setup, work, current_per_thread[0])
+        after = os.times()
+        for group, reached in zip(groups, versions, strict=True):
+            for item, version in zip(group, reached, strict=True):
+                update(item, version)
+        cpu = after.children_user + after.children_system
+        return seconds, cpu - before.children_user - before.children_system
+
     warmup = max(10, sizes["appends"] // 10 // threads)
+    current_per_thread = [warmup]
     run_ours(warmup)
     run_library(warmup)
     per_thread = max(1, sizes["appends"] // sizes["rounds"] // threads)
+    current_per_thread[0] = per_thread
     rates = {"ours": Rate("ours"), "library": Rate("library")}
     for index in range(sizes["rounds"]):
         order = ("ours", "library") if index % 2 == 0 else ("library", "ours")
@@ -656,7 +695,7 @@ def main(argv: list[str] | None = None) -> int:
         event, _, _, store = counter_types
         ours = Ours(store, event)
         lib_env = library_env(server, databases["orders"], args.threads)
-        lib = Library(Tallies(env=lib_env))
+        lib = Library(Tallies(env=lib_env), lib_env)
 
         raw_before = raw_commits_per_second(server, databases["default"], sizes["raw_seconds"])
         say(f"[baseline] raw one-row commits: {raw_before:.0f}/s")
@@ -666,6 +705,15 @@ def main(argv: list[str] | None = None) -> int:
             append_case(ours, lib, "one writer, one stream", 1, 1, sizes),
             append_case(
                 ours, lib, f"{args.threads} writers, many streams", streams, args.threads, sizes
+            ),
+            append_case(
+                ours,
+                lib,
+                f"{args.threads} writer processes, many streams",
+                streams,
+                args.threads,
+                sizes,
+                processes=True,
             ),
         ]
         problems = check_appends(ours, lib, f"{server}/{databases['orders']}")

@@ -30,6 +30,8 @@ __all__ = [
     "partition_of",
     "reply_all",
     "wake_after_commit",
+    "wake_notify_sql",
+    "wake_pending",
     "write_outbox",
 ]
 
@@ -125,12 +127,36 @@ def append(app_label: str, built: Sequence[IntegrationEvent]) -> list[Integratio
     return list(built)
 
 
-def wake_after_commit(alias: str) -> None:
+def wake_after_commit(alias: str, *, notified: bool = False) -> None:
     """Once the open transaction on ``alias`` commits, wake the bus workers (relays and
-    projections) -- at most once per transaction."""
-    waker = _waker(alias)
-    if not any(entry[1] is waker for entry in connections[alias].run_on_commit):
-        transaction.on_commit(waker, using=alias, robust=True)
+    projections) -- at most once per transaction. ``notified``: the caller sent the
+    transaction's ``NOTIFY`` inside it (``wake_notify_sql``; PostgreSQL delivers it at the
+    commit), so only this process's listeners are left to call."""
+    if wake_pending(alias):
+        return
+    waker = _local_waker(alias) if notified else _waker(alias)
+    transaction.on_commit(waker, using=alias, robust=True)
+
+
+def wake_pending(alias: str) -> bool:
+    """Whether the open transaction on ``alias`` already wakes the workers when it commits."""
+    wakers = (_waker(alias), _local_waker(alias))
+    return any(entry[1] in wakers for entry in connections[alias].run_on_commit)
+
+
+def wake_notify_sql(alias: str) -> tuple[str, list[str]]:
+    """The statement (and its parameters) that wakes other processes' workers once the
+    transaction it runs in commits (PostgreSQL)."""
+    return "SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, alias]
+
+
+@cache
+def _local_waker(alias: str):
+    def wake() -> None:
+        for listener in _wake_listeners:
+            listener(alias)
+
+    return wake
 
 
 _NOTIFY = "SELECT set_config('synchronous_commit', 'off', true), pg_notify(%s, %s)"

@@ -21,25 +21,46 @@ COLUMNS = ("stream_id", "version", "type", "schema_version", "data", "metadata",
 Positions = dict[tuple[str, int], int]
 
 
-def insert_events(model, alias: str, stream_type: str, stored: list, prev: list[int]) -> Positions:
+def insert_events(
+    model, alias: str, stream_type: str, stored: list, prev: list[int], notify=None
+) -> Positions:
     """Insert ``stored`` events (each expecting its stream at ``prev``); return the position of
     each inserted ``(stream id, version)``. Fewer positions than events: a stream was not at
-    its expected version, and the transaction is to be rolled back."""
+    its expected version, and the transaction is to be rolled back. ``notify``: a statement
+    and its parameters to send along with the insert (PostgreSQL: the wake-up that the commit
+    delivers)."""
     connection = connections[alias]
     if connection.vendor == "postgresql":
-        return _insert_postgresql(model, connection, stream_type, stored, prev)
+        return _insert_postgresql(model, connection, stream_type, stored, prev, notify)
     return _insert_portable(model, alias, stream_type, stored, prev)
 
 
-def _insert_postgresql(model, connection, stream_type: str, stored, prev) -> Positions:
+def _insert_postgresql(model, connection, stream_type: str, stored, prev, notify) -> Positions:
     if len(stored) == 1:  # the common case: plain parameters (arrays cost more to send)
         (e,) = stored
-        row = [e.stream_id, e.version, e.type, e.schema_version]
-        row += [json.dumps(e.data), json.dumps(e.metadata), e.recorded_at, prev[0]]
-        with _cursor(connection) as cursor:
-            cursor.execute(_append_sql(model, connection.alias, one=True), [stream_type, *row])
-            return {(s, v): position for position, s, v in cursor.fetchall()}
-    columns = [
+        sql = _append_sql(model, connection.alias, one=True)
+        params = [stream_type, e.stream_id, e.version, e.type, e.schema_version]
+        params += [json.dumps(e.data), json.dumps(e.metadata), e.recorded_at, prev[0]]
+    else:
+        sql = _append_sql(model, connection.alias)
+        params = [stream_type, *_columns(stored), prev]
+    # the same text every time: prepared on the server after a few runs (planning the
+    # statement cost more than running it)
+    with _cursor(connection) as cursor:
+        if notify is None:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+        else:  # BEGIN (if the transaction has not started), the insert and the wake-up: one trip
+            driver = connection.connection
+            with driver.pipeline():  # one Sync at the end: fetching inside would add a trip
+                cursor.execute(sql, params)
+                driver.execute(*notify)
+            found = cursor.fetchall()
+    return {(s, v): position for position, s, v in found}
+
+
+def _columns(stored) -> list[list]:
+    return [
         [e.stream_id for e in stored],
         [e.version for e in stored],
         [e.type for e in stored],
@@ -47,13 +68,7 @@ def _insert_postgresql(model, connection, stream_type: str, stored, prev) -> Pos
         [json.dumps(e.data) for e in stored],
         [json.dumps(e.metadata) for e in stored],
         [e.recorded_at for e in stored],
-        prev,
     ]
-    with _cursor(connection) as cursor:
-        # the same text every time: prepared on the server after a few runs (planning the
-        # statement cost more than running it)
-        cursor.execute(_append_sql(model, connection.alias), [stream_type, *columns])
-        return {(s, v): position for position, s, v in cursor.fetchall()}
 
 
 @functools.cache

@@ -20,7 +20,7 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from edn_core import tracing
-from edn_core.bus.outbox import write_outbox
+from edn_core.bus.outbox import wake_notify_sql, wake_pending, write_outbox
 from edn_core.bus.stores import find_model
 from edn_core.domain import ConcurrencyConflict, DomainEvent
 from edn_core.eventsourcing.appending import COLUMNS, insert_events
@@ -95,14 +95,21 @@ class EventStore:
             return []
         if not connections[self.alias].in_atomic_block:
             raise RuntimeError("append inside the transaction of the change (store.atomic())")
+        # the wake-up of projections in other processes rides with the insert (PostgreSQL
+        # delivers it at the commit); this process's workers are called after the commit
+        notify = None
+        if connections[self.alias].vendor == "postgresql" and not wake_pending(self.alias):
+            notify = wake_notify_sql(self.alias)
         try:
-            positions = insert_events(self.events, self.alias, self.stream_type, stored, prev)
+            positions = insert_events(
+                self.events, self.alias, self.stream_type, stored, prev, notify
+            )
         except IntegrityError as error:
             raise self._conflict(stored) from error
         if len(positions) != len(stored):
             raise self._conflict(stored)
+        wake_after_commit(self.alias, notified=notify is not None)  # projections follow live
         write_outbox(self.app_label, published)
-        wake_after_commit(self.alias)  # projections follow live (the bus workers run them)
         return [replace(e, position=positions[(e.stream_id, e.version)]) for e in stored]
 
     def _conflict(self, stored: list[StoredEvent]) -> ConcurrencyConflict:
