@@ -17,6 +17,15 @@ PLATFORM_DOMAIN = (
     "edn_core.eventsourcing.codec",
     "edn_core.eventsourcing.personal",
     "edn_core.eventsourcing.upcasting",
+    "edn_core.streams.port",
+    *(
+        f"edn_core.streams.{name}"
+        for name in ("reducers", "windows", "windows_base", "windows_session", "windows_sliding")
+    ),
+    *(
+        f"edn_core.streams.pipeline{part}"
+        for part in ("", "_process", "_state", "_steps", "_time", "_work")
+    ),
 )
 
 
