@@ -9,10 +9,22 @@ import importlib
 
 import pytest
 
+from tests.edn_core.streams.adapter_database import DATABASE
+
 ADAPTERS = ["database", "redis", "nats"]
 
 
-@pytest.fixture(params=ADAPTERS)
+# pytest-django sets up the test databases that the collected tests' marks name: the database
+# adapter's parameter carries them
+@pytest.fixture(
+    params=[pytest.param(a, marks=DATABASE if a == "database" else ()) for a in ADAPTERS]
+)
 def log(request):
     module = importlib.import_module(f"tests.edn_core.streams.adapter_{request.param}")
     yield from module.make(request)
+
+
+@pytest.fixture(autouse=True)
+def registered_event_schemas():
+    """Streams need no event schemas (the platform's fixture registers them for every
+    database test, which needs the registry's database)."""

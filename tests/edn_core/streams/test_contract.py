@@ -8,15 +8,12 @@ from the times read back.
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from datetime import timedelta
 
 import pytest
 
 from edn_core.streams.port import Entry, NewEntry, StreamLog, UnknownStream, partition_of
-from tests.edn_core.streams.adapter_database import DATABASE
-from tests.edn_core.streams.conftest import ADAPTERS
 
 GUARD = 10_000  # appends or batches before a loop gives up: a deadlock guard, not a measure
 
@@ -71,22 +68,6 @@ def cut_in_every_partition(log: StreamLog, stream: str, keys: list[str]) -> tupl
         if cut is not None and cut <= last:
             return entries, cut
     raise AssertionError(f"the log reported too few append times in {GUARD} appends")
-
-
-@pytest.fixture(
-    params=[pytest.param(a, marks=DATABASE if a == "database" else ()) for a in ADAPTERS]
-)
-def log(request):
-    """The conftest's ``log``, with the database adapter's test databases marked on its tests
-    (pytest-django sets up the databases that the collected tests' marks name)."""
-    module = importlib.import_module(f"tests.edn_core.streams.adapter_{request.param}")
-    yield from module.make(request)
-
-
-@pytest.fixture(autouse=True)
-def registered_event_schemas():
-    """Streams need no event schemas (the platform's fixture registers them for every
-    database test)."""
 
 
 @pytest.fixture
