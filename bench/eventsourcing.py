@@ -305,7 +305,9 @@ def append_case(
     current_per_thread = [warmup]
     run_ours(warmup)
     run_library(warmup)
-    per_thread = max(1, sizes["appends"] // sizes["rounds"] // threads)
+    # writer processes each get a round's whole share (a few dozen appends would measure
+    # their connections warming up)
+    per_thread = max(1, sizes["appends"] // sizes["rounds"] // (1 if processes else threads))
     current_per_thread[0] = per_thread
     rates = {"ours": Rate("ours"), "library": Rate("library")}
     for index in range(sizes["rounds"]):
