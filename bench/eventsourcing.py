@@ -13,13 +13,14 @@ Phases:
 1. **appends**, one event per transaction: ours ``EventStore.append`` inside
    ``transaction.atomic`` on the orders alias (``BEGIN``, one ``INSERT … SELECT`` that checks
    the expected version and the projections' wake-up ``NOTIFY`` in one pipeline, then
-   ``COMMIT``); the library's ``Application.save`` of an aggregate
-   kept in memory (its default PostgreSQL recorder: ``LOCK TABLE … IN EXCLUSIVE MODE``,
-   ``NOTIFY``, ``INSERT``, ``COMMIT``). Four cases: one writer over ``--streams`` streams
-   (round robin), one writer on one stream, ``--threads`` writer threads over disjoint sets of
-   streams, and as many writer processes (forked after set-up, each with its own
-   connection: no interpreter lock shared, so what the database serialises shows). Streams exist before timing (their first event is not timed); each case runs in
-   ``--rounds`` rounds alternating the two in ABBA order, after a warm-up;
+   ``COMMIT``); the library's ``Application.save`` of an aggregate kept in memory (its
+   default PostgreSQL recorder: ``LOCK TABLE … IN EXCLUSIVE MODE``, ``NOTIFY``, ``INSERT``,
+   ``COMMIT``). Four cases: one writer over ``--streams`` streams (round robin), one writer
+   on one stream, ``--threads`` writer threads over disjoint sets of streams, and as many
+   writer processes (forked after set-up, each with its own connection: no interpreter lock
+   shared, so what the database serialises shows). Streams exist before timing (their first
+   event is not timed); each case runs in ``--rounds`` rounds alternating the two in ABBA
+   order, after a warm-up;
 2. **loads** of an aggregate with 1,000 events: ours ``EventSourcedRepository.get`` of a
    ``Counter`` without ``snapshot_every`` (replays 1,000 events) and of one with
    ``snapshot_every = 100`` (the snapshot taken at 1,000 when it was saved, no event after);
