@@ -29,9 +29,7 @@ from typing import Any
 
 import nats
 
-from edn_core.streams.nats_client import (
-    Connection,
-)
+from edn_core.streams.nats_client import Connection
 from edn_core.streams.nats_codec import body_of, entry_of
 from edn_core.streams.nats_streams import NatsStreams
 from edn_core.streams.port import Entry, NewEntry, StreamInfo, UnknownStream, partition_of

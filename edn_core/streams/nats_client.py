@@ -90,20 +90,28 @@ class Connection:
         """Up to ``batch`` messages the pull consumer has now; never waits for more."""
         if batch <= 0:
             return []
-        inbox = self.nc.new_inbox()
-        subscription = await self.nc.subscribe(inbox)
+        got: list[Msg] = []
+        done: asyncio.Future[None] = self.loop.create_future()
+
+        async def take(msg: Msg) -> None:
+            status = msg.headers.get("Status") if msg.headers else None
+            if done.done():
+                return
+            if status in ("404", "408"):  # no more messages now / the batch ends short
+                done.set_result(None)
+            elif status:
+                done.set_exception(JetStreamError({"err_code": status, "description": msg.headers}))
+            else:
+                got.append(msg)
+                if len(got) >= batch:
+                    done.set_result(None)
+
+        subscription = await self.nc.subscribe(self.nc.new_inbox(), cb=take)
         try:
             request = json.dumps({"batch": batch, "no_wait": True}).encode()
-            await self.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}", request, inbox)
-            got: list[Msg] = []
-            while len(got) < batch:
-                msg = await subscription.next_msg(timeout=self.timeout)
-                status = msg.headers.get("Status") if msg.headers else None
-                if status in ("404", "408"):  # no more messages now / the batch ends short
-                    break
-                if status:
-                    raise JetStreamError({"err_code": status, "description": msg.headers})
-                got.append(msg)
+            subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
+            await self.nc.publish(subject, request, subscription.subject)
+            await asyncio.wait_for(done, self.timeout)
             return got
         finally:
             await subscription.unsubscribe()
