@@ -16,6 +16,14 @@ the partitions it owns: first those delivered before and not committed (to it or
 that died: a new owner takes them over at once, no idle timeout), then new ones. Committing
 offset ``n`` of a partition acknowledges every entry up to ``n``.
 
+An entry may carry an **id** (an integration event's id, say): appending an entry whose id the
+stream already holds appends nothing and answers the position of the entry that has it, so an
+appender that cannot tell whether its last append landed (it crashed, its transaction rolled
+back after the append) appends again safely. The database log remembers an id as long as it
+keeps the entry; a broker remembers it for its **dedup window** (``dedup_window``, a day by
+default: an id appended again later is a new entry). An id belongs to one key: the brokers
+remember ids per partition.
+
 Every adapter passes the same contract suite (``tests/edn_core/streams/test_contract.py``).
 """
 
@@ -25,10 +33,20 @@ import abc
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["Entry", "NewEntry", "StreamInfo", "StreamLog", "UnknownStream", "partition_of"]
+__all__ = [
+    "DEDUP_WINDOW",
+    "Entry",
+    "NewEntry",
+    "StreamInfo",
+    "StreamLog",
+    "UnknownStream",
+    "partition_of",
+]
+
+DEDUP_WINDOW = timedelta(days=1)  # how long the brokers remember entry ids, by default
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -42,11 +60,13 @@ class UnknownStream(LookupError):
 
 @dataclass(frozen=True, slots=True)
 class NewEntry:
-    """What an appender gives: a key (an aggregate id), a JSON object, optional headers."""
+    """What an appender gives: a key (an aggregate id), a JSON object, optional headers, and
+    optionally an id that makes appending it again a no-op (at most 200 characters)."""
 
     key: str
     value: Mapping[str, Any]
     headers: Mapping[str, str] = field(default_factory=dict)
+    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +81,7 @@ class Entry:
     value: dict[str, Any]
     headers: dict[str, str]
     appended_at: datetime
+    id: str | None = None  # the id it was appended with, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +117,9 @@ class StreamLog(abc.ABC):
     @abc.abstractmethod
     def append(self, stream: str, entries: Sequence[NewEntry]) -> list[tuple[int, int]]:
         """Append ``entries`` (in order per key); return each one's ``(partition, offset)``.
-        Durable when it returns. ``UnknownStream`` if the stream does not exist."""
+        Durable when it returns. ``UnknownStream`` if the stream does not exist. An entry
+        whose ``id`` the stream holds (an earlier append, or an earlier entry of this call) is
+        not appended: its position is that entry's."""
 
     @abc.abstractmethod
     def read(self, stream: str, partition: int, after: int, limit: int) -> list[Entry]:

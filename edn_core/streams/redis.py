@@ -5,8 +5,11 @@ stream's keys in one slot):
 
 - ``<prefix>streams``: a hash, stream name -> partition count (the definitions);
 - ``<prefix>{<stream>}:<partition>``: the Redis stream of one partition; an entry's fields are
-  ``k`` (its key), ``v`` (its value as JSON) and ``h`` (its headers as JSON, when it has any);
-- ``<prefix>{<stream>}:committed``: a hash, ``<partition>:<group>`` -> the committed Redis id.
+  ``k`` (its key), ``v`` (its value as JSON), ``h`` (its headers as JSON, when it has any)
+  and ``i`` (its id, when it has one);
+- ``<prefix>{<stream>}:committed``: a hash, ``<partition>:<group>`` -> the committed Redis id;
+- ``<prefix>{<stream>}:id:<entry id>``: ``<partition>:<Redis id>`` of the entry appended with
+  that id (field ``i``), expiring after the log's dedup window (``redis_scripts.APPEND``).
 
 Offsets are Redis ids read as integers (``redis_ids``), ``appended_at`` is the id's
 millisecond (the server's clock), ``offset_at`` and ``trim`` (``XTRIM MINID``) work on it.
@@ -18,28 +21,44 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import redis
 
-from edn_core.streams.port import Entry, NewEntry, StreamInfo, UnknownStream, partition_of
+from edn_core.streams.port import (
+    DEDUP_WINDOW,
+    Entry,
+    NewEntry,
+    StreamInfo,
+    UnknownStream,
+    partition_of,
+)
 from edn_core.streams.redis_groups import RedisGroups, missing_as
 from edn_core.streams.redis_ids import appended_at, id_of, ms_after, offset_of
+from edn_core.streams.redis_scripts import APPEND
 
 __all__ = ["RedisLog"]
 
 
 class RedisLog(RedisGroups):
     """The streams port on a Redis server (7.0 or later) at ``url``, its keys under ``prefix``.
-    Give ``client`` to share a ``redis.Redis`` (it must decode responses)."""
+    Give ``client`` to share a ``redis.Redis`` (it must decode responses). Entry ids are
+    remembered for ``dedup_window``."""
 
     name = "redis"
 
     def __init__(
-        self, url: str = "", *, prefix: str = "edn:streams:", client: redis.Redis | None = None
+        self,
+        url: str = "",
+        *,
+        prefix: str = "edn:streams:",
+        client: redis.Redis | None = None,
+        dedup_window: timedelta = DEDUP_WINDOW,
     ) -> None:
         self.redis = client or redis.Redis.from_url(url, decode_responses=True)
         self.prefix = prefix
+        self.dedup_ms = max(int(dedup_window / timedelta(milliseconds=1)), 1)
+        self._append = self.redis.register_script(APPEND)
         self._definitions = f"{prefix}streams"
         self._shapes: dict[str, int] = {}
         super().__init__()
@@ -77,6 +96,7 @@ class RedisLog(RedisGroups):
             value=json.loads(fields["v"]),
             headers=json.loads(headers) if headers else {},
             appended_at=appended_at(entry_id),
+            id=fields.get("i"),
         )
 
     def ensure(self, stream: str, partitions: int) -> None:
@@ -119,9 +139,17 @@ class RedisLog(RedisGroups):
             fields = ["k", new.key, "v", dumps(new.value)]
             if new.headers:
                 fields += ["h", dumps(new.headers)]
-            pipe.execute_command("XADD", f"{base}{partition}", "*", *fields)
-        ids = pipe.execute()
-        return [(partition, offset_of(i)) for partition, i in zip(places, ids, strict=True)]
+            if new.id is None:
+                pipe.execute_command("XADD", f"{base}{partition}", "*", *fields)
+            else:  # added unless the id is held; "<partition>:<Redis id>" of its entry
+                keys = [f"{base}{partition}", f"{base}id:{new.id}"]
+                args = [self.dedup_ms, partition, *fields, "i", new.id]
+                self._append(keys=keys, args=args, client=pipe)
+        positions = []
+        for partition, reply in zip(places, pipe.execute(), strict=True):
+            held_in, _, entry_id = reply.rpartition(":")  # a plain XADD: the Redis id
+            positions.append((int(held_in or partition), offset_of(entry_id)))
+        return positions
 
     def read(self, stream: str, partition: int, after: int, limit: int) -> list[Entry]:
         (partition,) = self.owned(stream, [partition])

@@ -1,4 +1,10 @@
-"""The one server-side script of the Redis adapter: committing a partition's offset.
+"""The server-side scripts of the Redis adapter: appending an entry with an id (``APPEND``)
+and committing a partition's offset (``COMMIT``).
+
+An entry with an id is added only if the id's key (``<prefix>{<stream>}:id:<id>``, in the
+stream's slot) does not exist; the key is then set to the entry's position and expires after
+the dedup window. Both in one script: a crash cannot leave the key without the entry (which
+would lose it) nor the entry without the key (which would let it be added twice).
 
 A commit must, as one step, refuse to go backwards, acknowledge every pending entry up to the
 offset (whoever holds it), move the group's last-delivered id up to the offset if it was
@@ -12,7 +18,18 @@ lose precision, a millisecond count or a sequence number does not).
 
 from __future__ import annotations
 
-__all__ = ["COMMIT"]
+__all__ = ["APPEND", "COMMIT"]
+
+# KEYS[1]: the partition's stream; KEYS[2]: the id's key. ARGV[1]: the dedup window in
+# milliseconds; ARGV[2]: the partition; ARGV[3...]: the entry's fields. Returns
+# "<partition>:<Redis id>" of the entry holding the id (this one if it was added).
+APPEND = """
+local held = redis.call('GET', KEYS[2])
+if held then return held end
+local added = ARGV[2] .. ':' .. redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+redis.call('SET', KEYS[2], added, 'PX', ARGV[1])
+return added
+"""
 
 # KEYS[1]: the partition's stream; KEYS[2]: the stream's hash of committed ids.
 # ARGV[1]: the group; ARGV[2]: its field in the hash; ARGV[3]: the id to commit.
