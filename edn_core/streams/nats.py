@@ -4,7 +4,10 @@ Each partition of a stream is a JetStream stream, ``<prefix>_<name>_<partition>`
 encoded by ``nats_codec.token``), file storage, kept until trimmed, with one subject,
 ``<prefix>.<name>.<partition>``; the partition count is in each one's description. (Why not
 one JetStream stream per stream: see ``nats_consumers``.) An entry is one message whose body
-is JSON ``{"k": key, "v": value, "h": headers}``.
+is JSON ``{"k": key, "v": value, "h": headers}``; an entry's id is its ``Nats-Msg-Id`` header,
+which the partition's JetStream stream remembers for its duplicate window (the log's
+``dedup_window``, set when the stream is created): a message with an id it holds is not
+stored again and its acknowledgement gives the original's sequence.
 
 - Offsets are the partition's sequence numbers (dense until trimmed); ``appended_at`` is the
   server's time of the message, to the microsecond (its clock, taken never to go back).
@@ -24,15 +27,22 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import nats
 
 from edn_core.streams.nats_client import Connection
-from edn_core.streams.nats_codec import body_of, entry_of
+from edn_core.streams.nats_codec import MSG_ID, body_of, entry_of
 from edn_core.streams.nats_streams import NatsStreams
-from edn_core.streams.port import Entry, NewEntry, StreamInfo, UnknownStream, partition_of
+from edn_core.streams.port import (
+    DEDUP_WINDOW,
+    Entry,
+    NewEntry,
+    StreamInfo,
+    UnknownStream,
+    partition_of,
+)
 
 __all__ = ["NatsLog"]
 
@@ -42,7 +52,8 @@ _PREFIX = re.compile(r"[A-Za-z0-9-]+")
 class NatsLog(NatsStreams):
     """The streams port on a NATS server at ``url``; the names and subjects of its streams
     start with ``prefix`` (letters, digits, ``-``). ``options`` go to ``nats.connect``;
-    ``replicas`` is the streams' replica count in a cluster; ``timeout`` bounds a request."""
+    ``replicas`` is the streams' replica count in a cluster; ``timeout`` bounds a request;
+    entry ids are remembered for ``dedup_window`` (by the streams created by this log)."""
 
     name = "nats"
 
@@ -52,6 +63,7 @@ class NatsLog(NatsStreams):
         *,
         prefix: str = "edn",
         replicas: int = 1,
+        dedup_window: timedelta = DEDUP_WINDOW,
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         **options: Any,
@@ -60,6 +72,7 @@ class NatsLog(NatsStreams):
             raise ValueError(f"a NATS stream prefix is letters, digits and '-': {prefix!r}")
         super().__init__()
         self.url, self.prefix, self.replicas = url, prefix, replicas
+        self.dedup_window = dedup_window
         self.connection = Connection(
             url, timeout=timeout, connect_timeout=connect_timeout, options=options
         )
@@ -103,7 +116,11 @@ class NatsLog(NatsStreams):
         placed = [partition_of(entry.key, partitions) for entry in entries]
         subjects = [self.subject(stream, p) for p in range(partitions)]
         publish = self.connection.js.publish_async
-        acks = [await publish(subjects[p], body) for p, body in zip(placed, bodies, strict=True)]
+        headers = [None if entry.id is None else {MSG_ID: entry.id} for entry in entries]
+        acks = [
+            await publish(subjects[p], body, headers=h)
+            for p, body, h in zip(placed, bodies, headers, strict=True)
+        ]
         try:
             done = await asyncio.gather(*acks)
         except nats.js.errors.NoStreamResponseError as error:  # deleted since

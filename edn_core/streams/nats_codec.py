@@ -13,7 +13,9 @@ from nats.aio.msg import Msg
 
 from edn_core.streams.port import Entry, NewEntry
 
-__all__ = ["body_of", "entry_of", "time_of", "token", "untoken"]
+__all__ = ["MSG_ID", "body_of", "entry_of", "time_of", "token", "untoken"]
+
+MSG_ID = "Nats-Msg-Id"  # JetStream's header of a message's id: an entry's id
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TIME = re.compile(r"(.+T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)")
@@ -52,12 +54,15 @@ def body_of(entry: NewEntry) -> bytes:
 def entry_of(stream: str, partition: int, msg: Msg) -> Entry:
     """The entry a consumer delivered: sequence and time from the ack subject
     (``$JS.ACK.<stream>.<consumer>.<delivered>.<seq>.<n>.<nanos>.<pending>``, or the form with
-    a domain and an account, two tokens more), key, value and headers from the JSON body."""
+    a domain and an account, two tokens more), key, value and headers from the JSON body, the
+    id from the message's ``Nats-Msg-Id`` header."""
     tokens = msg.reply.split(".")
     seq, nanos = (tokens[5], tokens[7]) if len(tokens) == 9 else (tokens[7], tokens[9])
     body = json.loads(msg.data)
     appended_at = _EPOCH + timedelta(microseconds=int(nanos) // 1000)
-    return Entry(stream, partition, int(seq), body["k"], body["v"], body.get("h", {}), appended_at)
+    entry_id = msg.headers.get(MSG_ID) if msg.headers else None
+    headers = body.get("h", {})
+    return Entry(stream, partition, int(seq), body["k"], body["v"], headers, appended_at, entry_id)
 
 
 def time_of(text: str) -> datetime:

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from edn_core.streams.nats_client import STREAM_NAME_IN_USE, STREAM_NOT_FOUND, JetStreamError
 from edn_core.streams.nats_consumers import partitions_of
 from edn_core.streams.nats_groups import NatsGroups
-from edn_core.streams.port import StreamInfo, UnknownStream
+from edn_core.streams.port import DEDUP_WINDOW, StreamInfo, UnknownStream
 
 __all__ = ["NatsStreams"]
 
 
 class NatsStreams(NatsGroups):
-    """The stream-management half of ``NatsLog`` (``replicas``: set by it)."""
+    """The stream-management half of ``NatsLog`` (``replicas``, ``dedup_window``: set by it;
+    a partition's JetStream stream remembers message ids for ``dedup_window``)."""
 
     replicas: int = 1
+    dedup_window: timedelta = DEDUP_WINDOW
 
     async def _ensure(self, stream: str, partitions: int) -> None:
         if not stream or partitions < 1:
@@ -47,6 +49,7 @@ class NatsStreams(NatsGroups):
             "retention": "limits",
             "discard": "old",
             "num_replicas": self.replicas,
+            "duplicate_window": self.dedup_window // timedelta(microseconds=1) * 1000,  # ns
         }
         try:
             await self.connection.api(f"STREAM.CREATE.{name}", config)
