@@ -83,3 +83,23 @@ class StreamEntry(streams.StreamEntryBase):
 
 class StreamGroupOffset(streams.StreamGroupOffsetBase):
     pass
+
+
+class ProcessorPosition(streams.ProcessorPositionBase):
+    pass
+
+
+class ProcessorWindow(streams.ProcessorWindowBase):
+    pass
+
+
+class WindowResult(streams.WindowResultBase):
+    pass
+
+
+class ProcessorLateRecord(streams.ProcessorLateRecordBase):
+    pass
+
+
+class ProcessorDeadLetter(streams.ProcessorDeadLetterBase):
+    pass

@@ -1,12 +1,30 @@
 """Abstract tables of the database stream log (``edn_core.streams.database``). The service
 app that hosts the log declares the concrete ones in its own models.py, so they live in its
 alias and share its transactions (an inbox row, processor state, a committed offset and the
-entries appended commit together)."""
+entries appended commit together). The processors' tables (positions, window state, results,
+late records, dead letters) are in ``runtime_models``, re-exported here."""
 
 from django.db import models
 from django.utils import timezone
 
-__all__ = ["StreamDefinitionBase", "StreamEntryBase", "StreamGroupOffsetBase"]
+from edn_core.streams.runtime_models import (
+    ProcessorDeadLetterBase,
+    ProcessorLateRecordBase,
+    ProcessorPositionBase,
+    ProcessorWindowBase,
+    WindowResultBase,
+)
+
+__all__ = [
+    "ProcessorDeadLetterBase",
+    "ProcessorLateRecordBase",
+    "ProcessorPositionBase",
+    "ProcessorWindowBase",
+    "StreamDefinitionBase",
+    "StreamEntryBase",
+    "StreamGroupOffsetBase",
+    "WindowResultBase",
+]
 
 
 class StreamDefinitionBase(models.Model):
