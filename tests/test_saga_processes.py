@@ -31,6 +31,7 @@ SERVICES = {
     "sagas": ["sagas"],
 }
 PARTICIPANTS = ("customers", "inventory", "orders")
+SAGA = (*PARTICIPANTS, "sagas")
 ADDRESS = {"street": "1 Road", "city": "Leeds", "state": "WY", "country": "UK", "postalCode": "L1"}
 
 
@@ -52,24 +53,23 @@ def test_create_order_saga_across_processes_survives_a_killed_orchestrator(rabbi
     # the test is about a crash, not timeouts: no step may expire while a loaded machine is slow
     env = {"GUNICORN_WORKERS": "1", "EDN_SAGA_STEP_TIMEOUT_SECONDS": "3600", **points.env()}
     with Deployment(SERVICES, rabbitmq, tmp_path, **env) as deployment:
-        for service in SERVICES:
-            deployment.manage(service, "migrate_all")
-        deployment.serve("registry")
-        for service in (*PARTICIPANTS, "sagas"):
-            deployment.manage(service, "edn_schemas", "register")
-            deployment.manage(service, "edn_broker")
-            deployment.serve(service)
+        # each service's set-up in one process of its own, the services side by side
+        deployment.manage_each({service: [["migrate_all"]] for service in SERVICES})
+        deployment.serve("registry")  # the others register their schemas with it
+        setup = {service: [["edn_schemas", "register"], ["edn_broker"]] for service in SAGA}
+        setup["customers"].append(["edn_token", "e2e"])
+        token = deployment.manage_each(setup)["customers"].strip().splitlines()[-1]
+        deployment.serve_all(*SAGA)
         for service in PARTICIPANTS:
             deployment.start(service, "relay", *RELAY)
             deployment.start(service, "worker", *worker_command(service))
         orchestrator = start_orchestrator(deployment, 1)
-        token = deployment.manage("customers", "edn_token", "e2e").strip().splitlines()[-1]
 
         def client(service: str) -> httpx.Client:
             headers = {"Authorization": f"Bearer {token}"}
             return httpx.Client(base_url=deployment.url(service), headers=headers, timeout=10)
 
-        customers, inventory, orders, sagas = map(client, (*PARTICIPANTS, "sagas"))
+        customers, inventory, orders, sagas = map(client, SAGA)
         customer = customers.post(
             "/api/customers",
             json={"firstName": "Ada", "lastName": "L", "creditLimit": "100.00",

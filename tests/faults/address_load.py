@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -39,9 +40,16 @@ class AddressChanges:
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
 
     def create_customers(self) -> None:
-        with self.client() as api:
-            for n in range(self.customer_count):
-                self.customers.append(customer_with_order(api, n))
+        """Create the customers (each with its open order), from every thread at once."""
+
+        def create(first: int) -> list[dict]:
+            with self.client() as api:
+                numbers = range(first, self.customer_count, self.thread_count)
+                return [customer_with_order(api, n) for n in numbers]
+
+        with ThreadPoolExecutor(self.thread_count) as pool:
+            made = list(pool.map(create, range(self.thread_count)))
+        self.customers = [customer for part in made for customer in part]
 
     def start(self, rate: float | None = None) -> None:
         """Send changes from every thread, at most ``rate`` a second (load shaping, so that

@@ -26,7 +26,7 @@ from tests.faults.effects import (
     wait_until_delivered,
 )
 from tests.support.deployment import RELAY, Deployment, wait_for, worker_command
-from tests.support.monolith import MONOLITH, prepare, token
+from tests.support.monolith import MONOLITH, prepare
 from tests.support.tcp_proxy import TcpProxy
 
 RATE = EVENTS / 60  # events per second the load offers at most: an outage holds about 1/6
@@ -36,13 +36,13 @@ def test_broker_cut_three_times_under_load_loses_and_repeats_nothing(rabbitmq, t
     proxy = TcpProxy(5672)
     try:
         with Deployment(MONOLITH, proxy.url(rabbitmq, 5672), tmp_path) as deployment:
-            prepare(deployment)
+            bearer = prepare(deployment, token_for="faults")
             deployment.serve("app")
             relay = deployment.start("app", "relay", *RELAY)
             worker = deployment.start("app", "worker", *worker_command("worker"))
             customers = deployment.database("app", "customers")
             orders = deployment.database("app", "orders")
-            load = AddressChanges(deployment.url("app"), token(deployment, "faults"))
+            load = AddressChanges(deployment.url("app"), bearer)
             load.create_customers()
             load.start(rate=RATE)
 

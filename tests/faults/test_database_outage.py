@@ -24,7 +24,7 @@ from tests.faults.effects import (
     wait_until_delivered,
 )
 from tests.support.deployment import PG, RELAY, Deployment, wait_for, worker_command
-from tests.support.monolith import MONOLITH, prepare, token
+from tests.support.monolith import MONOLITH, prepare
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -40,11 +40,11 @@ def test_database_cut_three_times_answers_503_then_loses_and_repeats_nothing(rab
             # again, wakes the relay for what is committed next
             EDN_BUS_SWEEP_SECONDS="3600",
         ) as deployment:
-            prepare(deployment)
+            bearer = prepare(deployment, token_for="faults")
             deployment.serve("app")
             deployment.start("app", "relay", *RELAY)
             deployment.start("app", "worker", *worker_command("worker"))
-            load = AddressChanges(deployment.url("app"), token(deployment, "faults"))
+            load = AddressChanges(deployment.url("app"), bearer)
             load.create_customers()
             load.start()
 

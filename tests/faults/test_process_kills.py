@@ -40,6 +40,7 @@ from tests.support.monolith import MONOLITH, prepare
 KILLS = 10
 REDIS_DB = 7
 CUSTOMERS = 200
+EVENTS_EACH = max(1, EVENTS // CUSTOMERS)
 RELAY_BATCH = max(10, EVENTS // 40)  # 40 relay batches: ten kills after three each
 RELAY_POINT, WORKER_POINT = ("relay.published", "customers"), ("consumer.before_ack", "orders")
 RELAY_GATE = ("relay.claimed", "customers")
@@ -74,14 +75,8 @@ def test_relay_and_worker_killed_ten_times_lose_and_repeat_nothing(broker_url, t
         EDN_BROKER_VISIBILITY_TIMEOUT="5",
         **points.env(),
     ) as deployment:
-        prepare(deployment)
-        deployment.manage(
-            "app",
-            "shell",
-            "-c",
-            "from tests.support.seed_events import seed;"
-            f" seed({CUSTOMERS}, {max(1, EVENTS // CUSTOMERS)})",
-        )
+        seed = f"from tests.support.seed_events import seed; seed({CUSTOMERS}, {EVENTS_EACH})"
+        prepare(deployment, then=seed)  # one process: tables, schemas, queues, the backlog
         customers = deployment.database("app", "customers")
         orders = deployment.database("app", "orders")
         blocker = deployment.database("app", "orders")

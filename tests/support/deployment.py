@@ -10,6 +10,8 @@ import secrets
 import subprocess
 import sys
 import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -130,6 +132,20 @@ class Deployment:
     def manage(self, service: str, *args: str, timeout: float = 300) -> str:
         return self.run(service, PYTHON, "manage.py", *args, timeout=timeout)
 
+    def manage_many(self, service: str, *commands: Sequence[str], then: str = "") -> str:
+        """Run management ``commands`` (each ``[name, *args]``) one after the other, then the
+        Python code ``then``, in one process of the service: one Django start-up, not one
+        per command. Return what they printed; raise at the first that fails."""
+        calls = "".join(f"call_command(*{list(command)!r})\n" for command in commands)
+        code = f"from django.core.management import call_command\n{calls}{then}"
+        return self.manage(service, "shell", "--no-imports", "-c", code)
+
+    def manage_each(self, commands: dict[str, list[Sequence[str]]]) -> dict[str, str]:
+        """:meth:`manage_many` for each service of ``commands``, all at once."""
+        with ThreadPoolExecutor(len(commands)) as pool:
+            runs = {s: pool.submit(self.manage_many, s, *c) for s, c in commands.items()}
+            return {service: run.result() for service, run in runs.items()}
+
     def start(self, service: str, name: str, *command: str) -> Service:
         """Start ``command`` in the service's environment, logging to ``<service>-<name>.log``."""
         log = self.logs / f"{service}-{name}.log"
@@ -139,9 +155,15 @@ class Deployment:
 
     def serve(self, service: str, timeout: float = READY_TIMEOUT_S) -> Service:
         """Start the service's gunicorn; return once ``/readyz`` answers 200."""
-        web = self.start(service, "web", *GUNICORN)
-        ready = f"{self.url(service)}/readyz"
-        return web.wait_ready(lambda: http_ok(ready), timeout, f"{ready}; see {self.logs}")
+        return self.serve_all(service, timeout=timeout)[0]
+
+    def serve_all(self, *services: str, timeout: float = READY_TIMEOUT_S) -> list[Service]:
+        """:meth:`serve` for each of ``services``, all started before the first is waited for."""
+        webs = [self.start(service, "web", *GUNICORN) for service in services]
+        for service, web in zip(services, webs, strict=True):
+            ready = f"{self.url(service)}/readyz"
+            web.wait_ready(lambda r=ready: http_ok(r), timeout, f"{ready}; see {self.logs}")
+        return webs
 
     def relay_listening(self, service: str) -> bool:
         """Whether a relay of the service LISTENs for outbox commits (so a commit wakes it)."""

@@ -12,11 +12,16 @@ ADDRESS = {"street": "0 Lane", "city": "C", "state": "S", "country": "X", "posta
 PRODUCT = "8a0e3b9c-6c5e-4b7a-9f55-2f0f7c1d1a01"
 
 
-def prepare(deployment: Deployment) -> None:
-    """Create the tables, register the schemas, declare the queues."""
-    deployment.manage("app", "migrate_all")
-    deployment.manage("app", "edn_schemas", "register")
-    deployment.manage("app", "edn_broker")
+def prepare(deployment: Deployment, *, token_for: str | None = None, then: str = "") -> str:
+    """Create the tables (``migrate_all`` registers the schemas too, the registry being hosted
+    here; ``edn_schemas register`` again is a no-op kept as the deployment's own step), declare
+    the queues, then run the Python code ``then`` -- all in one process. With ``token_for``,
+    mint that user's bearer token there too and return it."""
+    commands = [["migrate_all"], ["edn_schemas", "register"], ["edn_broker"]]
+    if token_for:
+        commands.append(["edn_token", token_for])
+    out = deployment.manage_many("app", *commands, then=then)
+    return out.strip().splitlines()[-1] if token_for else ""
 
 
 def token(deployment: Deployment, username: str) -> str:

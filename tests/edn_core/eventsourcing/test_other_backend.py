@@ -24,6 +24,9 @@ SUITES = [
     # the streams contract of the database log (its Redis and NATS runs need no other backend)
     "tests/edn_core/streams/test_contract.py",
 ]
+# pytest without two plugins none of them uses, whose loading is much of a pytest start-up
+PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
+PYTEST += ["-p", "no:schemathesis", "-p", "no:hypothesispytest"]
 
 
 def test_event_sourcing_suites_on_the_other_backend():
@@ -32,7 +35,7 @@ def test_event_sourcing_suites_on_the_other_backend():
         postgres_or_skip()
         env |= {f"{a.upper()}_DATABASE_URL": f"{PG}/edn_es_{a}" for a in settings.DATABASES}
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", ONLY, *SUITES],
+        [sys.executable, *PYTEST, "-k", ONLY, *SUITES],
         cwd=ROOT,
         env=env | {"DJANGO_SETTINGS_MODULE": "tests.settings"},
         capture_output=True,
