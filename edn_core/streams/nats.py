@@ -4,7 +4,7 @@ Each partition of a stream is a JetStream stream, ``<prefix>_<name>_<partition>`
 encoded by ``nats_codec.token``), file storage, kept until trimmed, with one subject,
 ``<prefix>.<name>.<partition>``; the partition count is in each one's description. (Why not
 one JetStream stream per stream: see ``nats_consumers``.) An entry is one message whose body
-is JSON ``{"k": key, "v": value, "h": headers}``; an entry's id is its ``Nats-Msg-Id`` header,
+is JSON ``{"k": key, "v": value, "h": headers, "i": id}``; an entry's id is its ``Nats-Msg-Id``,
 which the partition's JetStream stream remembers for its duplicate window (the log's
 ``dedup_window``, set when the stream is created): a message with an id it holds is not
 stored again and its acknowledgement gives the original's sequence.
@@ -33,7 +33,7 @@ from typing import Any
 import nats
 
 from edn_core.streams.nats_client import Connection
-from edn_core.streams.nats_codec import MSG_ID, body_of, entry_of
+from edn_core.streams.nats_codec import MSG_ID, body_of, entry_of, message_id
 from edn_core.streams.nats_streams import NatsStreams
 from edn_core.streams.port import (
     DEDUP_WINDOW,
@@ -116,7 +116,7 @@ class NatsLog(NatsStreams):
         placed = [partition_of(entry.key, partitions) for entry in entries]
         subjects = [self.subject(stream, p) for p in range(partitions)]
         publish = self.connection.js.publish_async
-        headers = [None if entry.id is None else {MSG_ID: entry.id} for entry in entries]
+        headers = [None if e.id is None else {MSG_ID: message_id(e.id)} for e in entries]
         acks = [
             await publish(subjects[p], body, headers=h)
             for p, body, h in zip(placed, bodies, headers, strict=True)

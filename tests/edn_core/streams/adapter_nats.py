@@ -42,9 +42,11 @@ def server_or_skip() -> str:
     return URL
 
 
-def new_log(prefix: str = "", **options) -> NatsLog:
-    """A log on the test server under ``prefix`` (a new one if not given)."""
-    return NatsLog(server_or_skip(), prefix=prefix or f"edn-t-{uuid.uuid4().hex[:12]}", **options)
+def new_log(prefix: str = "", url: str = "", **options) -> NatsLog:
+    """A log on the test server (or at ``url``, once the test server answered) under
+    ``prefix`` (a new one if not given)."""
+    url = server_or_skip() and (url or URL)
+    return NatsLog(url, prefix=prefix or f"edn-t-{uuid.uuid4().hex[:12]}", **options)
 
 
 def drop(log: NatsLog) -> None:
