@@ -1,0 +1,199 @@
+"""The runner of a stream processor: rounds of one batch each (see ``runtime`` for the
+whole picture). Pause points (``testing_hooks``) mark where a crash test stops a runner:
+``streams.consumed.<name>`` (a batch read, nothing written), ``streams.writing.<name>``
+(everything written, the transaction still open), ``streams.committed.<name>`` (committed,
+the log's offsets not yet).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from edn_core import testing_hooks
+from edn_core.streams.leases import PartitionLeases
+from edn_core.streams.pipeline import State
+from edn_core.streams.port import Entry, StreamLog
+from edn_core.streams.processors import Processor
+from edn_core.streams.runtime_failures import Batch, Retry, compute, replay
+from edn_core.streams.runtime_members import Members
+from edn_core.streams.runtime_models import ProcessorDeadLetterBase as DeadLetter
+from edn_core.streams.runtime_store import StalePartitions, Store
+
+__all__ = ["Round", "Runner", "default_consumer"]
+
+logger = logging.getLogger(__name__)
+
+
+def default_consumer() -> str:
+    """A consumer name unique to this process: host, pid and a random tag."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class Round:
+    """What one round did: the partitions owned, entries read, applied (new), skipped
+    (already applied), failed (to retry or dead-lettered now), outputs and late records
+    written, and each owned partition's position afterwards."""
+
+    owned: frozenset[int] = frozenset()
+    consumed: int = 0
+    applied: int = 0
+    skipped: int = 0
+    failed: int = 0
+    outputs: int = 0
+    late: int = 0
+    positions: dict[int, int] = field(default_factory=dict)
+
+
+class Runner:
+    """Runs ``processor`` over ``log`` as the member ``consumer`` of its group. ``leases``:
+    who owns which partition (default: ``PartitionLeases`` on the app's alias); ``clock``:
+    the time of retries (tests drive it). Use from one thread."""
+
+    def __init__(
+        self,
+        processor: Processor,
+        log: StreamLog | None,
+        *,
+        consumer: str | None = None,
+        leases: PartitionLeases | None = None,
+        clock: Callable[[], datetime] = timezone.now,
+    ) -> None:
+        self.processor, self.log, self.clock = processor, log, clock
+        self.consumer = consumer or default_consumer()
+        self.store = Store(processor)
+        self._leases, self._members = leases, None
+        self.state, self.versions = State(), {}
+        self.retrying: dict[int, Retry] = {}
+        self.owned: set[int] = set()
+        self.inside = getattr(log, "name", "") == "database" and log.alias == processor.alias
+
+    @property
+    def members(self) -> Members:
+        if self._members is None:
+            p = self.processor
+            if self._leases is None:
+                if p.partitions is not None:
+                    self.log.ensure(p.stream, p.partitions)
+                count = self.log.info(p.stream).partitions
+                self._leases = PartitionLeases(p.alias, p.stream, p.group, count)
+            self._members = Members(self._leases)
+        return self._members
+
+    def acquire(self) -> set[int]:
+        """Take partitions (the share of this member); load the state of new ones."""
+        held = self.members.acquire()
+        for lost in self.owned - held:
+            self._forget([lost])
+        gained = held - self.owned
+        if gained:
+            state, versions, retries = self.store.load(gained)
+            self.state.partitions.update(state.partitions)
+            self.versions.update(versions)
+            self.retrying.update(retries)
+            self.owned |= gained
+        return set(self.owned)
+
+    def run_once(self) -> Round:
+        """One round: acquire, replays, then one batch (see the module doc)."""
+        p = self.processor
+        self.acquire()
+        self._replays()
+        now = self.clock()
+        ready = sorted(
+            partition
+            for partition in self.owned
+            if (retry := self.retrying.get(partition)) is None
+            or retry.next_at is None
+            or retry.next_at <= now
+        )
+        entries = self.log.consume(p.stream, p.group, self.consumer, ready, p.batch_size)
+        if not entries:
+            return Round(frozenset(self.owned), positions=self._offsets())
+        testing_hooks.pause_point("streams.consumed", p.name)
+        batch = compute(p, self.state, entries, self.retrying, now)
+        if not self._commit(batch, now):
+            return Round(frozenset(self.owned), len(entries), positions=self._offsets())
+        result = batch.result
+        skipped = result.skipped if result else 0
+        return Round(
+            frozenset(self.owned),
+            len(entries),
+            applied=batch.applied,
+            skipped=skipped,
+            failed=len(batch.failures),
+            outputs=len(result.outputs) if result else 0,
+            late=len(result.late) if result else 0,
+            positions=self._offsets(),
+        )
+
+    def close(self) -> None:
+        """Give the partitions back."""
+        if self._members is not None:
+            self._members.release()
+        elif self._leases is not None:
+            self._leases.release()
+        self.owned.clear()
+
+    def _offsets(self) -> dict[int, int]:
+        return {p: self.state.partition(p).position.offset for p in sorted(self.owned)}
+
+    def _forget(self, partitions) -> None:
+        for partition in partitions:
+            self.state.partitions.pop(partition, None)
+            self.versions.pop(partition, None)
+            self.retrying.pop(partition, None)
+            self.owned.discard(partition)
+
+    def _commit(self, batch: Batch, now: datetime) -> bool:
+        """Write ``batch``, then commit the log's offsets and apply it to the state. False
+        when a partition changed under this member (it is loaded again next round)."""
+        p, result = self.processor, batch.result
+        offsets = {} if result is None or batch.replayed else result.positions
+        offsets = {partition: position.offset for partition, position in offsets.items()}
+
+        def within() -> None:
+            if self.inside and offsets:
+                self.log.commit(p.stream, p.group, offsets)
+            testing_hooks.pause_point("streams.writing", p.name)
+
+        written = batch.changes(self.state)
+        if written:
+            try:
+                self.versions.update(self.store.write(batch, self.versions, now, within))
+            except StalePartitions as stale:
+                logger.warning("%s: %s; loading them again", p.name, stale)
+                self._forget(stale.partitions)
+                return False
+            testing_hooks.pause_point("streams.committed", p.name)
+        if offsets and not (self.inside and written):
+            self.log.commit(p.stream, p.group, offsets)
+        if result is not None:
+            self.state.apply(result)
+        batch.note(self.retrying)
+        return True
+
+    def _replays(self) -> None:
+        """Replay the dead letters of owned partitions that an operator asked for."""
+        asked = self.store.rows(DeadLetter).filter(status=DeadLetter.REPLAY)
+        for row in asked.filter(partition__in=self.owned).order_by("partition", "offset"):
+            self.replay(row)
+
+    def replay(self, row) -> str:
+        """Run the dead letter ``row`` (of an owned partition) again: ``"replayed"``,
+        ``"failed"`` (still failing: dead again) or ``"stale"`` (someone else did)."""
+        entry = Entry(
+            row.stream, row.partition, row.offset, row.key, row.value, row.headers, row.appended_at
+        )
+        batch = replay(self.processor, self.state, entry, row.attempts)
+        if not self._commit(batch, self.clock()):
+            return "stale"
+        return "replayed" if batch.result is not None else "failed"
