@@ -20,7 +20,8 @@ _checked: list[bool] = []
 
 
 async def _probe() -> None:
-    client = await nats.connect(URL, allow_reconnect=False, connect_timeout=3)
+    options = {"allow_reconnect": False, "max_reconnect_attempts": 1, "reconnect_time_wait": 0.1}
+    client = await nats.connect(URL, connect_timeout=3, **options)
     try:
         await client.jetstream().account_info()
     finally:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -61,7 +62,8 @@ def test_a_killed_consumer_process_hands_its_entries_over_at_once(log, stream):
     put(log, stream, key, 6)
     entries = read_all(log, stream, 0)
     args = [sys.executable, "-c", CHILD, adapter_nats.URL, log.prefix, stream]
-    child = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+    child = subprocess.Popen(args, cwd=Path(__file__).parents[3], **pipes)
     guard = threading.Timer(GUARD, child.kill)
     guard.start()
     try:
