@@ -9,6 +9,7 @@ transaction ends, so appenders to one partition take turns: offsets are dense, i
 become visible in offset order (a reader never sees offset 7 committed while 6 is still to
 come). Taking the locks in partition order keeps concurrent multi-partition appends free of
 deadlocks. Append times never go back within a partition (the counter row keeps the last one).
+An entry whose id the stream holds is not appended again (``database_append``).
 
 Transactions: ``append``, ``commit`` and ``reset`` run in the caller's transaction on the alias
 when one is open (an inbox row, processor state and offsets commit together), else in their
@@ -28,11 +29,11 @@ from datetime import datetime
 from functools import cached_property
 
 from django.db import models, transaction
-from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from edn_core.bus.stores import find_model
 from edn_core.routers import alias_for
+from edn_core.streams.database_append import firsts, heads, held, move_on
 from edn_core.streams.database_groups import DatabaseGroups
 from edn_core.streams.models import StreamDefinitionBase, StreamEntryBase, StreamGroupOffsetBase
 from edn_core.streams.port import (
@@ -46,7 +47,7 @@ from edn_core.streams.port import (
 
 __all__ = ["DatabaseLog"]
 
-FIELDS = ("partition", "offset", "key", "value", "headers", "appended_at")
+FIELDS = ("partition", "offset", "key", "value", "headers", "appended_at", "entry_id")
 
 
 class DatabaseLog(DatabaseGroups, StreamLog):
@@ -140,26 +141,26 @@ class DatabaseLog(DatabaseGroups, StreamLog):
         if not entries:
             return []
         targets = [partition_of(entry.key, partitions) for entry in entries]
-        counts, now = Counter(targets), timezone.now()
+        first = firsts(entries)  # an id repeated in this call: the first one's position
+        counts = Counter(t for i, t in enumerate(targets) if first[i] == i)
+        mine, now = self.definitions.filter(stream=stream), timezone.now()
         with transaction.atomic(using=self.alias, savepoint=False):
-            mine = self.definitions.filter(stream=stream)
-            for partition in sorted(counts):  # one lock after another, in partition order
-                mine.filter(partition=partition).update(
-                    last_offset=models.F("last_offset") + counts[partition],
-                    last_appended_at=Greatest(
-                        Coalesce("last_appended_at", models.Value(now)), models.Value(now)
-                    ),
-                )
-            heads = mine.filter(partition__in=counts)
-            ends = {
-                p: (last, at)
-                for p, last, at in heads.values_list("partition", "last_offset", "last_appended_at")
-            }
+            move_on(mine, counts, now)  # takes the partitions' locks, in order
+            known = held(self.entries, stream, entries, first)
+            if known:  # appended before: hand their offsets back (we still hold the locks)
+                again = Counter(targets[i] for i in known)
+                move_on(mine, {p: -n for p, n in again.items()}, now)
+                counts -= again
+            ends = heads(mine, counts)
             if len(ends) != len(counts):
+                self._shapes.pop(stream, None)  # seen in a transaction that rolled back
                 raise UnknownStream(stream)
             taken = {p: ends[p][0] - counts[p] for p in counts}
             positions, rows, model = [], [], self.entries.model
-            for entry, partition in zip(entries, targets, strict=True):
+            for i, (entry, partition) in enumerate(zip(entries, targets, strict=True)):
+                if i in known or first[i] != i:
+                    positions.append(known[i] if i in known else positions[first[i]])
+                    continue
                 taken[partition] += 1
                 positions.append((partition, taken[partition]))
                 rows.append(
@@ -171,6 +172,7 @@ class DatabaseLog(DatabaseGroups, StreamLog):
                         value=dict(entry.value),
                         headers=dict(entry.headers),
                         appended_at=ends[partition][1],
+                        entry_id=entry.id,
                     )
                 )
             self.entries.bulk_create(rows, batch_size=500)

@@ -56,7 +56,9 @@ class StreamDefinitionBase(models.Model):
 
 
 class StreamEntryBase(models.Model):
-    """An entry of a stream's partition, numbered by ``offset`` (1, 2, … in append order)."""
+    """An entry of a stream's partition, numbered by ``offset`` (1, 2, … in append order).
+    ``entry_id``: the id it was appended with, if any (unique in its stream: appending it
+    again appends nothing)."""
 
     id = models.BigAutoField(primary_key=True)
     stream = models.CharField(max_length=200)
@@ -66,6 +68,8 @@ class StreamEntryBase(models.Model):
     value = models.JSONField()
     headers = models.JSONField(default=dict)
     appended_at = models.DateTimeField()
+    # NULL, not "": entries without an id must not collide in the unique (stream, entry_id)
+    entry_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         abstract = True
@@ -74,7 +78,10 @@ class StreamEntryBase(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["stream", "partition", "offset"], name="%(app_label)s_stream_entry_once"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["stream", "entry_id"], name="%(app_label)s_stream_entry_id_once"
+            ),
         ]
         indexes = [
             # replay from a time (offset_at) and retention (trim), per partition
