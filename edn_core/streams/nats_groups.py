@@ -10,7 +10,10 @@ and, if it has deliveries not acknowledged (its owner died or restarted, another
 took the partition over, or the same one asks again without committing), starts the next
 generation of the consumer right after the committed offset, so the entries after it come
 again at once and in order. ``reset``, and a commit of an offset that was not delivered
-through this log, start a generation the same way. Fetches never wait (``no_wait``).
+through this log, start a generation the same way. Fetches never wait (``no_wait``). Each
+``consume`` looks at its partitions' consumers first (one ``CONSUMER.LIST`` per partition).
+A ``trim`` that removes entries a group has not committed moves its committed offset up to
+the last removed one (the server moves a consumer's ack floor past a purge).
 """
 
 from __future__ import annotations
