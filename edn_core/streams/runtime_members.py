@@ -18,7 +18,7 @@ from django.db import connections
 
 from edn_core.streams.leases import PartitionLeases, lease_key
 
-__all__ = ["Members"]
+__all__ = ["Members", "leases_for"]
 
 MEMBERS = "\x1fmembers"
 GRANTED = (
@@ -26,6 +26,15 @@ GRANTED = (
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     " AND ((classid::bigint << 32) | objid::bigint) = ANY(%s)"
 )
+
+
+def leases_for(processor, log) -> PartitionLeases:
+    """The leases of ``processor``'s group on its alias (its stream created if it declares
+    a partition count and does not exist yet)."""
+    if processor.partitions is not None:
+        log.ensure(processor.stream, processor.partitions)
+    count = log.info(processor.stream).partitions
+    return PartitionLeases(processor.alias, processor.stream, processor.group, count)
 
 
 class Members:

@@ -23,13 +23,14 @@ from edn_core.streams.pipeline import State
 from edn_core.streams.port import Entry, StreamLog
 from edn_core.streams.processors import Processor
 from edn_core.streams.runtime_failures import Batch, Retry, compute, replay
-from edn_core.streams.runtime_members import Members
+from edn_core.streams.runtime_members import Members, leases_for
 from edn_core.streams.runtime_models import ProcessorDeadLetterBase as DeadLetter
 from edn_core.streams.runtime_store import StalePartitions, Store
 
 __all__ = ["Round", "Runner", "default_consumer"]
 
 logger = logging.getLogger(__name__)
+HOUSEKEEPING = 10  # rounds of a backlog between two acquires (a member joined, or died)
 
 
 def default_consumer() -> str:
@@ -74,17 +75,13 @@ class Runner:
         self.state, self.versions = State(), {}
         self.retrying: dict[int, Retry] = {}
         self.owned: set[int] = set()
+        self._busy = 0  # rounds in a row that read a full batch
         self.inside = getattr(log, "name", "") == "database" and log.alias == processor.alias
 
     @property
     def members(self) -> Members:
         if self._members is None:
-            p = self.processor
-            if self._leases is None:
-                if p.partitions is not None:
-                    self.log.ensure(p.stream, p.partitions)
-                count = self.log.info(p.stream).partitions
-                self._leases = PartitionLeases(p.alias, p.stream, p.group, count)
+            self._leases = self._leases or leases_for(self.processor, self.log)
             self._members = Members(self._leases)
         return self._members
 
@@ -103,10 +100,12 @@ class Runner:
         return set(self.owned)
 
     def run_once(self) -> Round:
-        """One round: acquire, replays, then one batch (see the module doc)."""
+        """One round: acquire and replays (in a backlog, every ``HOUSEKEEPING`` rounds only),
+        then one batch."""
         p = self.processor
-        self.acquire()
-        self._replays()
+        if self._busy % HOUSEKEEPING == 0:
+            self.acquire()
+            self._replays()
         now = self.clock()
         ready = sorted(
             partition
@@ -116,6 +115,7 @@ class Runner:
             or retry.next_at <= now
         )
         entries = self.log.consume(p.stream, p.group, self.consumer, ready, p.batch_size)
+        self._busy = self._busy + 1 if len(entries) >= p.batch_size else 0
         if not entries:
             return Round(frozenset(self.owned), positions=self._offsets())
         testing_hooks.pause_point("streams.consumed", p.name)
@@ -147,6 +147,7 @@ class Runner:
         return {p: self.state.partition(p).position.offset for p in sorted(self.owned)}
 
     def _forget(self, partitions) -> None:
+        self._busy = 0  # acquire next round: load them again if still held
         for partition in partitions:
             self.state.partitions.pop(partition, None)
             self.versions.pop(partition, None)
