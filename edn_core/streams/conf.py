@@ -6,14 +6,15 @@
         "orders": {
             "topics": ["v1.OrderPlaced", "v1.OrderCancelled"],  # required, one at least
             "partitions": 8,        # fixed for good once the stream exists (default 8)
-            "log": "database",      # "database" (default), "redis" or "nats"
+            "log": "database",      # "database", "redis" or "nats" (default: EDN_STREAMS_LOG)
             "retention": "P7D",     # ISO 8601 duration entries are kept (default: for good)
         },
     }
 
-The brokers: ``EDN_STREAMS_REDIS_URL`` (else ``REDIS_URL``) and ``EDN_STREAMS_NATS_URL`` (else
-``NATS_URL``), required by a stream on them; ``EDN_STREAMS_DEDUP_WINDOW`` (ISO 8601, ``P1D``):
-how long they remember entry ids; ``EDN_STREAMS_LOG_OPTIONS``: more arguments of each log's
+``EDN_STREAMS_LOG`` is the log of the streams that name none, ``database`` by default (the
+service app's alias: zero services in development). The brokers: ``EDN_STREAMS_REDIS_URL``
+(else ``REDIS_URL``) and ``EDN_STREAMS_NATS_URL`` (else ``NATS_URL``), required by a stream
+on them; ``EDN_STREAMS_DEDUP_WINDOW`` (ISO 8601, ``P1D``): how long they remember entry ids; ``EDN_STREAMS_LOG_OPTIONS``: more arguments of each log's
 constructor by kind (``{"redis": {"prefix": "edn:streams:"}, "nats": {"replicas": 3}}``).
 A setting that is wrong raises ``ImproperlyConfigured`` naming every problem. Any change of a
 setting (``override_settings`` in tests) drops what was read.
@@ -57,6 +58,7 @@ class StreamConfig:
 @dataclass(frozen=True)
 class StreamsSettings:
     streams: Mapping[str, StreamConfig]  # by name
+    default_log: str  # EDN_STREAMS_LOG
     redis_url: str
     nats_url: str
     dedup_window: timedelta
@@ -72,12 +74,16 @@ def streams_settings() -> StreamsSettings:
     """The stream settings (read on first use after any setting changed)."""
     problems: list[str] = []
     streams = {}
+    default_log = _setting("EDN_STREAMS_LOG") or "database"
+    if default_log not in LOGS:
+        problems.append(f"EDN_STREAMS_LOG must be one of {LOGS}, not {default_log!r}")
+        default_log = "database"
     given = getattr(settings, "EDN_STREAMS", None) or {}
     if not isinstance(given, Mapping):
         problems.append(f"EDN_STREAMS must be a dict of streams by name, not {given!r}")
         given = {}
     for name, options in given.items():
-        found = _stream(name, options, problems)
+        found = _stream(name, options, default_log, problems)
         if found is not None:
             streams[name] = found
     redis_url = _setting("EDN_STREAMS_REDIS_URL") or _setting("REDIS_URL")
@@ -87,8 +93,9 @@ def streams_settings() -> StreamsSettings:
         ("nats", nats_url, "EDN_STREAMS_NATS_URL or NATS_URL"),
     ):
         users = sorted(n for n, s in streams.items() if s.log == kind)
-        if users and not url:
-            problems.append(f"streams {users} are on {kind}: set {names}")
+        if (users or default_log == kind) and not url:
+            who = f"streams {users}" if users else "EDN_STREAMS_LOG"
+            problems.append(f"{who} on {kind}: set {names}")
     window = _duration(
         _setting("EDN_STREAMS_DEDUP_WINDOW") or "P1D", "EDN_STREAMS_DEDUP_WINDOW", problems
     )
@@ -104,6 +111,7 @@ def streams_settings() -> StreamsSettings:
         raise ImproperlyConfigured("stream settings: " + "; ".join(problems))
     return StreamsSettings(
         streams=MappingProxyType(streams),
+        default_log=default_log,
         redis_url=redis_url,
         nats_url=nats_url,
         dedup_window=window or timedelta(days=1),
@@ -111,7 +119,7 @@ def streams_settings() -> StreamsSettings:
     )
 
 
-def _stream(name: Any, options: Any, problems: list[str]) -> StreamConfig | None:
+def _stream(name: Any, options: Any, default_log: str, problems: list[str]) -> StreamConfig | None:
     """The stream ``name`` of ``EDN_STREAMS``, or None with its problems added."""
     before = len(problems)
     if not isinstance(name, str) or not NAME.match(name):
@@ -133,7 +141,7 @@ def _stream(name: Any, options: Any, problems: list[str]) -> StreamConfig | None
     partitions = options.get("partitions", 8)
     if not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1:
         problems.append(f"stream {name!r}: 'partitions' must be a whole number >= 1")
-    log = options.get("log", "database")
+    log = options.get("log", default_log)
     if log not in LOGS:
         problems.append(f"stream {name!r}: 'log' must be one of {LOGS}, not {log!r}")
     retention = options.get("retention")

@@ -50,11 +50,12 @@ _lock = threading.Lock()
 
 
 def log_for(app_label: str, stream: str | None = None) -> StreamLog:
-    """The log ``stream`` is configured on (a database log on ``app_label``'s alias when the
-    stream is not configured or not given), built once per process and kind."""
+    """The log ``stream`` is configured on (``EDN_STREAMS_LOG`` when the stream is not
+    configured or not given; a database log is on ``app_label``'s alias), built once per
+    process and kind."""
     config = streams_settings()
     found = config.streams.get(stream) if stream else None
-    kind = found.log if found else "database"
+    kind = found.log if found else config.default_log
     with _lock:
         log = _logs.get((app_label, kind))
         if log is None:

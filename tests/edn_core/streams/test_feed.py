@@ -273,7 +273,10 @@ def test_log_for_builds_the_configured_log_once(settings, stream_name):
         ({"orders": {"topics": [PLACED], "partition": 8}}, "unknown keys ['partition']"),
         ({"or ders": {"topics": [PLACED]}}, "stream name 'or ders'"),
         ({"orders": [PLACED]}, "a dict of"),
-        ({"orders": {"topics": [PLACED], "log": "redis"}}, "set EDN_STREAMS_REDIS_URL"),
+        (
+            {"orders": {"topics": [PLACED], "log": "redis"}},
+            "['orders'] on redis: set EDN_STREAMS_REDIS_URL",
+        ),
         ({"orders": {"topics": [PLACED], "log": "nats"}}, "set EDN_STREAMS_NATS_URL"),
     ],
 )
@@ -284,6 +287,15 @@ def test_bad_configuration_is_refused_at_startup(settings, streams, problem):
     with pytest.raises(ImproperlyConfigured, match="stream settings") as refused:
         feed.feed_streams(APP)  # what the hosting app's events.py calls while Django starts
     assert problem in str(refused.value)
+
+
+def test_the_default_log_is_checked_too(settings):
+    settings.EDN_STREAMS_LOG = "kafka"
+    with pytest.raises(ImproperlyConfigured, match="EDN_STREAMS_LOG must be one of"):
+        streams_settings()
+    settings.EDN_STREAMS_LOG, settings.EDN_STREAMS_NATS_URL = "nats", ""
+    with pytest.raises(ImproperlyConfigured, match="EDN_STREAMS_LOG on nats: set EDN_STREAMS_NATS"):
+        streams_settings()
 
 
 def test_every_problem_is_named_at_once(settings):
@@ -301,7 +313,11 @@ def test_defaults(settings):
     found = streams_settings()
     (stream,) = found.streams.values()
     assert (stream.partitions, stream.log, stream.retention) == (8, "database", None)
+    assert found.default_log == "database"
     assert found.dedup_window == timedelta(days=1)
     assert found.streams_of(PLACED) == [stream] and found.streams_of(SHIPPED) == []
     settings.EDN_STREAMS = {}
     assert streams_settings().streams == {}
+    settings.EDN_STREAMS_LOG, settings.EDN_STREAMS_REDIS_URL = "redis", "redis://127.0.0.1/6"
+    settings.EDN_STREAMS = {"orders": {"topics": [PLACED]}, "b": {"topics": [PLACED]}}
+    assert [s.log for s in streams_settings().streams_of(PLACED)] == ["redis", "redis"]
