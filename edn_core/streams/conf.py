@@ -14,8 +14,9 @@
 ``EDN_STREAMS_LOG`` is the log of the streams that name none, ``database`` by default (the
 service app's alias: zero services in development). The brokers: ``EDN_STREAMS_REDIS_URL``
 (else ``REDIS_URL``) and ``EDN_STREAMS_NATS_URL`` (else ``NATS_URL``), required by a stream
-on them; ``EDN_STREAMS_DEDUP_WINDOW`` (ISO 8601, ``P1D``): how long they remember entry ids; ``EDN_STREAMS_LOG_OPTIONS``: more arguments of each log's
-constructor by kind (``{"redis": {"prefix": "edn:streams:"}, "nats": {"replicas": 3}}``).
+on them; ``EDN_STREAMS_DEDUP_WINDOW`` (ISO 8601, ``P1D``): how long they remember entry ids;
+``EDN_STREAMS_LOG_OPTIONS``: more arguments of each log's constructor by kind
+(``{"redis": {"prefix": "edn:streams:"}, "nats": {"replicas": 3}}``).
 A setting that is wrong raises ``ImproperlyConfigured`` naming every problem. Any change of a
 setting (``override_settings`` in tests) drops what was read.
 """
