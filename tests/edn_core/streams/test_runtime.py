@@ -233,3 +233,23 @@ def test_the_owner_replays_a_dead_letter_of_its_partition(log, stream):
     assert row.status == DeadLetter.RESOLVED
     runner.close()
     assert support.stored(name, ALIAS) == support.recompute(support.read_all(log, stream))
+
+
+def test_members_of_a_group_take_fair_shares_and_take_over(log, stream, require_postgres):
+    require_postgres(ALIAS)
+    processor = support.processor(f"stats-{uuid.uuid4().hex[:8]}", stream)
+    first, second, third = (Runner(processor, log) for _ in range(3))
+    try:
+        assert first.acquire() == {0, 1, 2, 3}, "alone"
+        assert second.acquire() == set(), "a second member: nothing is free yet"
+        assert first.acquire() == {0, 1}, "more than its share: it gave the rest back"
+        assert second.acquire() == {2, 3}
+        assert third.acquire() == set(), "three members: shares of two, all taken"
+        first.close()
+        assert third.acquire() == {0, 1}, "two members again: it takes the dead one's share"
+        assert second.acquire() == {2, 3}
+        third.close()
+        assert second.acquire() == {0, 1, 2, 3}, "alone again"
+    finally:
+        for runner in (first, second, third):
+            runner.close()

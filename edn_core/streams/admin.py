@@ -1,0 +1,110 @@
+"""Admin for an app's stream processors: dead letters (with replay), positions, late records
+and window results, all read-only (the runtime writes them)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from edn_core.admin import ReadOnlyAdminMixin
+from edn_core.bus.stores import find_model
+from edn_core.streams.runtime_models import (
+    ProcessorDeadLetterBase,
+    ProcessorLateRecordBase,
+    ProcessorPositionBase,
+    WindowResultBase,
+)
+from edn_core.streams.runtime_replay import replay_dead_letter
+
+__all__ = [
+    "DeadLetterAdmin",
+    "LateRecordAdmin",
+    "PositionAdmin",
+    "WindowResultAdmin",
+    "register_streams_admin",
+]
+
+
+def _pretty(value) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, default=str))
+
+
+class DeadLetterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Entries a processor could not process; "Replay" runs them again (after a fix)."""
+
+    deletable = True  # an operator may prune resolved ones
+    list_display = (
+        "processor",
+        "stream",
+        "partition",
+        "offset",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "short_error",
+        "updated_at",
+    )
+    list_filter = ("status", "processor", "stream")
+    search_fields = ("key", "error")
+    readonly_fields = ("pretty_value", "error")
+    actions = ["replay"]
+
+    @admin.display(description="error")
+    def short_error(self, obj) -> str:
+        lines = (obj.error or "").strip().splitlines()
+        return lines[-1][:120] if lines else ""
+
+    @admin.display(description="value")
+    def pretty_value(self, obj) -> str:
+        return _pretty(obj.value)
+
+    @admin.action(description="Replay (run the entry again through its processor)")
+    def replay(self, request, queryset):
+        app_label = queryset.model._meta.app_label
+        outcomes = Counter(
+            replay_dead_letter(app_label, pk) for pk in queryset.values_list("pk", flat=True)
+        )
+        level = messages.WARNING if outcomes.get("failed") else messages.SUCCESS
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+        self.message_user(request, f"replay: {summary or 'nothing selected'}", level)
+
+
+class PositionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("processor", "partition", "offset", "stream_time", "late", "updated_at")
+    list_filter = ("processor",)
+
+
+class LateRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    deletable = True
+    list_display = ("processor", "partition", "offset", "key", "time", "stream_time", "recorded_at")
+    list_filter = ("processor",)
+    search_fields = ("key",)
+    readonly_fields = ("pretty_value",)
+
+    @admin.display(description="value")
+    def pretty_value(self, obj) -> str:
+        return _pretty(obj.value)
+
+
+class WindowResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("processor", "key", "start", "end", "final", "partition", "updated_at")
+    list_filter = ("processor", "final")
+    search_fields = ("key",)
+
+
+ADMINS = {
+    ProcessorDeadLetterBase: DeadLetterAdmin,
+    ProcessorPositionBase: PositionAdmin,
+    ProcessorLateRecordBase: LateRecordAdmin,
+    WindowResultBase: WindowResultAdmin,
+}
+
+
+def register_streams_admin(app_label: str, site: admin.AdminSite = admin.site) -> None:
+    """Register the processor tables ``app_label`` declares (dead letters, positions, late
+    records, window results; open windows are internal state)."""
+    for base, model_admin in ADMINS.items():
+        site.register(find_model(app_label, base), model_admin)
