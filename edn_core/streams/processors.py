@@ -46,7 +46,13 @@ class Processor:
     name). ``partitions``: the stream's partition count, to create it when it does not exist
     (None: it must exist). ``batch_size``: entries per transaction. An entry that fails is
     tried ``attempts`` times in all, ``backoff`` x 2^(n-1) apart (at most ``max_backoff``),
-    then dead-lettered (its partition waits meanwhile, the others go on)."""
+    then dead-lettered (its partition waits meanwhile, the others go on).
+
+    Windows close when the stream time (the largest event time a partition has seen) passes
+    their end and grace: a partition that receives nothing keeps its last windows open. With
+    ``close_idle_after``, a round that reads nothing also moves the stream time of the owned
+    partitions up to the clock minus that much, so they close anyway (events that arrive
+    later than that are late records)."""
 
     name: str
     stream: str
@@ -59,6 +65,7 @@ class Processor:
     attempts: int = 5
     backoff: timedelta = timedelta(seconds=1)
     max_backoff: timedelta = timedelta(minutes=5)
+    close_idle_after: timedelta | None = None
 
     def __post_init__(self) -> None:
         if not self.group:

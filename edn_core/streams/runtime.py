@@ -34,8 +34,9 @@ from django.utils import timezone
 from edn_core.streams.leases import PartitionLeases
 from edn_core.streams.port import StreamLog
 from edn_core.streams.processors import Processor
+from edn_core.streams.runtime_batches import Round
 from edn_core.streams.runtime_replay import replay_dead_letter
-from edn_core.streams.runtime_runner import Round, Runner, default_consumer
+from edn_core.streams.runtime_runner import Runner, default_consumer
 
 __all__ = ["Progress", "Round", "Runner", "default_consumer", "replay_dead_letter", "run"]
 

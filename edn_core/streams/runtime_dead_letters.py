@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from edn_core.streams.runtime_failures import Batch, Failure, Retry, StalePartitions
+from edn_core.streams.runtime_batches import Batch, Failure, Retry, StalePartitions
 from edn_core.streams.runtime_models import ProcessorDeadLetterBase as DeadLetter
 
 __all__ = ["retries", "write"]

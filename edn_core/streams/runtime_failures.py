@@ -6,89 +6,27 @@ entry on (the rest of the batch of the other partitions goes on), and the failur
 with its next attempt time; the partition is read again from that entry once the time has
 come. At the last attempt the entry is dead-lettered instead: processed with it in ``skip``,
 its partition moves past it. ``replay`` runs one dead-lettered entry through the aggregation
-with the current state. All pure: the runtime writes the ``Batch`` in one transaction.
+with the current state; ``advance`` closes windows by the clock. No I/O: the runtime writes
+the ``Batch`` in one transaction.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import traceback
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from edn_core.streams.pipeline import EntryFailed, Result, State
+from edn_core.streams.pipeline import EntryFailed, State
 from edn_core.streams.pipeline_state import PartitionState
 from edn_core.streams.port import Entry
 from edn_core.streams.processors import Processor
+from edn_core.streams.runtime_batches import Batch, Failure, Retry
 from edn_core.streams.runtime_models import ProcessorDeadLetterBase as DeadLetter
+from edn_core.streams.windows import to_ms
 
-__all__ = ["Batch", "Failure", "Retry", "StalePartitions", "compute", "describe", "replay"]
+__all__ = ["advance", "compute", "describe", "replay"]
 
 ERROR_MAX = 4000
-
-
-class StalePartitions(Exception):
-    """Someone else wrote these partitions since they were loaded: load them again."""
-
-    def __init__(self, partitions: Iterable[int]) -> None:
-        self.partitions = sorted(partitions)
-        super().__init__(f"partitions {self.partitions} changed since they were loaded")
-
-
-@dataclass(frozen=True, slots=True)
-class Retry:
-    """A failed entry its partition waits at: tried ``attempts`` times, next at ``next_at``."""
-
-    offset: int
-    attempts: int
-    next_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """A dead-letter row to write: ``status`` retrying (with ``next_at``) or dead."""
-
-    entry: Entry
-    status: str
-    attempts: int
-    error: str
-    next_at: datetime | None = None
-
-
-@dataclass(slots=True)
-class Batch:
-    """What to commit: the ``result`` (None: nothing processed), the failures to record, the
-    retried entries that went through (``(partition, offset)``) and replayed dead letters."""
-
-    result: Result | None
-    failures: list[Failure] = field(default_factory=list)
-    resolved: list[tuple[int, int]] = field(default_factory=list)
-    replayed: bool = False
-    applied: int = 0  # entries processed for the first time (not skipped, not failed)
-
-    def changes(self, state: State) -> bool:
-        """Whether it writes anything to ``state``'s tables (entries delivered again, already
-        applied, change nothing: only the log's offsets are then committed)."""
-        result = self.result
-        if self.failures or self.resolved or self.replayed:
-            return True
-        if result is None:
-            return False
-        moved = any(pos != state.partition(p).position for p, pos in result.positions.items())
-        return moved or bool(result.upserts or result.deletes or result.outputs or result.late)
-
-    def note(self, retrying: dict[int, Retry]) -> None:
-        """Bring ``retrying`` (partition -> the entry it waits at) to where it leaves them."""
-        for failure in self.failures:
-            partition, offset = failure.entry.partition, failure.entry.offset
-            if failure.status == DeadLetter.RETRYING:
-                retrying[partition] = Retry(offset, failure.attempts, failure.next_at)
-            elif (retry := retrying.get(partition)) and retry.offset == offset:
-                del retrying[partition]
-        for partition, offset in self.resolved:
-            if (retry := retrying.get(partition)) and retry.offset == offset:
-                del retrying[partition]
 
 
 def describe(error: BaseException) -> str:
@@ -135,6 +73,21 @@ def compute(
     ]
     applied = len(batch) - result.skipped - len(skip)
     return Batch(result if batch else None, failures, resolved, applied=applied)
+
+
+def advance(processor: Processor, state: State, now: datetime) -> Batch | None:
+    """Close windows by the clock (``Processor.close_idle_after``): each partition's stream
+    time moves up to ``now - close_idle_after``; a batch only when a window closes."""
+    limit = to_ms(now - processor.close_idle_after)
+    times = {
+        partition: limit
+        for partition, part in state.partitions.items()
+        if part.position.stream_time is not None and part.position.stream_time < limit
+    }
+    if not times:
+        return None
+    result = processor.aggregation.advance(state, times)
+    return Batch(result) if result.outputs or result.deletes else None
 
 
 def replay(processor: Processor, state: State, entry: Entry, attempts: int) -> Batch:

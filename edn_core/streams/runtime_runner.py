@@ -12,7 +12,6 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
@@ -22,12 +21,13 @@ from edn_core.streams.leases import PartitionLeases
 from edn_core.streams.pipeline import State
 from edn_core.streams.port import Entry, StreamLog
 from edn_core.streams.processors import Processor
-from edn_core.streams.runtime_failures import Batch, Retry, compute, replay
+from edn_core.streams.runtime_batches import Batch, Retry, Round
+from edn_core.streams.runtime_failures import advance, compute, replay
 from edn_core.streams.runtime_members import Members, leases_for
 from edn_core.streams.runtime_models import ProcessorDeadLetterBase as DeadLetter
 from edn_core.streams.runtime_store import StalePartitions, Store
 
-__all__ = ["Round", "Runner", "default_consumer"]
+__all__ = ["Runner", "default_consumer"]
 
 logger = logging.getLogger(__name__)
 HOUSEKEEPING = 10  # rounds of a backlog between two acquires (a member joined, or died)
@@ -36,22 +36,6 @@ HOUSEKEEPING = 10  # rounds of a backlog between two acquires (a member joined, 
 def default_consumer() -> str:
     """A consumer name unique to this process: host, pid and a random tag."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
-@dataclass(frozen=True)
-class Round:
-    """What one round did: the partitions owned, entries read, applied (new), skipped
-    (already applied), failed (to retry or dead-lettered now), outputs and late records
-    written, and each owned partition's position afterwards."""
-
-    owned: frozenset[int] = frozenset()
-    consumed: int = 0
-    applied: int = 0
-    skipped: int = 0
-    failed: int = 0
-    outputs: int = 0
-    late: int = 0
-    positions: dict[int, int] = field(default_factory=dict)
 
 
 class Runner:
@@ -117,23 +101,13 @@ class Runner:
         entries = self.log.consume(p.stream, p.group, self.consumer, ready, p.batch_size)
         self._busy = self._busy + 1 if len(entries) >= p.batch_size else 0
         if not entries:
-            return Round(frozenset(self.owned), positions=self._offsets())
+            if p.close_idle_after is not None and (batch := advance(p, self.state, now)):
+                self._commit(batch, now)
+            return Round.of(self.owned, 0, None, self._offsets())
         testing_hooks.pause_point("streams.consumed", p.name)
         batch = compute(p, self.state, entries, self.retrying, now)
-        if not self._commit(batch, now):
-            return Round(frozenset(self.owned), len(entries), positions=self._offsets())
-        result = batch.result
-        skipped = result.skipped if result else 0
-        return Round(
-            frozenset(self.owned),
-            len(entries),
-            applied=batch.applied,
-            skipped=skipped,
-            failed=len(batch.failures),
-            outputs=len(result.outputs) if result else 0,
-            late=len(result.late) if result else 0,
-            positions=self._offsets(),
-        )
+        done = self._commit(batch, now)
+        return Round.of(self.owned, len(entries), batch if done else None, self._offsets())
 
     def close(self) -> None:
         """Give the partitions back."""

@@ -19,7 +19,7 @@ from edn_core.bus.stores import find_model
 from edn_core.streams import runtime_dead_letters as dead_letters
 from edn_core.streams.pipeline import Position, State
 from edn_core.streams.processors import Processor
-from edn_core.streams.runtime_failures import Batch, Retry, StalePartitions
+from edn_core.streams.runtime_batches import Batch, Retry, StalePartitions
 from edn_core.streams.runtime_models import (
     ProcessorDeadLetterBase,
     ProcessorLateRecordBase,

@@ -253,3 +253,19 @@ def test_members_of_a_group_take_fair_shares_and_take_over(log, stream, require_
     finally:
         for runner in (first, second, third):
             runner.close()
+
+
+def test_windows_of_quiet_partitions_close_by_the_clock_when_asked(log, stream):
+    log.append(stream, support.orders(100))
+    clock, name = Clock(), f"stats-{uuid.uuid4().hex[:8]}"
+    assert clock.now > datetime.fromtimestamp(support.T0 / 1000 + 3600, UTC)
+    processor = support.processor(name, stream, close_idle_after=timedelta(minutes=1))
+    runner = Runner(processor, log, clock=clock)
+    assert runner.run_once().applied == 100
+    expected = support.recompute(support.read_all(log, stream))
+    assert support.stored(name, ALIAS)["windows"] == expected["windows"] != []
+    assert runner.run_once().consumed == 0  # a quiet round: the clock closes them
+    runner.close()
+    closed = support.stored(name, ALIAS)
+    assert closed["windows"] == []
+    assert closed["finals"] == sorted(expected["finals"] + expected["windows"])
