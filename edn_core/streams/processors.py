@@ -43,10 +43,12 @@ Write = Callable[[Sequence[Output], str], None]
 @dataclass(frozen=True)
 class Processor:
     """A windowed aggregation of ``stream`` run by the consumer group ``group`` (default: the
-    name). ``partitions``: the stream's partition count, to create it when it does not exist
-    (None: it must exist). ``batch_size``: entries per transaction. An entry that fails is
-    tried ``attempts`` times in all, ``backoff`` x 2^(n-1) apart (at most ``max_backoff``),
-    then dead-lettered (its partition waits meanwhile, the others go on).
+    name). ``write(outputs, using)`` writes its outputs (default: ``store_results``);
+    ``clear(using)`` deletes what it wrote, when the processor starts over
+    (``runtime.forget``). ``partitions``: the stream's partition count, to create it when
+    it does not exist (None: it must exist). ``batch_size``: entries per transaction. An
+    entry that fails is tried ``attempts`` times in all, ``backoff`` x 2^(n-1) apart (at
+    most ``max_backoff``), then dead-lettered (its partition waits, the others go on).
 
     Windows close when the stream time (the largest event time a partition has seen) passes
     their end and grace: a partition that receives nothing keeps its last windows open. With
@@ -59,6 +61,7 @@ class Processor:
     aggregation: Aggregation
     app_label: str
     write: Write | None = None
+    clear: Callable[[str], None] | None = None
     group: str = ""
     partitions: int | None = None
     batch_size: int = 500

@@ -28,17 +28,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connections
+from django.db import connections, transaction
 from django.utils import timezone
 
+from edn_core.bus.stores import find_model
 from edn_core.streams.leases import PartitionLeases
 from edn_core.streams.port import StreamLog
 from edn_core.streams.processors import Processor
 from edn_core.streams.runtime_batches import Round
+from edn_core.streams.runtime_members import leases_for
+from edn_core.streams.runtime_models import WindowResultBase
 from edn_core.streams.runtime_replay import replay_dead_letter
 from edn_core.streams.runtime_runner import Runner, default_consumer
 
-__all__ = ["Progress", "Round", "Runner", "default_consumer", "replay_dead_letter", "run"]
+__all__ = [
+    "Progress",
+    "Round",
+    "Runner",
+    "default_consumer",
+    "forget",
+    "replay_dead_letter",
+    "run",
+]
 
 logger = logging.getLogger(__name__)
 DENSE_OFFSETS = {"database", "nats"}  # logs whose offsets count entries
@@ -119,3 +130,22 @@ def _start_over(runner: Runner) -> None:
         logger.exception("releasing the partitions of %s failed", runner.processor.name)
     runner._forget(list(runner.state.partitions))
     connections[runner.processor.alias].close()
+
+
+def forget(processor: Processor, log: StreamLog) -> None:
+    """Start ``processor`` over: delete its state, late records, dead letters and default
+    results (and what ``clear`` clears) in one transaction, then its group in the log, so it
+    processes the stream again from its first kept entry. Its members must be stopped first
+    (``RuntimeError`` when one holds a partition)."""
+    with leases_for(processor, log) as leases:
+        if leases.acquire() != set(leases.partitions):
+            raise RuntimeError(f"stop the members of {processor.name} before it starts over")
+        store = Runner(processor, None).store
+        with transaction.atomic(using=processor.alias):
+            for base in store.models:
+                store.rows(base).delete()
+            results = find_model(processor.app_label, WindowResultBase)._default_manager
+            results.using(processor.alias).filter(processor=processor.name).delete()
+            if processor.clear is not None:
+                processor.clear(processor.alias)
+        log.delete_group(processor.stream, processor.group)

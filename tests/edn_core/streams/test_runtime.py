@@ -14,7 +14,7 @@ import pytest
 from edn_core.bus.stores import find_model
 from edn_core.streams import processors
 from edn_core.streams.database import DatabaseLog
-from edn_core.streams.runtime import Runner, replay_dead_letter, run
+from edn_core.streams.runtime import Runner, forget, replay_dead_letter, run
 from edn_core.streams.runtime_models import ProcessorDeadLetterBase as DeadLetter
 from tests.edn_core.streams import runtime_support as support
 from tests.edn_core.streams.adapter_database import ALIAS, DATABASE
@@ -269,3 +269,21 @@ def test_windows_of_quiet_partitions_close_by_the_clock_when_asked(log, stream):
     closed = support.stored(name, ALIAS)
     assert closed["windows"] == []
     assert closed["finals"] == sorted(expected["finals"] + expected["windows"])
+
+
+def test_a_processor_forgotten_starts_over_from_the_first_entry(log, stream):
+    log.append(stream, support.orders(150))
+    name = f"stats-{uuid.uuid4().hex[:8]}"
+    support.BROKEN.add("o9")
+    processor = support.processor(name, stream, attempts=1)
+    runner = Runner(processor, log)
+    runner.run_once()
+    with pytest.raises(RuntimeError, match="stop the members"):
+        forget(processor, log)
+    runner.close()
+    support.BROKEN.clear()
+    forget(processor, log)
+    assert all(rows == [] for rows in support.stored(name, ALIAS).values())
+    assert not dead_letters(name).exists()
+    assert run(processor, log, until=until_caught_up, poll=0) == 150
+    assert support.stored(name, ALIAS) == support.recompute(support.read_all(log, stream))
