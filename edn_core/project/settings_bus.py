@@ -1,5 +1,5 @@
 """Event bus settings: the transport (local, Celery on RabbitMQ or Redis, Dapr), the schema
-registry, Celery and the saga engine. docs/configuration.md lists every variable."""
+registry, Celery, streams and the saga engine. docs/configuration.md lists every variable."""
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -77,6 +77,12 @@ def bus_settings(env, hosted: list[str], *, whole: bool) -> dict:
         "relay-outbox": {"task": "edn.relay_outbox", "schedule": EDN_BUS["sweep_seconds"]},
         "cleanup-bus": {"task": "edn.cleanup_bus", "schedule": 3600.0},
     }
+    # Streams (edn_core/streams/conf.py; which events feed which stream: EDN_STREAMS, set by
+    # the project): the log of streams that name none, the brokers, how long ids are kept
+    EDN_STREAMS_LOG = env.str("EDN_STREAMS_LOG", default="database")
+    EDN_STREAMS_REDIS_URL = env.str("EDN_STREAMS_REDIS_URL", default="")
+    EDN_STREAMS_NATS_URL = env.str("EDN_STREAMS_NATS_URL", default="")
+    EDN_STREAMS_DEDUP_WINDOW = env.str("EDN_STREAMS_DEDUP_WINDOW", default="P1D")
     # how long a saga step waits for its reply by default before it compensates
     EDN_SAGA_STEP_TIMEOUT_SECONDS = env.float("EDN_SAGA_STEP_TIMEOUT_SECONDS", default=30.0)
     if "sagas" in hosted:  # fail saga steps whose reply is overdue, and compensate

@@ -290,7 +290,7 @@ def test_bad_configuration_is_refused_at_startup(settings, streams, problem):
 
 
 def test_the_default_log_is_checked_too(settings):
-    settings.EDN_STREAMS_LOG = "kafka"
+    settings.EDN_STREAMS, settings.EDN_STREAMS_LOG = {}, "kafka"  # even with no stream on it
     with pytest.raises(ImproperlyConfigured, match="EDN_STREAMS_LOG must be one of"):
         streams_settings()
     settings.EDN_STREAMS_LOG, settings.EDN_STREAMS_NATS_URL = "nats", ""
