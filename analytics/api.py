@@ -1,89 +1,96 @@
-"""HTTP side of analytics: input/output DTOs, the command viewset and the query viewset
-(and one for the activity read model)."""
+"""HTTP side of analytics: the order statistics, read-only (a query viewset, no commands).
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+``GET /api/stats/orders?window=PT5M&from=<RFC 3339>&to=<RFC 3339>`` and
+``GET /api/stats/products/{productId}?...`` answer ``{"results": [...]}``: every window of
+the range, oldest first, with its orders, units and revenue (zeros included).
+"""
 
-from analytics import commands, queries
-from analytics.domain import NAME_MAX
-from edn_core.cqrs.dto import StrictCharField, StrictSerializer
-from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.response import Response
 
-
-class AnalyticsIn(StrictSerializer):
-    name = StrictCharField(max_length=NAME_MAX)
-
-
-class AnalyticsOut(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
+from analytics import domain, queries
+from edn_core.cqrs.dto import Rfc3339DateTimeField, StrictSerializer
+from edn_core.cqrs.viewsets import QueryViewSet
+from edn_core.domain import ValidationFailed
 
 
-class AnalyticsFilter(StrictSerializer):
-    name = StrictCharField(required=False, max_length=NAME_MAX, help_text="part of the name")
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": domain.WINDOW_PATTERN,
+        "default": domain.DEFAULT_WINDOW,
+        "example": "PT5M",
+    }
+)
+class WindowField(serializers.CharField):
+    """An ISO 8601 duration of whole minutes, one minute to one day (see ``domain``)."""
+
+    default_error_messages = {"window": domain.WINDOW_HELP}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("window")
+        try:
+            return domain.window_minutes(data)
+        except ValidationFailed:
+            self.fail("window")
 
 
-@extend_schema(tags=["analytics"])
-class AnalyticsCommands(CommandViewSet):
-    output_serializer_class = AnalyticsOut
-    detail_route = "analytics-detail"
+class StatsQuery(StrictSerializer):
+    window = WindowField(
+        required=False,
+        help_text="The window size: PT1M (the default) to PT1440M, PT1H to PT24H, or P1D.",
+    )
+    # "from" is a Python keyword: the field is declared through the class namespace.
+    vars()["from"] = Rfc3339DateTimeField(
+        source="start", help_text="The range's start (inclusive), with an offset."
+    )
+    to = Rfc3339DateTimeField(
+        source="end",
+        help_text=(
+            f"The range's end (exclusive), after from: at most {domain.MAX_RANGE.days} days "
+            f"and {domain.MAX_WINDOWS} windows after it (400 otherwise)."
+        ),
+    )
 
-    @extend_schema(request=AnalyticsIn, responses={201: AnalyticsOut})
-    def create(self, request):
-        """Create one; answers 201 with Location and ETag."""
-        data = self.read(AnalyticsIn)
-        command = commands.CreateAnalytics(**data)
-        return self.run(command, status_code=status.HTTP_201_CREATED)
-
-    @extend_schema(request=AnalyticsIn, responses={200: AnalyticsOut})
-    def update(self, request, pk):
-        """Rename one; needs If-Match with the current ETag."""
-        version = self.if_match()
-        data = self.read(AnalyticsIn)
-        command = commands.RenameAnalytics(analytics_id=pk, expected_version=version, **data)
-        return self.run(command)
-
-
-@extend_schema(tags=["analytics"])
-class AnalyticsQueries(QueryViewSet):
-    output_serializer_class = AnalyticsOut
-    filter_serializer_class = AnalyticsFilter
-
-    def select_many(self, filters):
-        return queries.list_analytics(name=filters.get("name"))
-
-    def select_one(self, pk):
-        return queries.get_analytics(pk)
-
-    def list(self, request, *args, **kwargs):
-        """List them by name, paginated; ``name`` filters on part of it."""
-        return super().list(request, *args, **kwargs)
-
-    def retrieve(self, request, *args, **kwargs):
-        """Get one with its ETag; If-None-Match answers 304 when unchanged."""
-        return super().retrieve(request, *args, **kwargs)
+    def validate(self, data):
+        try:
+            minutes = data.get("window") or domain.window_minutes(domain.DEFAULT_WINDOW)
+            return domain.WindowRange(data["start"], data["end"], minutes)
+        except ValidationFailed as refused:
+            raise serializers.ValidationError(refused.errors) from None
 
 
-class ActivityOut(serializers.Serializer):
-    topic = serializers.CharField()
-    eventId = serializers.CharField(source="event_id")
-    subject = serializers.CharField()
-    occurredAt = serializers.DateTimeField(source="occurred_at")
-    recordedAt = serializers.DateTimeField(source="recorded_at")
+class WindowOut(serializers.Serializer):
+    windowStart = serializers.DateTimeField(source="start")
+    windowEnd = serializers.DateTimeField(source="end")
+    orders = serializers.IntegerField(min_value=0)
+    units = serializers.IntegerField(min_value=0)
+    revenue = serializers.DecimalField(max_digits=24, decimal_places=2)
 
 
-class ActivityFilter(StrictSerializer):
-    topic = StrictCharField(required=False, max_length=200, help_text="one topic only")
+class StatsOut(serializers.Serializer):
+    results = WindowOut(many=True)
 
 
-@extend_schema(tags=["analytics"])
-class ActivityQueries(QueryViewSet):
-    output_serializer_class = ActivityOut
-    filter_serializer_class = ActivityFilter
+@extend_schema(tags=["analytics"], parameters=[StatsQuery], responses={200: StatsOut})
+class StatsQueries(QueryViewSet):
+    output_serializer_class = StatsOut
 
-    def select_many(self, filters):
-        return queries.list_activity(topic=filters.get("topic"))
+    def span(self) -> domain.WindowRange:
+        """The range of windows the query string asks for (400 when it is not one)."""
+        query = StatsQuery(data=self.request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        return query.validated_data
 
-    def list(self, request, *args, **kwargs):
-        """List the events this service reacted to, newest first, paginated."""
-        return super().list(request, *args, **kwargs)
+    def orders(self, request):
+        """Orders placed, units and revenue (a decimal string) in every window of the range,
+        oldest first, windows without orders included. Windows are aligned to the epoch (a
+        window that divides a day starts at UTC midnight); the first holds ``from``."""
+        return Response(StatsOut({"results": queries.order_windows(self.span())}).data)
+
+    def product(self, request, productId):
+        """The same for one product (zeros for a product never ordered)."""
+        windows = queries.product_windows(productId, self.span())
+        return Response(StatsOut({"results": windows}).data)

@@ -1,22 +1,21 @@
-"""Integration events analytics publishes (schemas in analytics/schemas/);
-the topics it handles are recorded as activity (``GET /api/analytics/activity``, admin).
+"""Integration events of analytics: it publishes none; it receives the orders' events.
 
-A domain event crosses the service boundary only when it is declared here: renames stay inside.
+- ``feed_streams``: the events of the topics in ``EDN_STREAMS`` are appended to their streams
+  (the ``orders`` stream, keyed by order), which the stream processors read
+  (``analytics.processors``);
+- each placed order is also appended, keyed by its customer, to the
+  ``analytics.customer-orders`` stream that the customer sessions read (``analytics.streams``).
 """
 
-from analytics import commands
-from analytics.domain import AnalyticsCreated
+from analytics import commands, domain
 from edn_core.bus.subscriptions import subscribe
 from edn_core.cqrs import send
-from edn_core.events import publishes
+from edn_core.streams.feed import feed_streams
+
+FEED = feed_streams("analytics")
 
 
-@publishes(AnalyticsCreated, topic="v1.AnalyticsCreated")
-def analytics_created(event: AnalyticsCreated) -> dict:
-    return {"analyticsId": str(event.aggregate_id), "name": event.name}
-
-
-@subscribe("v1.OrderPlaced", batch=True)
-def record_order_placed(events) -> None:
-    """Record each event as activity (one command per delivery batch): react here."""
-    send(commands.RecordActivity(events=events)).value_or_raise()
+@subscribe(domain.ORDER_PLACED, batch=True)
+def append_customer_orders(events) -> None:
+    """Placed orders keyed by customer (one command per delivery batch)."""
+    send(commands.AppendCustomerOrders(events=events)).value_or_raise()

@@ -1,16 +1,11 @@
-from analytics.api import ActivityQueries, AnalyticsCommands, AnalyticsQueries
-from edn_core.cqrs.routes import resource, route
+from analytics.api import StatsQueries
+from edn_core.cqrs.routes import route
 
 urlpatterns = [
-    *resource(
-        "analytics",
-        commands=AnalyticsCommands,
-        queries=AnalyticsQueries,
-        basename="analytics",
-    ),
+    route("stats/orders", "stats-orders", GET=StatsQueries.as_view({"get": "orders"})),
     route(
-        "analytics/activity",
-        "analytics-activity",
-        GET=ActivityQueries.as_view({"get": "list"}),
+        "stats/products/<uuid:productId>",
+        "stats-product",
+        GET=StatsQueries.as_view({"get": "product"}),
     ),
 ]
