@@ -32,6 +32,7 @@ from django.db import connections
 
 from edn_core.streams.leases import lease_key
 from edn_core.streams.runtime_members import MEMBERS
+from edn_core.streams.runtime_runner import HOUSEKEEPING
 from edn_core.testing_hooks import PausePoints
 from tests.edn_core.streams import adapter_nats, adapter_redis
 from tests.edn_core.streams.adapter_database import ALIAS
@@ -156,6 +157,7 @@ def test_killed_at_random_points_and_restarted_counts_each_entry_once(adapter, t
     try:
         child.call("seed")
         kills = []
+        # each run stops after fewer than ``spread`` batches: all the kills come before the end
         spread = max(1, EVENTS // BATCH // (KILLS + 1))
         for _ in range(KILLS):
             point, after = rng.choice(POINTS), rng.randrange(spread)
@@ -165,10 +167,7 @@ def test_killed_at_random_points_and_restarted_counts_each_entry_once(adapter, t
                 lambda: points.paused(point, name) or process.poll() is not None,  # noqa: B023
                 f"the processor at {point}",
             )
-            if process.poll() is not None:  # it finished before reaching the point
-                assert process.returncode == 0, child.tail()
-                points.disarm(point, name)
-                break
+            assert process.poll() is None, f"it ended before {point}:\n{child.tail()}"
             assert stopped == process.pid
             process.kill()
             process.wait(GUARD)
@@ -181,7 +180,6 @@ def test_killed_at_random_points_and_restarted_counts_each_entry_once(adapter, t
         cleanup(adapter, prefix)
     expected = found["expected"]
     assert expected["finals"] and expected["late"] and expected["windows"]
-    assert len(kills) >= min(KILLS, 2), f"killed only at {kills}"
     assert found["stored"] == expected, f"after kills at {kills}"
 
 
@@ -226,7 +224,8 @@ def test_two_processors_share_the_partitions_and_one_takes_over(tmp_path, requir
         assert partitions_by_session(name, name) == [[0, 1, 2, 3]]
         b = child.start(second)
         wait_until(lambda: members(name, name) == 2, "the second member")
-        first.arm("streams.committed", name, after=2)
+        # in a backlog it looks at the members every HOUSEKEEPING rounds: stop it after that
+        first.arm("streams.committed", name, after=HOUSEKEEPING + 1)
         first.release("streams.consumed", name)
         first.wait_paused("streams.committed", name)
         # the first one gave back what exceeded its share; the second took it
