@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from edn_core.domain import AggregateRoot, ValidationFailed
+from edn_core.domain import ValidationFailed
 from edn_core.streams.windows import from_ms, to_ms
 
 ORDER_PLACED = "v1.OrderPlaced"
@@ -153,18 +153,3 @@ class WindowRange:
         if not bounds:
             return self.start, self.start
         return from_ms(bounds[0]), from_ms(bounds[-1] + bounds.step)
-
-
-# -- The scaffold's placeholder, kept only while analytics/models.py still maps it
-# (AnalyticsRecord, AnalyticsRepository import these two): delete it with them.
-NAME_MAX = 200
-
-
-class Analytics(AggregateRoot):
-    """The scaffold's placeholder aggregate (see above): analytics owns no aggregate."""
-
-    kind = "analytics"
-
-    def __init__(self, id: uuid.UUID, *, name: str, version: int = 0) -> None:
-        super().__init__(id, version)
-        self.name = name

@@ -1,60 +1,10 @@
-"""Persistence of the Analytics aggregate and its mapping to and from the domain, the
-app's bus tables, and its activity (the events it reacted to: a read model)."""
+"""The statistics service's tables: its read models (``read_models``: orders per minute, per
+product per minute, customer sessions), its bus tables, the database log of its streams and
+its stream processors' state."""
 
-from django.db import models
-from django.utils import timezone
-
-from analytics.domain import NAME_MAX, Analytics
+from analytics.read_models import *  # noqa: F403 (the read models, written by processors)
 from edn_core.bus import models as bus
-from edn_core.persistence import Repository
 from edn_core.streams import models as streams
-
-
-class AnalyticsRecord(models.Model):
-    id = models.UUIDField(primary_key=True)
-    version = models.PositiveIntegerField()
-    name = models.CharField(max_length=NAME_MAX)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    class Meta:
-        db_table = "analytics_analytics"
-        verbose_name = "analytics"
-        ordering = ("name", "id")
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class AnalyticsRepository(Repository[Analytics]):
-    model = AnalyticsRecord
-
-    def to_domain(self, row: AnalyticsRecord) -> Analytics:
-        return Analytics(row.id, name=row.name, version=row.version)
-
-    def to_fields(self, aggregate: Analytics) -> dict:
-        return {"name": aggregate.name, "updated_at": timezone.now()}
-
-
-class AnalyticsActivity(models.Model):
-    """An event this service reacted to (a read model kept by its subscriptions)."""
-
-    id = models.BigAutoField(primary_key=True)
-    topic = models.CharField(max_length=200)
-    event_id = models.CharField(max_length=100, unique=True)
-    subject = models.CharField(max_length=100, help_text="the aggregate the event is about")
-    occurred_at = models.DateTimeField()
-    recorded_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        db_table = "analytics_activity"
-        verbose_name = "analytics activity"
-        verbose_name_plural = "analytics activity"
-        ordering = ("-occurred_at", "-id")
-        indexes = [models.Index(fields=["topic", "occurred_at"], name="analytics_activity_topic")]
-
-    def __str__(self) -> str:
-        return f"{self.topic} {self.event_id}"
 
 
 class OutboxMessage(bus.OutboxMessageBase):

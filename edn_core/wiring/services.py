@@ -29,7 +29,8 @@ class Service:
 
 
 def declared(label: str) -> Service:
-    """The service app ``label`` with the topics it publishes and its events module handles."""
+    """The service app ``label`` with the topics it publishes and those its events module
+    subscribes it to."""
     from edn_core.bus.subscriptions import subscriptions
     from edn_core.events import publications
 
@@ -37,8 +38,18 @@ def declared(label: str) -> Service:
     return Service(
         label,
         frozenset(p.topic for p in publications() if p.app_label == label),
-        frozenset(s.topic for s in subscriptions() if s.handler.__module__ == module),
+        frozenset(
+            s.topic
+            for s in subscriptions()
+            if s.app_label == label and _declared_by_app(s.handler.__module__, module)
+        ),
     )
+
+
+def _declared_by_app(handler_module: str, events_module: str) -> bool:
+    """A handler of the app's events module, or one the platform registers for the app there
+    (the stream feed's: ``feed_streams(app)``); not a test's temporary subscription."""
+    return handler_module == events_module or handler_module.startswith("edn_core.")
 
 
 def services() -> list[Service]:
