@@ -71,7 +71,13 @@ def test_the_wiring_needs_every_service_app():
 
 def test_the_service_list_and_database_urls_come_from_the_registry(capsys):
     call_command("edn_wiring", "services", "--subscribers", "--names")
-    assert capsys.readouterr().out.split() == ["customers", "orders", "inventory", "sagas", "analytics"]
+    assert capsys.readouterr().out.split() == [
+        "customers",
+        "orders",
+        "inventory",
+        "sagas",
+        "analytics",
+    ]
     call_command("edn_wiring", "database-urls", "postgres://h/edn_x_")
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "export DEFAULT_DATABASE_URL=postgres://h/edn_x_default"
