@@ -16,8 +16,12 @@ class EdnCoreConfig(AppConfig):
         from edn_core.bus.worker import ensure_in_process_worker
 
         if bus_config().in_process:
+            from edn_core.bus.worker import each_round
+            from edn_core.streams.inprocess import run_hosted_round
+
             # Started by the first request, not at import: migrate & co. must not relay.
             request_started.connect(ensure_in_process_worker, dispatch_uid="edn-bus")
+            each_round(run_hosted_round, name="edn-streams")  # and runs the stream processors
         install_remote_schema_source()
         setting_changed.connect(_registry_url_changed, dispatch_uid="edn-schema-registry-url")
 

@@ -7,6 +7,7 @@ a fresh data folder, serves on a free port, and talks HTTP to it.
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -160,3 +161,17 @@ def test_events_flow_inside_the_one_process_server(served):
             return api.get(location).json()["shippingAddress"]["street"]
 
         wait_for(lambda: street() == "1 Moved Street", 120, "the order to follow the customer")
+
+        # the order reached the analytics service's statistics (stream, processor) in-process
+        now = datetime.now(UTC)
+        hour = {
+            "window": "PT1H",
+            "from": (now - timedelta(hours=2)).isoformat(),
+            "to": (now + timedelta(hours=2)).isoformat(),
+        }
+
+        def counted() -> list:
+            found = api.get("/api/stats/orders", params=hour).json()["results"]
+            return [(w["orders"], w["units"], w["revenue"]) for w in found if w["orders"]]
+
+        assert wait_for(counted, 120, "the order in the statistics") == [(1, 3, "22.50")]
