@@ -6,6 +6,7 @@ from django.contrib import admin
 from analytics.read_models import CustomerSession, OrderMinute, ProductMinute
 from edn_core.admin import ReadOnlyAdminMixin
 from edn_core.bus.admin import register_bus_admin
+from edn_core.streams.admin import register_streams_admin
 
 FIGURES = ("window_start", "window_end", "partition", "orders", "units", "revenue", "final")
 
@@ -34,3 +35,4 @@ class CustomerSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 register_bus_admin("analytics")
+register_streams_admin("analytics")  # processors: dead letters (replay), positions, late records
