@@ -52,11 +52,6 @@ class AllPartitions:
 
 
 @pytest.fixture(autouse=True)
-def registered_event_schemas():
-    """The runtime needs no event schemas."""
-
-
-@pytest.fixture(autouse=True)
 def nothing_broken():
     yield
     support.BROKEN.clear()

@@ -30,11 +30,6 @@ urlpatterns = [path("admin/", site.urls)]
 pytestmark = [pytest.mark.django_db(databases=["default", ALIAS]), pytest.mark.urls(__name__)]
 
 
-@pytest.fixture(autouse=True)
-def registered_event_schemas():
-    """The runtime needs no event schemas."""
-
-
 @pytest.fixture
 def staff(client):
     get_user_model().objects.create_superuser("ops", "ops@example.com", "pw")

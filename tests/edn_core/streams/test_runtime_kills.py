@@ -46,11 +46,6 @@ POINTS = ("streams.consumed", "streams.writing", "streams.committed")
 GUARD = 120  # seconds: a deadlock guard, never what is measured
 
 
-@pytest.fixture(autouse=True)
-def registered_event_schemas():
-    """The processors need no event schemas."""
-
-
 @pytest.fixture(scope="module")
 def sqlite_template(tmp_path_factory) -> Path:
     """The analytics tables in SQLite files, migrated once (children of a SQLite run copy
