@@ -63,11 +63,14 @@ class DeadLetterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Replay (run the entry again through its processor)")
     def replay(self, request, queryset):
-        app_label = queryset.model._meta.app_label
-        outcomes = Counter(
-            replay_dead_letter(app_label, pk) for pk in queryset.values_list("pk", flat=True)
-        )
-        level = messages.WARNING if outcomes.get("failed") else messages.SUCCESS
+        app_label, outcomes = queryset.model._meta.app_label, Counter()
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                outcomes[replay_dead_letter(app_label, pk)] += 1
+            except LookupError:  # its processor is not declared in this process
+                outcomes["of a processor not declared here"] += 1
+        good = {"replayed", "queued", "resolved"}
+        level = messages.SUCCESS if set(outcomes) <= good else messages.WARNING
         summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
         self.message_user(request, f"replay: {summary or 'nothing selected'}", level)
 

@@ -78,3 +78,15 @@ def test_the_processor_tables_are_listed_read_only(staff, dead_letter, base):
     listing = staff.get(url)
     assert listing.status_code == 200 and dead_letter.processor.encode() in listing.content
     assert staff.get(f"{url}add/").status_code == 403
+
+
+def test_a_dead_letter_of_a_processor_not_declared_here_is_left_as_it_is(staff, dead_letter):
+    model = type(dead_letter)
+    dead_letter.pk, dead_letter.processor = None, f"gone-{uuid.uuid4().hex[:8]}"
+    dead_letter.save(using=ALIAS)
+    url = f"/admin/{support.APP}/{model._meta.model_name}/"
+    action = {"action": "replay", "_selected_action": [dead_letter.pk]}
+    response = staff.post(url, action, follow=True)
+    assert "1 of a processor not declared here" in response.content.decode()
+    dead_letter.refresh_from_db()
+    assert dead_letter.status == DeadLetter.DEAD
