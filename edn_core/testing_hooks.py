@@ -16,7 +16,10 @@ or kills it there.
 Points in the library: ``relay.claimed.<alias>`` (partitions claimed, nothing read yet),
 ``relay.published.<alias>`` (a batch published, not marked sent yet),
 ``worker.idle`` (a bus worker's round is over, it is about to wait for a wake-up),
-``consumer.before_ack.<app>`` (a delivery batch committed, its messages not acked yet).
+``consumer.before_ack.<app>`` (a delivery batch committed, its messages not acked yet),
+``streams.consumed.<processor>`` (a stream processor's batch read, nothing written),
+``streams.writing.<processor>`` (its transaction open, not committed),
+``streams.committed.<processor>`` (committed in the database, the log's offsets not yet).
 """
 
 from __future__ import annotations
