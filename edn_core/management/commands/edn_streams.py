@@ -4,6 +4,9 @@
   group's lag — entries not processed yet and the age of the oldest of them.
 - ``run NAME``: run a stream processor until stopped (SIGTERM or Ctrl-C), with a progress line
   while it replays a backlog; ``--until-caught-up`` stops once it read everything.
+- ``run --all``: every processor of the apps this process hosts (``EDN_SERVICES``), a thread
+  each (``edn_core.streams.hosted``), until SIGTERM or Ctrl-C stops them all; a line per
+  processor now and then instead of the progress bar. A deployed service's streams process.
 - ``reset GROUP --stream NAME --to earliest|latest|OFFSET|TIME``: move a group (asks first;
   ``--yes`` does not). A processor's group can only start over (``--to earliest``).
 - ``trim``: apply each configured stream's retention now.
@@ -17,10 +20,11 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from edn_core.streams import operations, processors
+from edn_core.streams import hosted, operations, processors
 from edn_core.streams.feed import trim_streams
 
 WIDTH = 30
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class Command(BaseCommand):
@@ -34,6 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="reset without asking")
         parser.add_argument("--until-caught-up", action="store_true", help="run: stop then")
         parser.add_argument("--consumer", help="run: this member's name (default: host-pid)")
+        parser.add_argument("--all", action="store_true", help="run: every hosted processor")
 
     def handle(self, *args, action: str, name: str | None, **options):
         if action == "list":
@@ -43,6 +48,10 @@ class Command(BaseCommand):
                 for stream, removed in trim_streams(app_label).items():
                     self.stdout.write(f"{stream}: {removed:,} entries removed")
             return None
+        if action == "run" and options["all"]:
+            if name:
+                raise CommandError("run takes a processor's name or --all, not both")
+            return self.run_all(options)
         if not name:
             raise CommandError(f"{action} needs a name")
         if action == "run":
@@ -97,6 +106,26 @@ class Command(BaseCommand):
         )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"{name}: {done:,} entries applied"))
+
+    def run_all(self, options) -> None:
+        """Every hosted processor, a thread each, until SIGTERM or SIGINT stops them all."""
+        found = hosted.hosted()
+        if not found:
+            raise CommandError("no stream processor is declared by the apps hosted here")
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+        try:
+            totals = hosted.run_hosted(found, stop, say=self.say, consumer=options["consumer"])
+        finally:
+            stop.set()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        for name, done in totals.items():
+            self.stdout.write(self.style.SUCCESS(f"{name}: {done:,} entries applied"))
+
+    def say(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
 
     def reset(self, group: str, options) -> None:
         stream, target = options["stream"], options["to"]
