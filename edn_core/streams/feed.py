@@ -34,6 +34,7 @@ import threading
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils import timezone
 
@@ -60,6 +61,8 @@ def log_for(app_label: str, stream: str | None = None) -> StreamLog:
         log = _logs.get((app_label, kind))
         if log is None:
             options = dict(config.log_options.get(kind, {}))
+            if kind != "database":  # a deployment's streams apart from another's on one server
+                options.setdefault("prefix", _namespaced(kind))
             if kind == "database":
                 log = DatabaseLog(app_label, **options)
             elif kind == "redis":
@@ -72,6 +75,12 @@ def log_for(app_label: str, stream: str | None = None) -> StreamLog:
                 log = NatsLog(config.nats_url, dedup_window=config.dedup_window, **options)
             _logs[(app_label, kind)] = log
     return log
+
+
+def _namespaced(kind: str) -> str:
+    """The key prefix (Redis) or subject prefix (NATS) of ``EDN_BROKER_NAMESPACE``."""
+    namespace = getattr(settings, "EDN_BROKER_NAMESPACE", "edn") or "edn"
+    return f"{namespace}:streams:" if kind == "redis" else namespace
 
 
 def entry_of(event: IntegrationEvent) -> NewEntry:
