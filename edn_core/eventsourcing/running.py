@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import IntegrityError, connections, models
+from django.db import IntegrityError, models
 from django.utils import timezone
 
 from edn_core.bus.outbox import wake_after_commit
 from edn_core.bus.stores import find_model
-from edn_core.eventsourcing.appending import COLUMNS
-from edn_core.eventsourcing.bound import read_bound
 from edn_core.eventsourcing.codec import StoredEvent
 from edn_core.eventsourcing.models import ProjectionStateBase
+from edn_core.eventsourcing.reading import events_after, next_batch, read_events, stored_rows
 
 __all__ = [
     "apply_events",
@@ -54,39 +53,6 @@ def ensure_live(projection) -> ProjectionStateBase:
         return rows.get(live=True)
 
 
-def stored_rows(projection) -> models.QuerySet:
-    """The store's rows of the projection's streams (its ``stream_type``)."""
-    store = projection.store
-    rows = store.events._default_manager.using(store.alias)
-    return rows.filter(stream_type=store.stream_type)
-
-
-def events_after(rows: models.QuerySet, key: int, position: int) -> models.QuerySet:
-    """``rows`` after the checkpoint ``(key, position)``, in store order."""
-    if connections[rows.db].vendor != "postgresql":  # keys are 0: position order
-        return rows.filter(id__gt=position).order_by("id")
-    rows = rows.extra(where=["(ordering_key, id) > (%s, %s)"], params=[key, position])
-    return rows.order_by("ordering_key", "id")
-
-
-def read_events(rows: models.QuerySet) -> list[tuple[int, StoredEvent]]:
-    """``(ordering key, event)`` of ``rows``."""
-    found = []
-    for key, position, stream_id, version, *rest in rows.values_list(
-        "ordering_key", "id", *COLUMNS
-    ):
-        found.append((key, StoredEvent(stream_id, version, *rest[:4], position, rest[4])))
-    return found
-
-
-def _read(projection, key: int, position: int) -> list[tuple[int, StoredEvent]]:
-    rows = events_after(stored_rows(projection), key, position)
-    bound = read_bound(connections[projection.store.alias])
-    if bound is not None:
-        rows = rows.extra(where=["ordering_key < %s"], params=[bound])
-    return read_events(rows[: projection.batch_size])
-
-
 def apply_events(projection, generation: int, events: list[StoredEvent]) -> None:
     """Decode ``events`` and let ``projection`` write them into ``generation``."""
     if events:
@@ -104,15 +70,15 @@ def run_batch(projection, generation: int, *, wait: bool = False) -> int:
         state = locked.first()
         if state is None:
             return 0
-        read = _read(projection, state.ordering_key, state.position)
+        read, key = next_batch(projection, state.ordering_key, state.position)
         now = timezone.now()
         if not read:
             if state.caught_up_at is None:
                 state.caught_up_at = now
                 state.save(update_fields=["caught_up_at"])
             return 0
-        apply_events(projection, generation, [event for _, event in read])
-        state.ordering_key, state.position = read[-1][0], read[-1][1].position
+        apply_events(projection, generation, read)
+        state.ordering_key, state.position = key, read[-1].position
         state.applied += len(read)
         state.updated_at, state.last_error = now, ""
         if len(read) < projection.batch_size:
