@@ -1,6 +1,6 @@
 """deploy/k8s and deploy/dapr: the base lists every service; each service picks its roles
-(events: a relay; subscriber: handles events) from what its code declares; the Dapr pub/sub
-component grants each app id exactly the topics it moves."""
+(events: a relay; subscriber: handles events; streams: runs its stream processors) from what
+its code declares; the Dapr pub/sub component grants each app id exactly the topics it moves."""
 
 from __future__ import annotations
 
@@ -45,13 +45,18 @@ def _says(service: Service) -> str:
         f"handles {', '.join(sorted(service.subscribes))}" if service.subscribes else "",
     ]
     text = f"{service.label}: " + ("; ".join(filter(None, said)) or "moves no events") + "."
-    return "\n".join(textwrap.wrap(text, 96, initial_indent="# ", subsequent_indent="# "))
+    if service.processors:
+        text += f" Stream processors: {', '.join(sorted(service.processors))}."
+    return "\n".join(
+        textwrap.wrap(text, 96, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False)
+    )
 
 
 def render_service(service: Service) -> str:
     components = [
         *(["  - ../../roles/events"] if service.uses_bus else []),
         *(["  - ../../roles/subscriber"] if service.subscribes else []),
+        *(["  - ../../roles/streams"] if service.runs_streams else []),
     ]
     return (
         "\n".join(
@@ -114,7 +119,7 @@ def _patch(kind: str, name: str, body: str) -> str:
 
 def render_dapr_scopes(found: list[Service]) -> str:
     granted = access(found)
-    ids = textwrap.wrap(", ".join(granted), 80)
+    ids = textwrap.wrap(", ".join(granted), 80, break_on_hyphens=False)
     scope_list = "[" + ("\n" + " " * 16).join(ids) + "]"
     metadata = "".join(
         "      - op: add\n        path: /spec/metadata/-\n        value:\n"

@@ -1,4 +1,5 @@
-"""The project's service apps as the code declares them."""
+"""The project's service apps as the code declares them: the topics each publishes and
+handles, and the stream processors it declares (each needs a streams process)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ PLATFORM_APPS = ("sagas", "schema_registry")  # the platform's own service apps
 
 @dataclass(frozen=True)
 class Service:
-    """A service app: its label, and the topics it publishes and handles."""
+    """A service app: its label, the topics it publishes and handles, and the names of the
+    stream processors it declares (``<app>/processors.py``)."""
 
     label: str
     publishes: frozenset[str]
     subscribes: frozenset[str]
+    processors: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -27,12 +30,18 @@ class Service:
     def uses_bus(self) -> bool:
         return bool(self.publishes or self.subscribes)
 
+    @property
+    def runs_streams(self) -> bool:
+        """Whether it needs a streams process (``edn_streams run --all``)."""
+        return bool(self.processors)
+
 
 def declared(label: str) -> Service:
-    """The service app ``label`` with the topics it publishes and those its events module
-    subscribes it to."""
+    """The service app ``label`` with the topics it publishes, those its events module
+    subscribes it to, and the stream processors it declares."""
     from edn_core.bus.subscriptions import subscriptions
     from edn_core.events import publications
+    from edn_core.streams.processors import processors
 
     module = f"{label}.events"
     return Service(
@@ -43,6 +52,7 @@ def declared(label: str) -> Service:
             for s in subscriptions()
             if s.app_label == label and _declared_by_app(s.handler.__module__, module)
         ),
+        frozenset(p.name for p in processors() if p.app_label == label),
     )
 
 

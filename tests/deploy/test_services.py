@@ -30,6 +30,8 @@ def expected_roles(app: ServiceApp, transport_name: str) -> set[str]:
         roles |= {"relay", "cleanup"}
     if app.subscribes and transport_name == "celery":
         roles.add("worker")
+    if app.runs_streams:
+        roles.add("streams")
     return roles
 
 
@@ -81,7 +83,8 @@ def test_each_service_base_matches_what_the_code_does(app):
     assert service["configMapGenerator"][0]["literals"] == [f"EDN_SERVICES={app.label}"]
     components = {c.rsplit("/", 1)[-1] for c in service.get("components", [])}
     wanted = {"events"} if app.uses_bus else set()
-    assert components == wanted | ({"subscriber"} if app.subscribes else set())
+    wanted |= {"subscriber"} if app.subscribes else set()
+    assert components == wanted | ({"streams"} if app.runs_streams else set())
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
@@ -137,3 +140,20 @@ def test_every_pod_is_locked_down_and_sized(name):
             resources = container["resources"]
             for kind in ("requests", "limits"):
                 assert set(resources[kind]) == {"cpu", "memory"}, where
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_each_service_with_stream_processors_runs_them_all_in_its_streams_process(name):
+    docs = overlay(name)
+    with_processors = [app for app in service_apps().values() if app.runs_streams]
+    assert [app.label for app in with_processors] == ["analytics"]  # as the code declares
+    for app in with_processors:
+        streams = named(docs, "Deployment", f"{app.name}-streams")
+        container = pod_spec(streams)["containers"][0]
+        assert container["args"] == ["python", "manage.py", "edn_streams", "run", "--all"]
+        assert container_env(docs, container)["EDN_SERVICES"] == app.label
+        assert pod_spec(streams)["serviceAccountName"] == f"{app.name}-app"
+        assert pod_template(streams)["metadata"]["annotations"]["dapr.io/enabled"] == "false"
+        relay = pod_spec(named(docs, "Deployment", f"{app.name}-relay"))["containers"][0]
+        assert container["envFrom"] == relay["envFrom"]  # the service's settings and Secret
+        assert streams["spec"]["replicas"] == (2 if name.startswith("prod") else 1)

@@ -1,6 +1,7 @@
 """Every per-service list is generated from config/services.py and the apps' declarations:
 the committed files agree with the code, and any drift is reported."""
 
+import dataclasses
 import shutil
 
 import pytest
@@ -91,3 +92,30 @@ def test_generated_deploy_parts_render_the_project_package(project_copy):
     assert "{{" not in "".join(wiring.generated_files().values())
     shutil.rmtree(project_copy / "deploy/k8s/roles")
     assert any("roles/service/web.yaml (missing)" in p for p in wiring.drift(project_copy))
+
+
+def test_a_service_that_declares_stream_processors_gets_a_streams_process(
+    project_copy, monkeypatch
+):
+    from edn_core.streams import processors
+
+    assert wiring.drift(project_copy) == []
+    like = processors.get("analytics.order-minutes")
+    billing = dataclasses.replace(like, name="billing.totals", app_label="billing")
+    monkeypatch.setitem(processors._registry, billing.name, billing)
+    apps = (*settings.EDN_SERVICE_APPS, "billing")
+    with override_settings(EDN_SERVICE_APPS=apps, EDN_SERVICES=list(apps)):
+        found = {s.label: s for s in wiring.services()}
+        assert found["billing"].processors == {"billing.totals"} and found["billing"].runs_streams
+        assert not found["customers"].runs_streams
+        files = wiring.generated_files()
+    procfile = files["deploy/local/Procfile"].splitlines()
+    streams = [line for line in procfile if "edn_streams" in line]
+    assert streams == [
+        "analytics-streams: deploy/local/service analytics python manage.py edn_streams run --all",
+        "billing-streams: deploy/local/service billing python manage.py edn_streams run --all",
+    ]
+    kustomization = files["deploy/k8s/services/billing/kustomization.yaml"]
+    assert "components:\n  - ../../roles/streams\n" in kustomization  # no bus: no events role
+    assert "# billing: moves no events. Stream processors: billing.totals." in kustomization
+    assert "../../roles/streams" not in files["deploy/k8s/services/customers/kustomization.yaml"]
