@@ -67,7 +67,7 @@ def refused_across_parameters(response) -> bool:
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-@pytest.mark.django_db(databases="__all__")
+@pytest.mark.django_db(transaction=True, databases="__all__")  # WSGI calls close connections
 @pytest.mark.usefixtures("rows")
 def test_the_statistics_api(case):
     response = case.call()
