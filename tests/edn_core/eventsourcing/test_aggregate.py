@@ -185,3 +185,53 @@ def test_upcasters_read_old_shapes_as_the_current_one():
     gap.register("X", 2)(lambda d: d)
     with pytest.raises(LookupError, match="no upcaster from v1"):
         gap.upcast("X", 1, {})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shipped(DomainEvent):
+    to: Address | None
+    parcels: tuple[uuid.UUID | None, ...]
+    notes: dict[str, Decimal]
+    raw: Any = None
+    carrier: str = "post"
+
+
+def test_the_codec_decodes_every_declared_shape_none_and_defaults():
+    parcel = uuid.uuid4()
+    data = {
+        "aggregate_id": str(uuid.uuid4()).upper(),
+        "occurred_at": "2026-11-30T10:00:00+00:00",
+        "to": None,
+        "parcels": [str(parcel), None, "{" + str(parcel) + "}", f"urn:uuid:{parcel}"],
+        "notes": {"weight": "1.5", "none": None},
+        "raw": {"kept": ["as", "is"]},
+        "gone": "a field this code no longer has",
+    }  # no carrier: its default
+    event = EventCodec(Shipped).decode(StoredEvent("s", 1, "Shipped", 1, data))
+    assert event.parcels == (parcel, None, parcel, parcel) and event.to is None
+    assert event.notes == {"weight": Decimal("1.5"), "none": None}
+    assert (event.raw, event.carrier) == ({"kept": ["as", "is"]}, "post")
+    assert event.aggregate_id == uuid.UUID(data["aggregate_id"])
+    assert event.occurred_at == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    moved = {**data, "to": {"street": "1 Road", "city": "Leeds"}, "parcels": []}
+    assert EventCodec(Shipped).decode(StoredEvent("s", 2, "Shipped", 1, moved)).to == HOME_LEEDS
+    for wrong in ("not-a-uuid", str(parcel)[:-1] + "g", str(parcel) + "0"):
+        with pytest.raises(ValueError):
+            EventCodec(Shipped).decode(
+                StoredEvent("s", 1, "Shipped", 1, {**data, "parcels": [wrong]})
+            )
+
+
+HOME_LEEDS = Address("1 Road", "Leeds")
+
+
+def test_decode_all_upcasts_each_event_from_its_own_version():
+    upcasters = Upcasters()
+    upcasters.register("ItemAdded", 1)(lambda data: {**data, "price": data.pop("cents")})
+    codec = EventCodec(ItemAdded, upcasters=upcasters)
+    base = {"aggregate_id": str(uuid.uuid4()), "sku": "apple"}
+    old = StoredEvent("c", 1, "ItemAdded", 1, {**base, "cents": "2"})
+    new = StoredEvent("c", 2, "ItemAdded", 2, {**base, "price": "3"})
+    assert [e.price for e in codec.decode_all([new, old, new])] == [3, 2, 3]
+    with pytest.raises(ValueError, match="newer than this code"):
+        codec.decode_all([new, StoredEvent("c", 3, "ItemAdded", 3, {**base, "price": "1"})])
