@@ -22,6 +22,10 @@ class EdnCoreConfig(AppConfig):
             # Started by the first request, not at import: migrate & co. must not relay.
             request_started.connect(ensure_in_process_worker, dispatch_uid="edn-bus")
             each_round(run_hosted_round, name="edn-streams")  # and runs the stream processors
+        from edn_core.bus.worker import every
+        from edn_core.streams.feed import trim_hosted_streams
+
+        every(3600.0, trim_hosted_streams, name="edn-streams-retention")  # EDN_STREAMS' retention
         install_remote_schema_source()
         setting_changed.connect(_registry_url_changed, dispatch_uid="edn-schema-registry-url")
 

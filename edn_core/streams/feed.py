@@ -38,7 +38,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils import timezone
 
-from edn_core.bus.subscriptions import subscribe
+from edn_core.bus.subscriptions import subscribe, subscriptions
 from edn_core.envelope import IntegrationEvent
 from edn_core.streams.conf import StreamConfig, streams_settings
 from edn_core.streams.database import DatabaseLog
@@ -162,6 +162,15 @@ def trim_streams(app_label: str, *, now: datetime | None = None) -> dict[str, in
             except UnknownStream:
                 count = 0
             removed[stream.name] = count
+    return removed
+
+
+def trim_hosted_streams() -> dict[str, int]:
+    """Retention of every stream fed in this process (the bus workers run it hourly)."""
+    hosts = {s.app_label for s in subscriptions() if s.handler.__module__ == __name__}
+    removed: dict[str, int] = {}
+    for app_label in sorted(hosts):
+        removed.update(trim_streams(app_label))
     return removed
 
 

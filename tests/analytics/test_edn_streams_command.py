@@ -11,8 +11,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from analytics.read_models import OrderMinute
+from edn_core.bus.worker import _periodic
 from edn_core.streams import operations
-from edn_core.streams.feed import log_for, trim_streams
+from edn_core.streams.feed import log_for, trim_hosted_streams, trim_streams
 from edn_core.streams.port import NewEntry
 from edn_core.testing import EventBus
 from tests.analytics.test_flow import place
@@ -78,6 +79,9 @@ def test_list_run_reset_and_trim(api, monkeypatch):
     log.append("orders", [NewEntry("k", {"type": "v1.Test"})])
     later = timezone.now() + timedelta(days=8)
     assert trim_streams("analytics", now=later) == {"orders": entries + 1}
+    # every bus worker applies it hourly, for the streams its process feeds
+    assert _periodic["edn-streams-retention"] == (3600.0, trim_hosted_streams)
+    assert trim_hosted_streams() == {"orders": 0}
 
 
 def test_refusals():
