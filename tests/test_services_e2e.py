@@ -19,14 +19,15 @@ SERVICES = {"registry": ["schema_registry"], "customers": ["customers"], "orders
 def test_address_change_crosses_process_and_database_boundaries(broker_url, tmp_path):
     postgres_or_skip()
     with Deployment(SERVICES, broker_url, tmp_path) as deployment:
-        for service in SERVICES:
-            deployment.manage(service, "migrate_all")
+        deployment.manage_each({service: [("migrate_all",)] for service in SERVICES})
         deployment.serve("registry")
-        for service in ("customers", "orders"):
-            deployment.manage(service, "edn_schemas", "register")
-        deployment.manage("orders", "edn_broker")
-        deployment.serve("customers")
-        deployment.serve("orders")
+        deployment.manage_each(
+            {
+                "customers": [("edn_schemas", "register")],
+                "orders": [("edn_schemas", "register"), ("edn_broker",)],
+            }
+        )
+        deployment.serve_all("customers", "orders")
         deployment.start("customers", "relay", sys.executable, "manage.py", "edn_relay")
         deployment.start("orders", "relay", sys.executable, "manage.py", "edn_relay")
         deployment.start("orders", "worker", *worker_command("orders-worker"))

@@ -35,7 +35,7 @@ from edn_core.routers import alias_for
 from edn_core.streams.pipeline import Aggregation, Output
 from edn_core.streams.runtime_models import WindowResultBase
 
-__all__ = ["Processor", "get", "processors", "register", "store_results"]
+__all__ = ["Processor", "get", "processors", "register", "store_results", "unregister"]
 
 Write = Callable[[Sequence[Output], str], None]
 
@@ -144,6 +144,12 @@ def register(processor: Processor) -> Processor:
             raise ValueError(f"a processor named {processor.name} is already registered")
         _registry[processor.name] = processor
     return processor
+
+
+def unregister(name: str) -> None:
+    """Forget the processor declared as ``name`` (tests declare temporary ones)."""
+    with _lock:
+        _registry.pop(name, None)
 
 
 def _discover() -> None:

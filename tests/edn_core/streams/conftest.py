@@ -28,3 +28,16 @@ def log(request):
 def registered_event_schemas():
     """Streams need no event schemas (the platform's fixture registers them for every
     database test, which needs the registry's database)."""
+
+
+@pytest.fixture(autouse=True)
+def declared_processors_left_as_found():
+    """Processors a test declares are forgotten after it (the wiring and ``edn_streams run
+    --all`` of later tests see the project's own only)."""
+    from edn_core.streams import processors
+
+    before = {p.name for p in processors.processors()}
+    yield
+    for processor in processors.processors():
+        if processor.name not in before:
+            processors.unregister(processor.name)
