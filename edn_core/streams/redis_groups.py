@@ -6,11 +6,10 @@ stream's ``committed`` hash, and moved by one script (``redis_scripts.COMMIT``) 
 acknowledges the entries up to it: so the pending list only ever holds entries after the
 committed offset, and the group's last-delivered id is never behind it.
 
-``consume`` first claims the partition's pending entries from whichever consumer holds them
-(``XAUTOCLAIM`` with no minimum idle time: the caller owns the partition, so whoever held them
-before is gone or has lost it), then reads new ones (``XREADGROUP >``). The limit is shared
-fairly between the partitions. ``reset`` recreates the group at the new id in one transaction,
-which drops its pending list.
+``consume`` claims the partitions' pending entries from whichever consumer holds them
+(``XAUTOCLAIM``, no minimum idle time: the caller owns the partition), then reads new ones
+(``XREADGROUP >``) only for the room left, split exactly between the partitions: nothing read
+is left pending beyond what the caller got. ``reset`` recreates the group in one transaction.
 """
 
 from __future__ import annotations
@@ -33,13 +32,10 @@ def missing_as(replies: list, default: object) -> list:
     """Pipeline ``replies`` with ``default`` in place of the errors of a partition whose key
     does not exist yet (nothing was appended and no group made there); other errors raise."""
     for reply in replies:
-        if isinstance(reply, redis.ResponseError) and not _is_missing(str(reply)):
+        missing = any(m in str(reply).lower() for m in ("no such key", "requires the key"))
+        if isinstance(reply, redis.ResponseError) and not missing:
             raise reply
     return [default if isinstance(reply, redis.ResponseError) else reply for reply in replies]
-
-
-def _is_missing(message: str) -> bool:
-    return "no such key" in message.lower() or "requires the key to exist" in message
 
 
 class RedisGroups(StreamLog):
@@ -53,6 +49,7 @@ class RedisGroups(StreamLog):
 
     def __init__(self) -> None:
         self._groups: set[tuple[str, str]] = set()
+        self._turn = 0  # which partitions get the remainder of a consume's limit
         self._commit = self.redis.register_script(COMMIT)
 
     def _create(self, stream: str, group: str) -> None:
@@ -105,27 +102,36 @@ class RedisGroups(StreamLog):
         self, stream: str, group: str, consumer: str, owned: list[int], limit: int
     ) -> list[Entry]:
         keys = {self.key(stream, partition): partition for partition in owned}
-        share = -(-limit // len(owned))
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
             pipe.xautoclaim(key, group, consumer, 0, "0-0", count=limit)
-        pipe.xreadgroup(group, consumer, dict.fromkeys(keys, ">"), count=share)
-        *claims, fresh = pipe.execute()
         found = {
             key: self._claimed(key, group, consumer, claim, limit)
-            for key, claim in zip(keys, claims, strict=True)
+            for key, claim in zip(keys, pipe.execute(), strict=True)
         }
-        total = sum(map(len, found.values()))
-        while True:
-            full = [key for key, items in fresh if len(items) == share]
-            for key, items in fresh:
+        room, wanted = limit - sum(map(len, found.values())), list(keys)
+        while room > 0 and wanted:
+            counts, replies, wanted = self._read_new(group, consumer, wanted, room, found)
+            for key, items in replies:
                 found[key] += items
-                total += len(items)
-            if total >= limit or not full:
-                break
-            share = -(-(limit - total) // len(full))
-            fresh = self.redis.xreadgroup(group, consumer, dict.fromkeys(full, ">"), count=share)
+                room -= len(items)
+                wanted += [key] if len(items) == counts[key] else []
         return self._fair(stream, keys, found, limit)
+
+    def _read_new(self, group: str, consumer: str, keys: list, room: int, found: dict) -> tuple:
+        """``room`` new entries split exactly between ``keys`` (the remainder to those with
+        fewest so far, then in turn): the counts asked, the replies, the keys not asked."""
+        base, extra = divmod(room, len(keys))
+        self._turn = turn = (self._turn + 1) % len(keys)
+        order = sorted(keys[turn:] + keys[:turn], key=lambda key: len(found[key]))
+        counts, by_count = {}, {}  # key -> count; count -> {key: ">"}
+        for n, key in enumerate(order[:room]):
+            counts[key] = count = base + (n < extra)
+            by_count.setdefault(count, {})[key] = ">"
+        pipe = self.redis.pipeline(transaction=False)
+        for count, streams in by_count.items():
+            pipe.xreadgroup(group, consumer, streams, count=count)
+        return counts, [pair for reply in pipe.execute() for pair in reply or []], order[room:]
 
     def _claimed(self, key: str, group: str, consumer: str, claim: list, limit: int) -> list:
         """The pending entries of one partition, claimed (continuing past trimmed ones)."""

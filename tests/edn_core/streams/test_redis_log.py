@@ -177,8 +177,13 @@ def test_the_limit_is_shared_between_partitions_and_filled_from_those_with_more(
     assert [e.value["n"] for e in log.consume(name, group, "c1", range(4), 10)] == list(range(10))
     for partition in (0, 1):
         put(log, name, keys_in(partition, 4)[0], 30)
+    # c1 died: its pending entries come first, and nothing new is read beyond the limit
+    batch = log.consume(name, group, "c2", range(4), 9)
+    assert [(e.partition, e.value["n"]) for e in batch] == [(3, n) for n in range(9)]
+    log.commit(name, group, {3: batch[-1].offset})
     batch = log.consume(name, group, "c2", range(4), 9)
     assert [len([e for e in batch if e.partition == p]) for p in range(4)] == [3, 3, 0, 3]
+    assert [e.value["n"] for e in batch if e.partition == 3] == [9, 10, 11]
 
 
 def test_each_instance_sees_only_the_streams_under_its_prefix(log, stream):
@@ -214,3 +219,23 @@ def test_consuming_and_committing_batches_delivers_each_entry_once_in_order(log,
     assert sorted(e.value["n"] for e in seen) == list(range(600))
     for partition in (0, 1):
         assert [e for e in seen if e.partition == partition] == read_all(log, stream, partition)
+
+
+def test_a_limit_not_a_multiple_of_the_partitions_leaves_nothing_pending_after_a_commit(log):
+    name, group = new_name(), new_name("g")
+    log.ensure(name, 4)
+    for partition in range(4):
+        put(log, name, keys_in(partition, 4)[0], 30)
+    seen = []
+    for _ in range(100):  # a deadlock guard
+        batch = log.consume(name, group, "c1", range(4), 10)
+        if not batch:
+            break
+        assert len(batch) <= 10
+        seen += batch
+        log.commit(name, group, {e.partition: e.offset for e in batch})
+        left = [pending(log, name, group, partition) for partition in range(4)]
+        assert left == [{}] * 4, "only what a consume returned was read, and all was committed"
+    assert len(seen) == 120
+    for partition in range(4):
+        assert [e for e in seen if e.partition == partition] == read_all(log, name, partition)
