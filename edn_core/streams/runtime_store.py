@@ -15,7 +15,9 @@ from functools import cached_property
 
 from django.db import connections, models, transaction
 
+from edn_core.bulk import _chunks, _cursor, _rows
 from edn_core.bus.stores import find_model
+from edn_core.eventsourcing.readmodels import upsert_rows
 from edn_core.streams import runtime_dead_letters as dead_letters
 from edn_core.streams.pipeline import Position, State
 from edn_core.streams.processors import Processor
@@ -91,55 +93,62 @@ class Store:
         return written
 
     def _positions(self, batch: Batch, versions: dict[int, int], now: datetime) -> dict[int, int]:
+        """One ``UPDATE … FROM`` the batch's positions ``… WHERE version = loaded RETURNING``:
+        a partition not returned was not at the version loaded (``StalePartitions``)."""
         positions = batch.result.positions if batch.result is not None else {}
-        rows, stale, written = self.rows(ProcessorPositionBase), [], {}
-        for partition, position in positions.items():
-            version = versions.get(partition, -1)
-            changed = rows.filter(partition=partition, version=version).update(
-                offset=position.offset,
-                stream_time=position.stream_time,
-                late=position.late,
-                version=version + 1,
-                updated_at=now,
+        if not positions:
+            return {}
+        rows = [
+            [p, versions.get(p, -1), at.offset, at.stream_time, at.late]
+            for p, at in positions.items()
+        ]
+        meta, connection = self.models[ProcessorPositionBase]._meta, connections[self.alias]
+        quote, field = connection.ops.quote_name, meta.get_field
+        names = ("partition", "version", "offset", "stream_time", "late")
+        column = {name: quote(field(name).column) for name in (*names, "updated_at", "processor")}
+        fields, done = [field(name) for name in names], set()
+        for chunk in _chunks(connection, rows):
+            source, params = _rows(connection, fields, ["p", "loaded", "o", "st", "l"], chunk)
+            sql = (
+                f"UPDATE {quote(meta.db_table)} SET {column['offset']} = v.o, "
+                f"{column['stream_time']} = v.st, {column['late']} = v.l, "
+                f"{column['version']} = v.loaded + 1, {column['updated_at']} = %s FROM {source} "
+                f"WHERE {column['processor']} = %s AND {column['partition']} = v.p AND "
+                f"{column['version']} = v.loaded RETURNING {column['partition']}"
             )
-            if changed != 1:
-                stale.append(partition)
-            written[partition] = version + 1
-        if stale:
+            with _cursor(connection) as cursor:
+                cursor.execute(sql, [now, *params, self.name])
+                done.update(row[0] for row in cursor.fetchall())
+        if stale := [partition for partition in positions if partition not in done]:
             raise StalePartitions(stale)
-        return written
+        return {partition: loaded + 1 for partition, loaded, *_ in rows}
 
     def _delete_windows(self, keys: list[tuple[int, str, int, int]]) -> None:
-        """One statement per chunk: ``(partition, key, start, end) IN (VALUES ...)``."""
+        """One statement: ``(partition, key, start, end) IN (SELECT … FROM`` the keys ``)``."""
         if not keys:
             return
-        meta = self.models[ProcessorWindowBase]._meta
-        quote = connections[self.alias].ops.quote_name
-        columns = [quote(meta.get_field(f).column) for f in ("partition", "key", "start", "end")]
+        meta, connection = self.models[ProcessorWindowBase]._meta, connections[self.alias]
+        quote, names = connection.ops.quote_name, ("partition", "key", "start", "end")
+        fields = [meta.get_field(name) for name in names]
         head = (
             f"DELETE FROM {quote(meta.db_table)} WHERE "
-            f"{quote(meta.get_field('processor').column)} = %s AND ({', '.join(columns)}) IN "
+            f"{quote(meta.get_field('processor').column)} = %s AND "
+            f"({', '.join(quote(f.column) for f in fields)}) IN (SELECT p, k, s, e FROM "
         )
-        with connections[self.alias].cursor() as cursor:
-            for at in range(0, len(keys), CHUNK):
-                chunk = keys[at : at + CHUNK]
-                values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
-                params = [self.name, *(value for key in chunk for value in key)]
-                cursor.execute(f"{head}(VALUES {values})", params)
+        for chunk in _chunks(connection, keys):
+            source, params = _rows(connection, fields, ["p", "k", "s", "e"], chunk)
+            with _cursor(connection) as cursor:
+                cursor.execute(f"{head}{source})", [self.name, *params])
 
     def _upsert_windows(self, upserts: dict) -> None:
-        if not upserts:
-            return
+        """One ``INSERT … ON CONFLICT DO UPDATE`` of the windows' values (``upsert_rows``)."""
         model = self.models[ProcessorWindowBase]
-        model._default_manager.using(self.alias).bulk_create(
-            [
-                model(processor=self.name, partition=p, key=k, start=s, end=e, value=acc)
-                for (p, k, s, e), acc in upserts.items()
-            ],
-            update_conflicts=True,
-            unique_fields=["processor", "partition", "key", "start", "end"],
-            update_fields=["value"],
-            batch_size=CHUNK,
+        rows = [
+            model(processor=self.name, partition=p, key=k, start=s, end=e, value=acc)
+            for (p, k, s, e), acc in upserts.items()
+        ]
+        upsert_rows(
+            model, self.alias, rows, ["processor", "partition", "key", "start", "end"], ["value"]
         )
 
     def _late(self, late: list, now: datetime) -> None:
