@@ -8,8 +8,9 @@ Nothing is asked of analytics over HTTP and it owns no aggregate. It writes twic
 - the writers below, which the stream processors' runtime calls with a batch's ``Output``
   records in the transaction that also commits the processor's state and positions
   (``analytics.processors``), on the alias ``using`` (and ``clear`` empties a read model
-  when its processor starts over). They are idempotent upserts, so the
-  read models always equal the processors' last committed view:
+  when its processor starts over). They are idempotent upserts (one statement per batch on
+  PostgreSQL, ``upsert_rows``), so the read models always equal the processors' last
+  committed view:
 
 - ``"update"``: the window's value so far (the row is created or replaced);
 - ``"final"``: the window closed: its last value, marked ``final`` (never changed again);
@@ -29,6 +30,7 @@ from analytics import streams
 from analytics.read_models import CustomerSession, OrderMinute, ProductMinute
 from edn_core.cqrs import Command, handles
 from edn_core.events import IntegrationEvent
+from edn_core.eventsourcing.readmodels import upsert_rows
 from edn_core.streams.database import DatabaseLog
 from edn_core.streams.feed import entry_of
 from edn_core.streams.pipeline import Output
@@ -95,24 +97,14 @@ def _kept(outputs: Iterable[Output]) -> list[Output]:
 def write_order_minutes(outputs: Iterable[Output], using: str) -> int:
     """Upsert the per-minute figures of every order; return the rows written."""
     rows = [OrderMinute(**_figures(o)) for o in _kept(outputs)]
-    OrderMinute.objects.using(using).bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["window_start", "partition"],
-        update_fields=FIGURES,
-    )
+    upsert_rows(OrderMinute, using, rows, ["window_start", "partition"], FIGURES)
     return len(rows)
 
 
 def write_product_minutes(outputs: Iterable[Output], using: str) -> int:
     """Upsert the per-minute figures of each product (the outputs' key); return the rows."""
     rows = [ProductMinute(product_id=UUID(o.key), **_figures(o)) for o in _kept(outputs)]
-    ProductMinute.objects.using(using).bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["product_id", "window_start", "partition"],
-        update_fields=FIGURES,
-    )
+    upsert_rows(ProductMinute, using, rows, ["product_id", "window_start", "partition"], FIGURES)
     return len(rows)
 
 
@@ -148,12 +140,8 @@ def write_customer_sessions(outputs: Iterable[Output], using: str) -> int:
         )
         for o in _kept(outputs)
     ]
-    CustomerSession.objects.using(using).bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["customer_id", "session_start", "partition"],
-        update_fields=["session_end", "orders", "final"],
-    )
+    unique = ["customer_id", "session_start", "partition"]
+    upsert_rows(CustomerSession, using, rows, unique, ["session_end", "orders", "final"])
     return len(rows) + deleted
 
 
