@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from django.db import models, transaction
 from django.db.models import Subquery
@@ -36,7 +37,10 @@ __all__ = ["Projection", "catch_up_all", "get", "projections", "register", "unre
 
 logger = logging.getLogger(__name__)
 Batch = Sequence[tuple[StoredEvent, DomainEvent]]
-ROUND_BATCHES = 10  # per projection and bus worker round: the relay runs between rounds
+# Events per projection and bus worker round, in whole batches (at least one): the relay
+# runs between rounds.
+ROUND_EVENTS = 20_000
+ROUND = "round"
 
 
 class Projection:
@@ -47,7 +51,11 @@ class Projection:
 
     name: str = ""
     store: EventStore
-    batch_size: int = 1000
+    # Events per transaction. A batch's fixed costs (its read-model rows, one per stream it
+    # touches, read and upserted; the checkpoint; the read bound) are shared by its events: a
+    # catch-up over 1,000 streams runs ~3x faster with 10,000 than with 1,000. The price is
+    # memory: ~1 KB per small event in flight, ~6 KB per order with three lines.
+    batch_size: int = 10_000
     read_model: type[models.Model] | None = None
     stream_field: str = "stream_id"
 
@@ -114,15 +122,19 @@ def get(name: str) -> Projection:
         raise LookupError(f"no projection {name!r} is registered (known: {known})") from None
 
 
-def catch_up_all(max_batches: int | None = ROUND_BATCHES) -> int:
-    """Move every registered projection's live generation on; return how many events. A
-    failing projection (its error kept on its state) does not stop the others: it is logged
-    while they move, and raised by a round where nothing moved."""
+def catch_up_all(max_batches: int | Literal["round"] | None = ROUND) -> int:
+    """Move every registered projection's live generation on by up to ``max_batches`` (a
+    bus worker round: as many as make ``ROUND_EVENTS``; None: until caught up); return how
+    many events. A failing projection (its error kept on its state) does not stop the
+    others: it is logged while they move, and raised by a round where nothing moved."""
     moved, failed = 0, None
     for projection in projections():
+        batches = (
+            max(1, ROUND_EVENTS // projection.batch_size) if max_batches == ROUND else max_batches
+        )
         try:
             live = running.ensure_live(projection)
-            moved += running.catch_up(projection, live.generation, max_batches=max_batches)
+            moved += running.catch_up(projection, live.generation, max_batches=batches)
         except Exception as error:
             failed = failed or error
             logger.warning("projection %s failed: %r", projection.name, error)

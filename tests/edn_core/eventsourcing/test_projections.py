@@ -12,6 +12,7 @@ from django.urls import reverse
 from edn_core.bus.outbox import _local_waker, _waker
 from edn_core.bus.worker import BusWorker
 from edn_core.eventsourcing import generations, running
+from edn_core.eventsourcing import projections as projection_module
 from edn_core.eventsourcing.projections import catch_up_all, projections, register, unregister
 from edn_core.eventsourcing.signals import subject_forgotten
 from edn_core.testing import EventBus
@@ -253,3 +254,16 @@ def test_the_harness_can_project_without_moving_the_bus(counting):
     pending = bus.pending()
     bus.project()
     assert counting.counts() == counts and pending == bus.pending() >= 1
+
+
+def test_a_round_moves_each_projection_by_whole_batches_up_to_the_round_events(
+    counting, monkeypatch
+):
+    """The relay runs between the bus workers' rounds: a round moves a projection by as many
+    whole batches as make ROUND_EVENTS (at least one), then the next round goes on."""
+    fill(counting.store, streams=6, each=3)  # 18 events, batches of 5
+    monkeypatch.setattr(projection_module, "ROUND_EVENTS", 12)
+    assert [catch_up_all(), catch_up_all(), catch_up_all()] == [10, 8, 0]
+    monkeypatch.setattr(projection_module, "ROUND_EVENTS", 1)  # less than a batch: one
+    append(counting.store, {}, n=7)
+    assert [catch_up_all(), catch_up_all(), catch_up_all()] == [5, 2, 0]
