@@ -69,9 +69,15 @@ _committed = {"intact": False}  # the session's registration is still in the tab
 @pytest.fixture(scope="session", autouse=True)
 def _event_schemas_committed(request):
     """Register the schemas in the test databases and commit, before any test's transaction
-    (session fixtures are set up first); nothing when the run has no database test."""
-    if not any(item.get_closest_marker("django_db") for item in request.session.items):
-        return
+    (session fixtures are set up first); nothing when no test of the run has the registry's
+    database."""
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    from edn_core.routers import alias_for
+
+    items = [i for i in request.session.items if i.get_closest_marker("django_db")]
+    if not items or alias_for("schema_registry") not in _get_databases_for_setup(items)[0]:
+        return  # no database test, or none with the registry's database: nothing to register
     request.getfixturevalue("django_db_setup")
     with request.getfixturevalue("django_db_blocker").unblock():
         _register()
