@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import IntegrityError, models
+from django.db import IntegrityError, connections, models
 from django.utils import timezone
 
 from edn_core.bus.outbox import wake_after_commit
@@ -64,27 +64,57 @@ def run_batch(projection, generation: int, *, wait: bool = False) -> int:
     """Apply the next batch to ``generation``; return its size (0: caught up, or another
     process holds the generation and ``wait`` is false)."""
     with projection.store.atomic():
-        locked = (
-            states(projection).filter(generation=generation).select_for_update(skip_locked=not wait)
-        )
-        state = locked.first()
+        state = _lock(projection, generation, wait)
         if state is None:
             return 0
-        read, key = next_batch(projection, state.ordering_key, state.position)
-        now = timezone.now()
-        if not read:
-            if state.caught_up_at is None:
-                state.caught_up_at = now
-                state.save(update_fields=["caught_up_at"])
+        row, key, position, caught_up = state
+        read, key = next_batch(projection, key, position)
+        if read:
+            apply_events(projection, generation, read)
+        elif caught_up is not None:
             return 0
-        apply_events(projection, generation, read)
-        state.ordering_key, state.position = key, read[-1].position
-        state.applied += len(read)
-        state.updated_at, state.last_error = now, ""
-        if len(read) < projection.batch_size:
-            state.caught_up_at = now
-        state.save()
+        _checkpoint(projection, row, key, read, short=len(read) < projection.batch_size)
     return len(read)
+
+
+def _state_table(projection) -> tuple:
+    connection = connections[projection.store.alias]
+    model = find_model(projection.store.app_label, ProjectionStateBase)
+    return connection, connection.ops.quote_name(model._meta.db_table)
+
+
+def _lock(projection, generation: int, wait: bool) -> tuple | None:
+    """``(id, ordering key, position, caught up at)`` of ``generation``'s state, locked
+    until the batch's transaction ends; None when another process holds it (and ``wait``
+    is false) or it is gone."""
+    connection, table = _state_table(projection)
+    lock = ""
+    if connection.features.has_select_for_update:  # SQLite: the transaction holds the file
+        skip = not wait and connection.features.has_select_for_update_skip_locked
+        lock = " FOR UPDATE SKIP LOCKED" if skip else " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, ordering_key, position, caught_up_at FROM {table} "
+            f"WHERE name = %s AND generation = %s{lock}",
+            [projection.name, generation],
+        )
+        return cursor.fetchone()
+
+
+def _checkpoint(projection, row: int, key: int, read: list[StoredEvent], *, short: bool):
+    """Move the state past ``read`` (or mark it caught up when nothing was read)."""
+    connection, table = _state_table(projection)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    caught_up = "%s" if short else "caught_up_at"
+    with connection.cursor() as cursor:
+        if not read:
+            cursor.execute(f"UPDATE {table} SET caught_up_at = %s WHERE id = %s", [now, row])
+            return
+        cursor.execute(
+            f"UPDATE {table} SET ordering_key = %s, position = %s, applied = applied + %s, "
+            f"updated_at = %s, last_error = '', caught_up_at = {caught_up} WHERE id = %s",
+            [key, read[-1].position, len(read), now, *([now] if short else []), row],
+        )
 
 
 def catch_up(

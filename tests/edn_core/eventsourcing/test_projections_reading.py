@@ -5,10 +5,11 @@ settings of the batch's other statements as they were."""
 
 import uuid
 
+import psycopg
 import pytest
 from django.db import connections, transaction
 
-from edn_core.eventsourcing import reading
+from edn_core.eventsourcing import reading, running
 from edn_core.tracing import MessageContext, using
 from tests.edn_core.eventsourcing.counting import Counting
 from tests.edn_core.eventsourcing.store_contract import Counted
@@ -99,3 +100,36 @@ def test_sorting_is_off_for_the_read_alone(require_postgres, monkeypatch, before
         cursor.execute("SHOW enable_sort")
         after = cursor.fetchone()[0]
     assert (len(events), during, after) == (4, ["off"], before)
+
+
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_a_generation_another_process_holds_is_passed_over_not_waited_for(require_postgres):
+    """The bus workers of several processes run the same projections: a round finds a
+    generation another one holds and moves on; the next round applies the batch."""
+    require_postgres("orders")
+    projection = Counting(batch_size=5)
+    append_counts(projection.store, streams=2, each=2)
+    state = running.ensure_live(projection)
+    connection = connections[projection.store.alias]
+    table = connection.ops.quote_name(type(state)._meta.db_table)
+    params = connection.settings_dict
+    other = psycopg.connect(
+        host=params["HOST"],
+        port=params["PORT"] or 5432,
+        user=params["USER"],
+        password=params["PASSWORD"] or None,
+        dbname=params["NAME"],
+    )
+    try:
+        other.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [state.pk])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '60s'")  # a deadlock guard, not a measure
+        assert running.run_batch(projection, state.generation) == 0
+        assert running.states(projection).get(pk=state.pk).applied == 0
+        other.rollback()
+        assert running.run_batch(projection, state.generation) == 4
+    finally:
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert running.states(projection).get(pk=state.pk).applied == 4
