@@ -18,6 +18,7 @@ ONLY = "not redis and not nats"  # no test of the event-sourcing suites is named
 SUITES = [
     "tests/edn_core/eventsourcing/test_store_contract.py",
     "tests/edn_core/eventsourcing/test_projections.py",
+    "tests/edn_core/eventsourcing/test_readmodels.py",
     "tests/edn_core/eventsourcing/test_personal_sealing.py",
     "tests/edn_core/eventsourcing/test_personal_forget.py",
     "tests/orders/test_forget.py",
