@@ -1,5 +1,5 @@
 """A projection's next batch: the store's events after its checkpoint and below the read bound
-of decision 0068, in ``(ordering key, position)`` order, as ``(ordering key, event)`` pairs.
+of decision 0068, in ``(ordering key, position)`` order.
 
 On PostgreSQL the batch is one statement on the driver's cursor in the batch's transaction
 (server-side binding, prepared after a few runs like the platform's other set-based
@@ -89,7 +89,8 @@ _decode = json.JSONDecoder().raw_decode
 
 def _json(text: str):
     """``json.loads`` of PostgreSQL's ``jsonb`` text, which has no whitespace around it: its
-    one document and nothing after it (a third of the time for small objects)."""
+    one document and nothing after it (``json.loads`` first matches whitespace on both sides
+    with a regular expression: 2.5x the time for an event's small objects)."""
     value, end = _decode(text)
     if end != len(text):
         raise ValueError(f"JSON text has more after the document at {end}")
