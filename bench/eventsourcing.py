@@ -28,8 +28,9 @@ Phases:
    100 (same tables); ms per load, median and mean;
 3. **projection catch-up**: ``--catchup-events`` events written over ``--catchup-streams``
    streams (one event per stream per ``append_many``, not timed), then one projection (the
-   runner of ``edn_core.eventsourcing.running``: batches of 1,000 read below the read bound,
-   decoded, handled and checkpointed in one transaction each) catches up from nothing; its
+   runner of ``edn_core.eventsourcing.running``: batches, 10,000 events by default, read below
+   the read bound, decoded, handled and checkpointed in one transaction each) catches up from
+   nothing; its
    handler keeps one ``OrderView`` row per stream (version and total) with one upsert per
    batch, as the orders list projection does; events/s.
 
