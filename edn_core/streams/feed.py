@@ -51,12 +51,13 @@ _lock = threading.Lock()
 
 
 def log_for(app_label: str, stream: str | None = None) -> StreamLog:
-    """The log ``stream`` is configured on (``EDN_STREAMS_LOG`` when the stream is not
-    configured or not given; a database log is on ``app_label``'s alias), built once per
-    process and kind."""
+    """The log ``stream`` is on, built once per process and kind: a stream of ``EDN_STREAMS``
+    on its configured log; another named stream is the app's own, in its database log (one
+    an app re-keys into, say); no stream given: ``EDN_STREAMS_LOG``. A database log is on
+    ``app_label``'s alias."""
     config = streams_settings()
     found = config.streams.get(stream) if stream else None
-    kind = found.log if found else config.default_log
+    kind = found.log if found else "database" if stream else config.default_log
     with _lock:
         log = _logs.get((app_label, kind))
         if log is None:
@@ -165,11 +166,15 @@ def trim_streams(app_label: str, *, now: datetime | None = None) -> dict[str, in
     return removed
 
 
+def feeding_apps() -> list[str]:
+    """The apps whose stream feed this process runs (``feed_streams`` subscribed them)."""
+    return sorted({s.app_label for s in subscriptions() if s.handler.__module__ == __name__})
+
+
 def trim_hosted_streams() -> dict[str, int]:
     """Retention of every stream fed in this process (the bus workers run it hourly)."""
-    hosts = {s.app_label for s in subscriptions() if s.handler.__module__ == __name__}
     removed: dict[str, int] = {}
-    for app_label in sorted(hosts):
+    for app_label in feeding_apps():
         removed.update(trim_streams(app_label))
     return removed
 

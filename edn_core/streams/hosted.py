@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connections
 
 from edn_core.streams import processors as registry
-from edn_core.streams.operations import log_of
+from edn_core.streams.feed import log_for
 from edn_core.streams.processors import Processor
 
 __all__ = ["Report", "hosted", "run_hosted"]
@@ -78,7 +78,7 @@ def keep_running(
         while not stop.is_set():
             rounds = report.rounds
             try:
-                log = log_of(processor)
+                log = log_for(processor.app_label, processor.stream)
                 report.say(
                     f"{processor.name}: {processor.stream} ({log.name} log), "
                     f"group {processor.group}"

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.db import connections
 
-from edn_core.streams import processors
-from edn_core.streams.operations import log_of
+from edn_core.streams.feed import log_for
+from edn_core.streams.hosted import hosted
 from edn_core.streams.runtime_runner import Runner
 
 __all__ = ["run_hosted_round"]
@@ -24,12 +23,12 @@ _runners: dict[str, Runner] = {}
 def run_hosted_round() -> int:
     """One batch of each hosted processor; how many entries they read."""
     moved = 0
-    for processor in processors.processors():
-        if processor.app_label not in settings.EDN_SERVICES:
-            continue
+    for processor in hosted():
         runner = _runners.get(processor.name)
         if runner is None:
-            runner = _runners[processor.name] = Runner(processor, log_of(processor))
+            runner = _runners[processor.name] = Runner(
+                processor, log_for(processor.app_label, processor.stream)
+            )
         try:
             moved += runner.run_once().consumed
         except Exception:

@@ -14,17 +14,16 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from edn_core.bus.subscriptions import subscriptions
 from edn_core.streams import processors as registry
-from edn_core.streams.database import DatabaseLog
-from edn_core.streams.feed import log_for
+from edn_core.streams.conf import streams_settings
+from edn_core.streams.feed import feeding_apps, log_for
 from edn_core.streams.port import StreamLog
 from edn_core.streams.processors import Processor
-from edn_core.streams.runtime import forget
+from edn_core.streams.runtime import DENSE_OFFSETS, forget
 from edn_core.streams.runtime_models import ProcessorPositionBase
 from edn_core.streams.runtime_store import Store
 
-__all__ = ["GroupLag", "hosted_logs", "lag_of", "log_of", "reset_group", "standing"]
+__all__ = ["GroupLag", "hosted_logs", "lag_of", "reset_group", "standing"]
 
 COUNT_PAGE = 1000
 COUNT_CAP = 1_000_000  # a count above it is reported as "at least"
@@ -46,26 +45,14 @@ class GroupLag:
 
 def hosted_logs() -> dict[tuple[str, str], StreamLog]:
     """``{(app label, stream): log}`` of every stream the project feeds or processes."""
-    found: dict[tuple[str, str], StreamLog] = {}
-    for sub in subscriptions():
-        if sub.handler.__module__ == "edn_core.streams.feed":
-            from edn_core.streams.conf import streams_settings
-
-            for stream in streams_settings().streams_of(sub.topic):
-                found[(sub.app_label, stream.name)] = log_for(sub.app_label, stream.name)
-    for processor in registry.processors():
-        found.setdefault((processor.app_label, processor.stream), log_of(processor))
+    found = {
+        (app_label, stream): log_for(app_label, stream)
+        for app_label in feeding_apps()
+        for stream in streams_settings().streams
+    }
+    for p in registry.processors():
+        found.setdefault((p.app_label, p.stream), log_for(p.app_label, p.stream))
     return found
-
-
-def log_of(processor: Processor) -> StreamLog:
-    """The log of the processor's stream: the configured one for a stream of ``EDN_STREAMS``;
-    otherwise the stream is the app's own, in its database log (e.g. one an app re-keys into)."""
-    from edn_core.streams.conf import streams_settings
-
-    if processor.stream in streams_settings().streams:
-        return log_for(processor.app_label, processor.stream)
-    return DatabaseLog(processor.app_label)
 
 
 def positions_of(processor: Processor) -> dict[int, int]:
@@ -86,7 +73,7 @@ def lag_of(log: StreamLog, stream: str, offsets: dict[int, int]) -> tuple[int, b
             continue
         if oldest is None or first[0].appended_at < oldest:
             oldest = first[0].appended_at
-        if log.name in ("database", "nats"):  # offsets count entries (until trimmed)
+        if log.name in DENSE_OFFSETS:  # offsets count entries (until trimmed)
             behind += max(info.last_offsets.get(partition, 0) - after, 0)
             continue
         while behind < COUNT_CAP:  # Redis: offsets are times; count by reading

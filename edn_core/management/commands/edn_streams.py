@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -21,10 +22,23 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from edn_core.streams import hosted, operations, processors
-from edn_core.streams.feed import trim_streams
+from edn_core.streams.feed import log_for, trim_hosted_streams
 
 WIDTH = 30
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def stopped_by_signals(stop: threading.Event):
+    """SIGTERM and SIGINT set ``stop`` while inside; the previous handlers come back after
+    (and ``stop`` is set, so that nothing started inside outlives it)."""
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        stop.set()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class Command(BaseCommand):
@@ -44,9 +58,8 @@ class Command(BaseCommand):
         if action == "list":
             return self.list()
         if action == "trim":
-            for app_label in sorted({app for app, _ in operations.hosted_logs()}):
-                for stream, removed in trim_streams(app_label).items():
-                    self.stdout.write(f"{stream}: {removed:,} entries removed")
+            for stream, removed in trim_hosted_streams().items():
+                self.stdout.write(f"{stream}: {removed:,} entries removed")
             return None
         if action == "run" and options["all"]:
             if name:
@@ -76,9 +89,7 @@ class Command(BaseCommand):
             processor = processors.get(name)
         except LookupError as error:
             raise CommandError(str(error)) from error
-        log, stop = operations.log_of(processor), threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+        log, stop = log_for(processor.app_label, processor.stream), threading.Event()
         started, until = time.monotonic(), None
         if options["until_caught_up"]:
             until = lambda current: not current.consumed  # noqa: E731
@@ -96,14 +107,15 @@ class Command(BaseCommand):
             )
             self.stdout.flush()
 
-        done = runtime.run(
-            processor,
-            log,
-            stop=stop,
-            progress=progress,
-            until=until,
-            consumer=options["consumer"],
-        )
+        with stopped_by_signals(stop):
+            done = runtime.run(
+                processor,
+                log,
+                stop=stop,
+                progress=progress,
+                until=until,
+                consumer=options["consumer"],
+            )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"{name}: {done:,} entries applied"))
 
@@ -113,13 +125,8 @@ class Command(BaseCommand):
         if not found:
             raise CommandError("no stream processor is declared by the apps hosted here")
         stop = threading.Event()
-        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
-        try:
+        with stopped_by_signals(stop):
             totals = hosted.run_hosted(found, stop, say=self.say, consumer=options["consumer"])
-        finally:
-            stop.set()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
         for name, done in totals.items():
             self.stdout.write(self.style.SUCCESS(f"{name}: {done:,} entries applied"))
 
