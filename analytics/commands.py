@@ -31,10 +31,8 @@ from analytics.read_models import CustomerSession, OrderMinute, ProductMinute
 from edn_core.cqrs import Command, handles
 from edn_core.events import IntegrationEvent
 from edn_core.eventsourcing.readmodels import upsert_rows
-from edn_core.streams.database import DatabaseLog
-from edn_core.streams.feed import entry_of
+from edn_core.streams.feed import append_creating, entry_of, log_for
 from edn_core.streams.pipeline import Output
-from edn_core.streams.port import UnknownStream
 from edn_core.streams.windows import from_ms
 
 __all__ = [
@@ -59,18 +57,10 @@ class AppendCustomerOrders(Command):
 @handles(AppendCustomerOrders)
 def append_customer_orders(cmd: AppendCustomerOrders) -> int:
     """One append per batch, on this app's database log (in the caller's transaction); an
-    event appended before is not appended again (its id is the entry's). Returns the count.
-
-    A log of its own each time: a log caches the streams it saw, which a rolled back
-    transaction may have created."""
+    event appended before is not appended again (its id is the entry's). Returns the count."""
     entries = [streams.customer_order_entry(entry_of(e).value, e.id) for e in cmd.events]
-    name = streams.CUSTOMER_ORDERS_STREAM
-    log = DatabaseLog("analytics")
-    try:
-        log.append(name, entries)
-    except UnknownStream:  # the first order: create the stream
-        log.ensure(name, streams.CUSTOMER_ORDERS_PARTITIONS)
-        log.append(name, entries)
+    name = streams.CUSTOMER_ORDERS_STREAM  # not in EDN_STREAMS: the app's own database stream
+    append_creating(log_for("analytics", name), name, streams.CUSTOMER_ORDERS_PARTITIONS, entries)
     return len(entries)
 
 

@@ -16,7 +16,7 @@ when one is open (an inbox row, processor state and offsets commit together), el
 own. Inside a caller's transaction the partitions appended to stay locked until it ends: keep
 such transactions short, and append once in each (two appends taking partitions in opposite
 orders can deadlock with another transaction's). Consumer groups: ``database_groups``.
-Streams are never deleted (the partition counts of streams seen are cached). Thread-safe:
+Streams are never deleted (the partition counts of committed streams are cached). Thread-safe:
 each thread works on its own Django connection.
 """
 
@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from edn_core.bus.stores import find_model
 from edn_core.routers import alias_for
-from edn_core.streams.database_append import firsts, heads, held, move_on
+from edn_core.streams.database_append import firsts, heads, held, move_on, new_rows
 from edn_core.streams.database_groups import DatabaseGroups
 from edn_core.streams.models import StreamDefinitionBase, StreamEntryBase, StreamGroupOffsetBase
 from edn_core.streams.port import (
@@ -86,10 +86,13 @@ class DatabaseLog(DatabaseGroups, StreamLog):
             count = shape.values_list("partitions", flat=True).first()
             if count is None:
                 raise UnknownStream(stream)
-            self._shapes[stream] = count
+            self._remember(stream, count)
+            return count
         return self._shapes[stream]
 
-    # -- streams ------------------------------------------------------------------------------
+    def _remember(self, stream: str, partitions: int) -> None:
+        """Cache a stream's shape once what read or made it commits (not a rolled-back one)."""
+        transaction.on_commit(lambda: self._shapes.update({stream: partitions}), self.alias)
 
     def ensure(self, stream: str, partitions: int) -> None:
         if partitions < 1:
@@ -115,7 +118,7 @@ class DatabaseLog(DatabaseGroups, StreamLog):
                 for p in range(1, partitions)
             ]
             self.definitions.bulk_create(rest, ignore_conflicts=True)
-        self._shapes[stream] = partitions
+        self._remember(stream, partitions)
 
     def info(self, stream: str) -> StreamInfo:
         partitions = self._partitions(stream)
@@ -152,30 +155,17 @@ class DatabaseLog(DatabaseGroups, StreamLog):
                 move_on(mine, {p: -n for p, n in again.items()}, now)
                 counts -= again
             ends = heads(mine, counts)
-            if len(ends) != len(counts):
-                self._shapes.pop(stream, None)  # seen in a transaction that rolled back
-                raise UnknownStream(stream)
-            taken = {p: ends[p][0] - counts[p] for p in counts}
-            positions, rows, model = [], [], self.entries.model
-            for i, (entry, partition) in enumerate(zip(entries, targets, strict=True)):
-                if i in known or first[i] != i:
-                    positions.append(known[i] if i in known else positions[first[i]])
-                    continue
-                taken[partition] += 1
-                positions.append((partition, taken[partition]))
-                rows.append(
-                    model(
-                        stream=stream,
-                        partition=partition,
-                        offset=taken[partition],
-                        key=entry.key,
-                        value=dict(entry.value),
-                        headers=dict(entry.headers),
-                        appended_at=ends[partition][1],
-                        entry_id=entry.id,
-                    )
+            if len(ends) == len(counts):
+                positions, rows = new_rows(
+                    self.entries.model, stream, entries, targets, (first, known), counts, ends
                 )
-            self.entries.bulk_create(rows, batch_size=500)
+                self.entries.bulk_create(rows, batch_size=500)
+            elif ends:  # part of it is gone: the counters moved roll back with the error
+                self._shapes.pop(stream, None)
+                raise UnknownStream(stream)
+        if len(ends) != len(counts):  # not there (its creation rolled back): nothing written,
+            self._shapes.pop(stream, None)  # and the caller's transaction stays usable
+            raise UnknownStream(stream)
         return positions
 
     def read(self, stream: str, partition: int, after: int, limit: int) -> list[Entry]:

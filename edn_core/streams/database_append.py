@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from edn_core.streams.port import NewEntry
 
-__all__ = ["firsts", "heads", "held", "move_on"]
+__all__ = ["firsts", "heads", "held", "move_on", "new_rows"]
 
 CHUNK = 500  # ids per query (SQLite's parameter limit)
 
@@ -68,3 +68,31 @@ def heads(definitions: models.QuerySet, counts: Mapping[int, int]) -> dict[int, 
     rows = definitions.filter(partition__in=counts)
     fields = ("partition", "last_offset", "last_appended_at")
     return {p: (last, at) for p, last, at in rows.values_list(*fields)}
+
+
+def new_rows(model, stream: str, entries, targets, repeats, counts, ends) -> tuple[list, list]:
+    """Each entry's ``(partition, offset)`` and the rows of the new ones: ``repeats`` is
+    ``(firsts, held)``; an entry repeating an earlier one of the call, or one the stream holds,
+    gets that one's position and no row. ``ends``: ``heads`` after the counters moved."""
+    first, known = repeats
+    taken = {p: ends[p][0] - counts[p] for p in counts}
+    positions, rows = [], []
+    for i, (entry, partition) in enumerate(zip(entries, targets, strict=True)):
+        if i in known or first[i] != i:
+            positions.append(known[i] if i in known else positions[first[i]])
+            continue
+        taken[partition] += 1
+        positions.append((partition, taken[partition]))
+        rows.append(
+            model(
+                stream=stream,
+                partition=partition,
+                offset=taken[partition],
+                key=entry.key,
+                value=dict(entry.value),
+                headers=dict(entry.headers),
+                appended_at=ends[partition][1],
+                entry_id=entry.id,
+            )
+        )
+    return positions, rows

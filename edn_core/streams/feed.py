@@ -44,7 +44,16 @@ from edn_core.streams.conf import StreamConfig, streams_settings
 from edn_core.streams.database import DatabaseLog
 from edn_core.streams.port import NewEntry, StreamLog, UnknownStream
 
-__all__ = ["consumer_name", "entry_of", "feed_streams", "log_for", "trim_streams"]
+__all__ = [
+    "append_creating",
+    "consumer_name",
+    "entry_of",
+    "feed_streams",
+    "feeding_apps",
+    "log_for",
+    "trim_hosted_streams",
+    "trim_streams",
+]
 
 _logs: dict[tuple[str, str], StreamLog] = {}
 _lock = threading.Lock()
@@ -129,7 +138,7 @@ def _handler(app_label: str, topic: str, targets: list[StreamConfig], held: list
         if database := next((log for log in logs if isinstance(log, DatabaseLog)), None):
             _hold(database, held)
         for stream, log in zip(targets, logs, strict=True):
-            _append(log, stream, entry)
+            append_creating(log, stream.name, stream.partitions, [entry])
 
     handle.__name__ = handle.__qualname__ = consumer_name(topic)
     handle.__doc__ = f"Append {topic} to {[s.name for s in targets]} (the stream feed)."
@@ -143,12 +152,13 @@ def _hold(log: DatabaseLog, streams: list[str]) -> None:
     list(rows.order_by("stream").values_list("id", flat=True))
 
 
-def _append(log: StreamLog, stream: StreamConfig, entry: NewEntry) -> None:
+def append_creating(log: StreamLog, stream: str, partitions: int, entries) -> list:
+    """Append ``entries`` to ``stream``, creating it with ``partitions`` on its first ones."""
     try:
-        log.append(stream.name, [entry])
-    except UnknownStream:  # its first entry: create it
-        log.ensure(stream.name, stream.partitions)
-        log.append(stream.name, [entry])
+        return log.append(stream, entries)
+    except UnknownStream:
+        log.ensure(stream, partitions)
+        return log.append(stream, entries)
 
 
 def trim_streams(app_label: str, *, now: datetime | None = None) -> dict[str, int]:

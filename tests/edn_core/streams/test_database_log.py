@@ -13,7 +13,8 @@ import pytest
 from django.db import connections, transaction
 
 from edn_core.streams.database import DatabaseLog
-from edn_core.streams.port import NewEntry, partition_of
+from edn_core.streams.feed import append_creating
+from edn_core.streams.port import NewEntry, UnknownStream, partition_of
 from tests.edn_core.streams.adapter_database import ALIAS, APP, COMMITTING
 
 pytestmark = COMMITTING
@@ -61,6 +62,27 @@ def test_a_log_that_never_saw_a_stream_checks_its_partition_count(log):
     other.ensure(stream, 3)
     assert other.info(stream).partitions == 3
     assert log.definitions.filter(stream=stream).count() == 3
+
+
+def test_a_stream_whose_creation_rolled_back_is_made_again_in_the_same_transaction(log):
+    """A stream made in a savepoint that rolled back is not known afterwards, and a stream
+    known but gone (its rows deleted) answers UnknownStream without spoiling the caller's
+    transaction: ``append_creating`` makes it and appends, in that transaction."""
+    with transaction.atomic(using=ALIAS):
+        with pytest.raises(Boom), transaction.atomic(using=ALIAS):
+            made = new_stream(log, 2)
+            raise Boom
+        assert append_creating(log, made, 2, [NewEntry("k", {"n": 1})]) == [
+            (partition_of("k", 2), 1)
+        ]
+    gone = new_stream(log, 2)  # committed: known to the log
+    log.definitions.filter(stream=gone).delete()
+    with transaction.atomic(using=ALIAS):
+        with pytest.raises(UnknownStream):
+            log.append(gone, [NewEntry("k", {"n": 1})])
+        append_creating(log, gone, 2, [NewEntry("k", {"n": 2})])
+    assert [e.value for e in log.read(made, partition_of("k", 2), 0, 10)] == [{"n": 1}]
+    assert [e.value for e in log.read(gone, partition_of("k", 2), 0, 10)] == [{"n": 2}]
 
 
 def test_an_append_and_a_commit_join_the_callers_transaction(log):
