@@ -12,8 +12,15 @@ class EdnCoreConfig(AppConfig):
     verbose_name = "Event Driven Django core"
 
     def ready(self):
+        from django.conf import settings
+
         from edn_core.bus.config import bus_config
         from edn_core.bus.worker import ensure_in_process_worker
+        from edn_core.observability import otel
+
+        otel.configure(default_service=",".join(settings.EDN_SERVICES) or "edn")  # if asked
+        import_module("edn_core.bus.backlog")  # their figures join every scrape of /metrics
+        import_module("edn_core.streams.figures")
 
         if bus_config().in_process:
             from edn_core.bus.worker import each_round

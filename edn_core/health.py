@@ -44,10 +44,26 @@ def _check_broker() -> str | None:
     return None
 
 
+def _outbox() -> dict:
+    """Per alias: pending outbox rows and the oldest one's age (what ``edn_outbox`` and the
+    metrics say). Reported, not judged: a backlog is the relay's matter, not this pod's."""
+    from edn_core.bus.backlog import backlogs
+
+    try:
+        figures = backlogs()
+    except Exception:  # a database that answered a moment ago: the checks say so next time
+        return {}
+    return {
+        f.alias: {"pending": f.pending, "oldestPendingAgeSeconds": round(f.oldest_pending_age, 3)}
+        for f in figures
+    }
+
+
 @never_cache
 @require_GET
 def readyz(request):
-    """Answer 200 when every database alias (and the broker, if any) answers, else 503."""
+    """Answer 200 when every database alias (and the broker, if any) answers, else 503; the
+    outbox backlog of each service alias beside."""
     failures = {
         f"database:{alias}": problem
         for alias in connections.settings
@@ -56,4 +72,6 @@ def readyz(request):
     if settings.EDN_BUS_TRANSPORT == "celery" and (problem := _check_broker()):
         failures["broker"] = problem
     body = {"status": "unavailable" if failures else "ok", "checks": failures or {}}
+    if not failures:
+        body["outbox"] = _outbox()
     return JsonResponse(body, status=503 if failures else 200)

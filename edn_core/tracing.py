@@ -3,8 +3,9 @@
 An HTTP request (see :class:`MessageContextMiddleware`) or a delivered event sets the context;
 the outbox copies it into every envelope it writes, so the consumer continues the same trace.
 The W3C ``traceparent`` format is small and fixed (version-traceid-parentid-flags), so it is
-parsed here rather than through a tracing SDK; an OpenTelemetry exporter can read the same
-header.
+parsed here rather than through a tracing SDK. With OpenTelemetry on
+(:mod:`edn_core.observability.otel`), the active span gives the traceparent instead
+(:func:`use_span_source`), so what the outbox records is the span the work runs in.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ import contextvars
 import re
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = [
     "MessageContext",
     "MessageContextMiddleware",
+    "active",
+    "active_traceparent",
     "caused_by",
     "child_traceparent",
     "current",
+    "use_span_source",
     "using",
 ]
 
@@ -57,12 +61,39 @@ _current: contextvars.ContextVar[MessageContext | None] = contextvars.ContextVar
 )
 
 
+_span_source: Callable[[], str | None] | None = None
+
+
+def use_span_source(source: Callable[[], str | None] | None) -> None:
+    """Take traceparents from ``source`` (the active tracing span's, or None outside one)."""
+    global _span_source
+    _span_source = source
+
+
 def current() -> MessageContext:
     """Return the active context, or a fresh one (new correlation id and trace)."""
     context = _current.get()
+    if _span_source is not None:  # tracing on: the active span, if any, is the parent
+        traceparent = _span_source()
+        if context is None:  # no request, no message: what is written starts a trace
+            return MessageContext(str(uuid.uuid4()), None, traceparent or "")
+        return replace(context, traceparent=traceparent) if traceparent else context
     if context is None:
         return MessageContext(str(uuid.uuid4()), None, child_traceparent(None))
     return context
+
+
+def active() -> MessageContext | None:
+    """The context of the request or message being handled, if any."""
+    return _current.get()
+
+
+def active_traceparent() -> str:
+    """The traceparent of the work under way ("" outside a request, a message or a span)."""
+    if _span_source is not None and (traceparent := _span_source()):
+        return traceparent
+    context = _current.get()
+    return context.traceparent if context is not None else ""
 
 
 @contextmanager
@@ -88,8 +119,9 @@ class MessageContextMiddleware:
         )
         with using(context):
             response = self.get_response(request)
+            traceparent = current().traceparent  # the request's span, with tracing on
         response["X-Correlation-ID"] = context.correlation_id
-        response["traceparent"] = context.traceparent
+        response["traceparent"] = traceparent
         return response
 
 

@@ -37,6 +37,7 @@ from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import Subscription, subscriptions_for
 from edn_core.envelope import IntegrationEvent, InvalidEnvelope, read_message, source_text
 from edn_core.events import published_topics
+from edn_core.observability import messaging
 
 __all__ = ["deliver_batch"]
 
@@ -92,36 +93,44 @@ def _check_schema(sub: Subscription, event: IntegrationEvent, source) -> str | N
 
 
 def _run_together(alias: str, work: list[Work]) -> list[str]:
+    processed: list[messaging.Processed] = []  # counted once the transaction committed
     try:
         with transaction.atomic(using=alias):
-            return _apply_all(work)
+            outcomes = _apply_all(work, processed)
     except Exception as error:  # one bad apple: every delivery on its own, as usual
         logger.info("batch of %d on %s fell back to single deliveries: %r", len(work), alias, error)
         return [run_subscription(s, e, source_text(raw), validated=True) for s, e, raw in work]
+    messaging.recorded(processed)
+    return outcomes
 
 
-def _apply_all(work: list[Work]) -> list[str]:
+def _apply_all(work: list[Work], processed: list) -> list[str]:
     """Every delivery in order; a batch subscription's events all at once, where its first is."""
     outcomes, done = [], set()
     for sub, event, _ in work:
         if not sub.batch:
-            outcomes.append(_apply(sub, event))
+            outcomes.append(_apply(sub, event, processed))
         elif sub.consumer not in done:
             done.add(sub.consumer)
             events = [e for s, e, _ in work if s.consumer == sub.consumer]
-            outcomes += apply_many(store_for(sub.app_label), sub, events)
+            outcomes += apply_many(store_for(sub.app_label), sub, events, processed)
     return outcomes
 
 
-def _apply(sub: Subscription, event: IntegrationEvent) -> str:
+def _apply(sub: Subscription, event: IntegrationEvent, processed: list) -> str:
     context = tracing.caused_by(event.id, event.correlation_id, event.traceparent)
-    with tracing.using(context):
-        return apply(store_for(sub.app_label), sub, event)
+    with messaging.processing(sub.consumer, event, record=False) as work, tracing.using(context):
+        work.outcome = apply(store_for(sub.app_label), sub, event)
+    processed.append(work)
+    return work.outcome
 
 
-def apply_many(store, sub: Subscription, events: list[IntegrationEvent]) -> list[str]:
+def apply_many(
+    store, sub: Subscription, events: list[IntegrationEvent], processed: list | None = None
+) -> list[str]:
     """A batch subscription's share of the batch: checkpoints and inbox rows in a few
-    statements, then one call of the handler with the events to apply."""
+    statements, then one call of the handler with the events to apply. Its processing is
+    added to ``processed`` to be counted (else counted at once)."""
     applied = _claim_checkpoints(store, sub, events) if sub.latest_wins else events
     chosen = {event.id for event in applied}
     outcomes = [HANDLED if event.id in chosen else STALE for event in events]
@@ -130,9 +139,16 @@ def apply_many(store, sub: Subscription, events: list[IntegrationEvent]) -> list
     insert_values(store.inbox, store.alias, INBOX_FIELDS, rows)
     if applied:
         first = applied[0]  # the batch's work continues the first event's trace
-        with tracing.using(tracing.caused_by(first.id, first.correlation_id, first.traceparent)):
+        context = tracing.caused_by(first.id, first.correlation_id, first.traceparent)
+        record = processed is None
+        with (
+            messaging.processing_many(sub.consumer, applied, record=record) as work,
+            tracing.using(context),
+        ):
             sub.handler(applied)
-        ensure_intact(store.alias)
+            ensure_intact(store.alias)
+        if processed is not None:
+            processed.append(work)
     return outcomes
 
 

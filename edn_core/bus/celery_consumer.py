@@ -24,6 +24,7 @@ from celery import bootsteps
 from kombu import Consumer
 
 from edn_core import testing_hooks
+from edn_core.observability import messaging
 
 __all__ = ["EventConsumerStep", "MessageBatch"]
 
@@ -103,8 +104,9 @@ class MessageBatch:
                 )
                 self.failed_in_a_row = 0
             testing_hooks.pause_point("consumer.before_ack", app_label)
-            for message in messages:
-                message.ack()
+            with messaging.settling(app_label, [m.body for m in messages]):
+                for message in messages:
+                    message.ack()
 
     def _failed(self, app_label: str, messages: list, error: Exception) -> None:
         """Requeue the messages; wait longer before each next delivery while they fail."""
@@ -154,6 +156,9 @@ class EventConsumerStep(bootsteps.ConsumerStep):
         # keep it out of the garbage collector's full passes, which otherwise pause every
         # delivery for tens of milliseconds now and then.
         gc.freeze()
+        from edn_core.observability import exposition
+
+        exposition.serve_port()  # EDN_METRICS_PORT, if set
         super().start(c)
 
     def get_consumers(self, channel):

@@ -23,6 +23,7 @@ from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import Subscription, subscriptions_for
 from edn_core.domain import ConcurrencyConflict
 from edn_core.events import IntegrationEvent, InvalidEnvelope, published_topics
+from edn_core.observability import messaging
 
 __all__ = ["DUPLICATE", "FAILED", "HANDLED", "STALE", "deliver", "run_subscription"]
 
@@ -66,6 +67,14 @@ def run_subscription(
     ``retrying`` marks a redelivery of a recorded failure, which success then resolves;
     ``validated`` skips the schema check the caller already made.
     """
+    with messaging.processing(sub.consumer, event) as processed:
+        processed.outcome = _run(sub, event, envelope, retrying, validated)
+    return processed.outcome
+
+
+def _run(
+    sub: Subscription, event: IntegrationEvent, envelope: str, retrying: bool, validated: bool
+) -> str:
     store = store_for(sub.app_label)
     try:
         if not validated:

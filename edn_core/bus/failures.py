@@ -18,6 +18,7 @@ from django.utils import timezone
 from edn_core.bus.config import bus_config
 from edn_core.bus.stores import BusStore, all_stores, store_for
 from edn_core.bus.subscriptions import Subscription
+from edn_core.observability import metrics
 
 __all__ = [
     "INVALID_ENVELOPE_CONSUMER",
@@ -67,6 +68,7 @@ def record_failure(sub: Subscription, event, envelope: str, error: str) -> None:
         else:
             row.status, row.next_attempt_at = row.RETRYING, timezone.now() + backoff(row.attempts)
         row.save()
+    _count(metrics.DEAD_LETTERS if row.status == row.DEAD else metrics.RETRIES, sub.consumer)
 
 
 def postpone(sub: Subscription, event, envelope: str, error: str) -> None:
@@ -82,6 +84,7 @@ def postpone(sub: Subscription, event, envelope: str, error: str) -> None:
         row.status, row.last_error, row.updated_at = row.RETRYING, error[:10_000], now
         row.next_attempt_at = now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))
         row.save()
+    _count(metrics.RETRIES, sub.consumer, "postponed")
 
 
 def dead_letter(sub: Subscription, event, envelope: str, error: str) -> None:
@@ -100,6 +103,7 @@ def dead_letter(sub: Subscription, event, envelope: str, error: str) -> None:
             "updated_at": timezone.now(),
         },
     )
+    _count(metrics.DEAD_LETTERS, sub.consumer)
 
 
 def resolve(sub: Subscription, event_id: str) -> None:
@@ -134,6 +138,13 @@ def dead_letter_invalid(envelope: str | bytes, error: str, app_labels: set[str] 
                 "updated_at": timezone.now(),
             },
         )
+    _count(metrics.DEAD_LETTERS, INVALID_ENVELOPE_CONSUMER)
+
+
+def _count(metric, consumer: str, reason: str = "failed") -> None:
+    if metrics.enabled():
+        labels = (consumer, reason) if metric is metrics.RETRIES else (consumer,)
+        metrics.child(metric, *labels).inc()
 
 
 def _storable(text: str) -> str:

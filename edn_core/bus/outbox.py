@@ -9,6 +9,7 @@ however many rows it wrote.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from edn_core.bulk import insert_rows
 from edn_core.bus.stores import store_for
 from edn_core.domain import DomainEvent
 from edn_core.events import IntegrationEvent, is_declared, message, publication_for
+from edn_core.observability import messaging, otel
 
 __all__ = [
     "NOTIFY_CHANNEL",
@@ -96,7 +98,10 @@ def reply_all(app_label: str, replies: Sequence[tuple[IntegrationEvent, str, dic
             raise LookupError(f"{topic} is not declared: call edn_core.events.sends(...)")
         context = tracing.caused_by(request.id, request.correlation_id, request.traceparent)
         with tracing.using(context):
-            built.append(message(app_label, topic, data, key=request.aggregate_id))
+            reply = message(app_label, topic, data, key=request.aggregate_id)
+        if otel.enabled():  # the reply is created from its request, whatever span is active
+            reply = dataclasses.replace(reply, traceparent=request.traceparent)
+        built.append(reply)
     append(app_label, built)
 
 
@@ -108,6 +113,7 @@ def append(app_label: str, built: Sequence[IntegrationEvent]) -> list[Integratio
     connection = connections[store.alias]
     if not connection.in_atomic_block:
         raise RuntimeError("the outbox is written inside the transaction of the change it reports")
+    built = messaging.created(built)
     insert_rows(
         store.outbox,
         store.alias,

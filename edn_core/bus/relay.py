@@ -25,6 +25,7 @@ from edn_core.bus.config import bus_config
 from edn_core.bus.outbox import PARTITIONS
 from edn_core.bus.stores import BusStore
 from edn_core.bus.transports import Transport, get_transport
+from edn_core.observability import messaging
 
 __all__ = ["PublishFailed", "drain", "relay_batch"]
 
@@ -151,11 +152,13 @@ def relay_batch(
         rows = [PendingMessage(*r) for r in pending.order_by("id").values_list(*FIELDS)[:limit]]
         if not rows or (keep_claims and not _still_held(store)):
             return 0
-        try:
-            confirmed = transport.publish(rows)
-            error = None if confirmed == len(rows) else "not confirmed by the transport"
-        except Exception as exc:  # broker down, timeout: keep the rows, report, back off
-            confirmed, error = 0, f"{type(exc).__name__}: {exc}"
+        with messaging.sending(rows) as sent:
+            try:
+                confirmed = transport.publish(rows)
+                error = None if confirmed == len(rows) else "not confirmed by the transport"
+            except Exception as exc:  # broker down, timeout: keep the rows, report, back off
+                confirmed, error = 0, f"{type(exc).__name__}: {exc}"
+            sent.append(confirmed)
         testing_hooks.pause_point("relay.published", store.alias)
         if confirmed:
             ids = [row.id for row in rows[:confirmed]]

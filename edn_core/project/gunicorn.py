@@ -4,13 +4,17 @@
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 __all__ = [
     "accesslog",
     "bind",
+    "child_exit",
     "errorlog",
     "graceful_timeout",
     "keepalive",
+    "on_starting",
     "threads",
     "timeout",
     "worker_tmp_dir",
@@ -26,3 +30,21 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
 errorlog = "-"
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm")
+
+# Metrics of every worker add up at /metrics (prometheus_client's multiprocess mode): each
+# writes its figures to files here. Set before any worker imports prometheus_client.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="edn-metrics-")
+
+
+def on_starting(server) -> None:
+    """Start from no figures: files of an earlier run would be added in."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -11,6 +11,7 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from edn_core.observability.logs import logging_config
 from edn_core.project.services import hosted_services
 from edn_core.project.settings_bus import bus_settings, upper_names
 from edn_core.project.settings_security import api_settings, security_settings
@@ -84,6 +85,7 @@ def core_settings(env, base_dir: Path, hosted: list[str], saga_apps, project: st
         *(saga_apps if "sagas" in hosted else ()),
     ]
     MIDDLEWARE = [
+        "edn_core.observability.http.RequestMetricsMiddleware",  # first: it times the rest
         "django.middleware.security.SecurityMiddleware",
         "edn_core.security.ContentSecurityPolicyMiddleware",
         "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -129,14 +131,12 @@ def core_settings(env, base_dir: Path, hosted: list[str], saga_apps, project: st
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
     }
     WHITENOISE_USE_FINDERS = DEBUG
-    LOGGING = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-        "root": {"handlers": ["console"], "level": env.str("EDN_LOG_LEVEL", default="INFO")},
-        "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
-    }
+    # JSON lines in production, readable ones in development (docs/observability.md)
+    LOGGING = logging_config(
+        env.str("EDN_LOG_FORMAT", default="plain" if DEBUG else "json"),
+        env.str("EDN_LOG_LEVEL", default="INFO"),
+        env.str("OTEL_SERVICE_NAME", default="") or ",".join(hosted) or project,
+    )
     return upper_names(locals())
 
 

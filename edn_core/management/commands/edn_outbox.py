@@ -1,15 +1,13 @@
 from django.core.management.base import BaseCommand
-from django.db.models import Count, Min, Q
-from django.utils import timezone
 
 from edn_core.bus import maintenance
-from edn_core.bus.stores import all_stores
+from edn_core.bus.backlog import backlogs
 
 
 class Command(BaseCommand):
     help = (
-        "Show per alias: pending outbox rows, the oldest pending age, retrying deliveries "
-        "and dead letters."
+        "Show per alias: pending outbox rows, the age of the oldest pending one, retrying "
+        "deliveries and dead letters (the figures /readyz and /metrics report)."
     )
 
     def add_arguments(self, parser):
@@ -26,21 +24,11 @@ class Command(BaseCommand):
                     f"{alias}: deleted {counts['inbox']} inbox and "
                     f"{counts['outbox']} sent outbox rows"
                 )
-        now = timezone.now()
         header = f"{'alias':<16}{'pending':>9}{'oldest':>10}{'retrying':>10}{'dead':>7}"
         self.stdout.write(header)
-        for store in all_stores():
-            outbox = (
-                store.rows(store.outbox)
-                .filter(sent_at__isnull=True)
-                .aggregate(n=Count("id"), oldest=Min("created_at"))
-            )
-            failures = store.rows(store.failures).aggregate(
-                retrying=Count("id", filter=Q(status="retrying")),
-                dead=Count("id", filter=Q(status="dead")),
-            )
-            age = f"{(now - outbox['oldest']).total_seconds():.1f}s" if outbox["oldest"] else "-"
+        for figures in backlogs():
+            age = f"{figures.oldest_pending_age:.1f}s" if figures.pending else "-"
             self.stdout.write(
-                f"{store.alias:<16}{outbox['n']:>9}{age:>10}"
-                f"{failures['retrying']:>10}{failures['dead']:>7}"
+                f"{figures.alias:<16}{figures.pending:>9}{age:>10}"
+                f"{figures.retrying:>10}{figures.dead:>7}"
             )

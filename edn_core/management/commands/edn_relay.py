@@ -3,6 +3,7 @@ import signal
 from django.core.management.base import BaseCommand
 
 from edn_core.bus.worker import BusWorker
+from edn_core.observability import exposition
 
 
 class Command(BaseCommand):
@@ -22,5 +23,6 @@ class Command(BaseCommand):
             return
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: worker.stop())
+        exposition.serve_port()  # EDN_METRICS_PORT, if set
         self.stdout.write("relay running; Ctrl-C to stop")
         worker.run()

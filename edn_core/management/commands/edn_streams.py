@@ -21,6 +21,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from edn_core.observability import exposition
 from edn_core.streams import hosted, operations, processors
 from edn_core.streams.feed import log_for, trim_hosted_streams
 
@@ -85,6 +86,8 @@ class Command(BaseCommand):
     def run(self, name: str, options) -> None:
         from edn_core.streams import runtime
 
+        exposition.serve_port()  # EDN_METRICS_PORT, if set
+
         try:
             processor = processors.get(name)
         except LookupError as error:
@@ -124,6 +127,7 @@ class Command(BaseCommand):
         found = hosted.hosted()
         if not found:
             raise CommandError("no stream processor is declared by the apps hosted here")
+        exposition.serve_port()
         stop = threading.Event()
         with stopped_by_signals(stop):
             totals = hosted.run_hosted(found, stop, say=self.say, consumer=options["consumer"])

@@ -1,0 +1,108 @@
+"""The messaging spans themselves (imported only with tracing on): see :mod:`.messaging`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+
+from opentelemetry.trace import Link, SpanKind, get_current_span
+
+from edn_core.envelope import IntegrationEvent
+from edn_core.observability import otel
+from edn_core.observability.metrics import system
+from edn_core.observability.spans import grouped_by_trace, span_context, traceparent_of
+
+__all__ = ["created_spans", "process_span", "spans_per_trace"]
+
+_TRACEPARENT = re.compile(r'"traceparent"\s*:\s*"(00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2})"')
+
+
+def _attributes(operation: str, destination: str | None, **more) -> dict:
+    attributes = {
+        "messaging.system": system(),
+        "messaging.operation.type": operation,
+        "messaging.operation.name": operation,
+    }
+    if destination:
+        attributes["messaging.destination.name"] = destination
+    attributes.update({k.replace("__", "."): v for k, v in more.items() if v is not None})
+    return attributes
+
+
+def created_spans(built: Sequence[IntegrationEvent]) -> Sequence[IntegrationEvent]:
+    """A ``create`` span per event, in the trace its traceparent names (or a new one); the
+    events come back carrying their create span's context."""
+    tracer, made = otel.tracer(), []
+    for event in built:
+        attributes = _attributes(
+            "create",
+            event.topic,
+            messaging__message__id=event.id,
+            messaging__message__conversation_id=event.correlation_id,
+        )
+        span = tracer.start_span(
+            f"create {event.topic}",
+            context=span_context(event.traceparent),
+            kind=SpanKind.PRODUCER,
+            attributes=attributes,
+        )
+        span.end()
+        made.append(replace(event, traceparent=traceparent_of(span)))
+    return made
+
+
+@contextmanager
+def process_span(consumer: str, events: Sequence[IntegrationEvent]):
+    first = events[0]
+    links = [Link(c) for e in events if (c := _remote(e.traceparent)) is not None]
+    attributes = _attributes(
+        "process",
+        first.topic,
+        messaging__consumer__group__name=consumer,
+        messaging__message__id=first.id if len(events) == 1 else None,
+        messaging__message__conversation_id=first.correlation_id,
+        messaging__batch__message_count=len(events) if len(events) > 1 else None,
+    )
+    with otel.tracer().start_as_current_span(
+        f"process {first.topic}",
+        context=span_context(first.traceparent),
+        kind=SpanKind.CONSUMER,
+        attributes=attributes,
+        links=links if len(events) > 1 else None,
+    ) as span:  # an error escaping the block is recorded on the span
+        yield span
+
+
+def _remote(traceparent: str):
+    context = get_current_span(span_context(traceparent)).get_span_context()
+    return context if context.is_valid else None
+
+
+@contextmanager
+def spans_per_trace(operation: str, items: list[tuple[str, object]], kind: str):
+    """``operation`` spans for the sampled traces among ``items`` (destination, envelope)."""
+    spans = []
+    for destination, parents in grouped_by_trace(items, _TRACEPARENT):
+        links = [Link(c) for tp in parents if (c := _remote(tp)) is not None]
+        attributes = _attributes(
+            operation,
+            destination or None,
+            messaging__batch__message_count=len(parents) if len(parents) > 1 else None,
+        )
+        name = f"{operation} {destination}" if destination else operation
+        spans.append(
+            otel.tracer().start_span(
+                name,
+                context=span_context(parents[0]),
+                kind=getattr(SpanKind, kind),
+                attributes=attributes,
+                links=links,
+            )
+        )
+    try:
+        yield
+    finally:
+        for span in spans:
+            span.end()

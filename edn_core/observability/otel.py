@@ -1,0 +1,136 @@
+"""OpenTelemetry tracing, configured by the standard ``OTEL_*`` environment variables only.
+
+Off unless an exporter is asked for (``OTEL_TRACES_EXPORTER``, or an OTLP endpoint in
+``OTEL_EXPORTER_OTLP_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) and
+``OTEL_SDK_DISABLED`` is not ``true``; off, nothing is imported and every messaging span
+helper returns at its first line. On, the SDK reads the rest itself: service name and resource
+(``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``; the hosted apps' names by default), the
+sampler (``OTEL_TRACES_SAMPLER`` and ``_ARG``), the exporter's endpoint, headers and timeout,
+the batch processor (``OTEL_BSP_*``). The Django and psycopg instrumentations are installed;
+Django's skips the probes and /metrics unless ``OTEL_PYTHON_DJANGO_EXCLUDED_URLS`` says
+otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+
+from edn_core import tracing
+
+__all__ = ["configure", "enabled", "requested", "shutdown", "tracer"]
+
+EXCLUDED_URLS = "healthz,readyz,metrics"
+_state: dict = {"provider": None, "tracer": None}
+
+
+def requested(environ=os.environ) -> bool:
+    """Whether the environment asks for traces to be exported."""
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporters = _exporter_names(environ)
+    if exporters:
+        return exporters != ["none"]
+    return any(
+        environ.get(name)
+        for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+
+
+def enabled() -> bool:
+    return _state["tracer"] is not None
+
+
+def tracer():
+    """The platform's tracer (only while :func:`enabled`)."""
+    return _state["tracer"]
+
+
+def configure(default_service: str = "") -> bool:
+    """Install the SDK's tracer provider and the instrumentations once per process, if the
+    environment asks for it; return whether tracing is on."""
+    if _state["provider"] is not None or not requested():
+        return enabled()
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from edn_core.observability.sampling import OrphanClientSpansDropped
+
+    attributes = {}
+    if default_service and not _names_service(os.environ):
+        attributes[SERVICE_NAME] = default_service
+    provider = TracerProvider(
+        resource=Resource.create(attributes), sampler=OrphanClientSpansDropped.from_env()
+    )
+    for exporter in _exporters():
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    _instrument()
+    _state.update(provider=provider, tracer=trace.get_tracer("edn_core"))
+    tracing.use_span_source(_active_traceparent)
+    return True
+
+
+def shutdown() -> None:
+    """Flush and stop the exporters (a process that ends by ``os._exit`` calls this first)."""
+    if _state["provider"] is not None:
+        _state["provider"].force_flush()
+
+
+def _names_service(environ) -> bool:
+    if environ.get("OTEL_SERVICE_NAME"):
+        return True
+    pairs = environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(",")
+    return any(pair.split("=", 1)[0].strip() == "service.name" for pair in pairs)
+
+
+def _exporter_names(environ) -> list[str]:
+    raw = environ.get("OTEL_TRACES_EXPORTER", "")
+    return [name.strip().lower() for name in raw.split(",") if name.strip()]
+
+
+def _exporters() -> list:
+    names = _exporter_names(os.environ) or ["otlp"]
+    exporters = []
+    for name in names:
+        if name == "otlp":
+            exporters.append(_otlp_exporter())
+        elif name == "console":
+            from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+            exporters.append(ConsoleSpanExporter())
+        elif name != "none":
+            raise ValueError(f"OTEL_TRACES_EXPORTER: {name!r} is not otlp, console or none")
+    return exporters
+
+
+def _otlp_exporter():
+    protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
+    )
+    if protocol.strip() == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    elif protocol.strip() == "http/protobuf":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    else:
+        raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL: {protocol!r} is not http/protobuf or grpc")
+    return OTLPSpanExporter()
+
+
+def _instrument() -> None:
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+
+    excluded = os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS", EXCLUDED_URLS)
+    DjangoInstrumentor().instrument(excluded_urls=excluded)
+    PsycopgInstrumentor().instrument(enable_commenter=False)
+
+
+def _active_traceparent() -> str | None:
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
