@@ -25,6 +25,7 @@ __all__ = [
     "active_traceparent",
     "caused_by",
     "child_traceparent",
+    "continuing",
     "current",
     "use_span_source",
     "using",
@@ -123,6 +124,13 @@ class MessageContextMiddleware:
         response["X-Correlation-ID"] = context.correlation_id
         response["traceparent"] = traceparent
         return response
+
+
+def continuing(traceparent: str) -> str:
+    """The traceparent for a message that continues the work ``traceparent`` names, when the
+    batch it was handled in had other traces too: with tracing on, that context itself (the
+    message's create span becomes its child); else a new span id in the same trace."""
+    return traceparent if _span_source is not None else child_traceparent(traceparent)
 
 
 def caused_by(event_id: str, correlation_id: str | None, traceparent: str | None) -> MessageContext:

@@ -21,3 +21,7 @@ class SagasConfig(apps.ServiceAppConfig):
             send(ExpireOverdueSteps()).value_or_raise()
 
         every(1.0, expire_overdue_steps, name="sagas.timeouts")
+        from edn_core.observability import collectors
+        from sagas.metrics import figures
+
+        collectors.register("sagas", figures)  # instances by state, at each scrape

@@ -5,7 +5,7 @@ so any orchestrator process may advance any saga; the loser of a race loads it a
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -15,7 +15,8 @@ from edn_core.cqrs import Command, handles
 from edn_core.domain import ConcurrencyConflict, new_id
 from sagas.definition import definition
 from sagas.domain import Saga
-from sagas.models import SagaRecord, SagaRepository
+from sagas.metrics import ended_phases
+from sagas.models import SagaRecord, SagaRepository, traces_of
 from sagas.states import WAITING
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class StartSagas(Command):
 
     saga_type: str
     datas: list[dict]
+    traces: list[str] = field(default_factory=list)  # each data's event's traceparent
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,7 +55,9 @@ class RetryCompensation(Command):
 @handles(StartSagas)
 def start_sagas(cmd: StartSagas) -> list[Saga]:
     saga_type, now = definition(cmd.saga_type), timezone.now()
-    return _start_new(cmd.saga_type, [Saga.start(new_id(), saga_type, d, now) for d in cmd.datas])
+    started = [Saga.start(new_id(), saga_type, d, now) for d in cmd.datas]
+    with traces_of({saga.id: trace for saga, trace in zip(started, cmd.traces, strict=False)}):
+        return _start_new(cmd.saga_type, started)
 
 
 def _start_new(saga_type: str, candidates: list[Saga]) -> list[Saga]:
@@ -73,9 +77,10 @@ def _start_new(saga_type: str, candidates: list[Saga]) -> list[Saga]:
 
 @dataclass(frozen=True, kw_only=True)
 class HandleReplies(Command):
-    """Replies of a delivery batch, oldest first: ``(saga id, topic, data, message id)``."""
+    """Replies of a delivery batch, oldest first: ``(saga id, topic, data, message id,
+    traceparent)`` (the traceparent may be left out)."""
 
-    replies: list[tuple[UUID, str, dict, str]]
+    replies: list[tuple]
 
 
 @handles(HandleReplies)
@@ -86,15 +91,18 @@ def handle_replies(cmd: HandleReplies) -> int:
     then applies the replies one by one)."""
     wanted = {saga_id for saga_id, *_ in cmd.replies}
     loaded = sagas.get_many(wanted)
-    now = timezone.now()
-    for saga_id, topic, data, message_id in cmd.replies:
+    now, traces = timezone.now(), {}
+    for saga_id, topic, data, message_id, *trace in cmd.replies:
         saga = loaded.get(saga_id)
         if saga is None:
             logger.warning("reply %s %s for unknown saga %s", topic, message_id, saga_id)
             continue
         saga.on_reply(topic, data, message_id, now)
+        traces.update({saga_id: trace[0]} if trace else {})  # the next step: in its trace
     changed = [saga for saga in loaded.values() if saga.pending_events]
-    sagas.save_all(changed)
+    with traces_of(traces):
+        sagas.save_all(changed)
+    ended_phases(changed, now)
     return len(changed)
 
 
@@ -108,16 +116,19 @@ def expire_overdue_steps(cmd: ExpireOverdueSteps) -> int:
     expired = []
     for saga_id in overdue.values_list("id", flat=True)[: cmd.limit]:
         try:
-            sagas.change(saga_id, lambda s: s.expire(now) and expired.append(s.id))
+            sagas.change(saga_id, lambda s: s.expire(now) and expired.append(s))
         except ConcurrencyConflict:
             continue  # a reply or another sweeper got there first; the next sweep looks again
+    ended_phases(expired, now)
     return len(expired)
 
 
 @handles(CancelSaga)
 def cancel_saga(cmd: CancelSaga) -> SagaRecord:
     """Stop a stuck saga (an operator's action); answers with the saved row."""
-    sagas.change(cmd.saga_id, lambda s: s.cancel(cmd.reason, timezone.now()), cmd.expected_version)
+    now = timezone.now()
+    saga = sagas.change(cmd.saga_id, lambda s: s.cancel(cmd.reason, now), cmd.expected_version)
+    ended_phases([saga], now)
     return SagaRecord.objects.get(pk=cmd.saga_id)
 
 

@@ -20,7 +20,8 @@ def _starter(saga: SagaDefinition):
     def start(events) -> None:
         """The batch's starting events: one saga per key, inserted together."""
         datas = [event.data for event in events]
-        send(commands.StartSagas(saga_type=saga.name, datas=datas)).value_or_raise()
+        traces = [event.traceparent for event in events]  # each saga in its event's trace
+        send(commands.StartSagas(saga_type=saga.name, datas=datas, traces=traces)).value_or_raise()
 
     start.__name__ = f"start_{saga.name}"
     return start
@@ -36,7 +37,7 @@ def _reply_handler(topic: str):
             except ValueError:
                 logger.warning("%s %s names no saga (%r)", topic, event.id, event.correlation_id)
                 continue
-            replies.append((saga_id, event.topic, event.data, event.id))
+            replies.append((saga_id, event.topic, event.data, event.id, event.traceparent))
         if replies:
             send(commands.HandleReplies(replies=replies)).value_or_raise()
 

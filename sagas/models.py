@@ -1,8 +1,13 @@
 """Persistence of saga instances: one row each, the step timeline as JSON beside it."""
 
+import contextlib
+import dataclasses
+from contextvars import ContextVar
+
 from django.db import models
 from django.utils import timezone
 
+from edn_core import tracing
 from edn_core.bus import models as bus
 from edn_core.bus.outbox import append
 from edn_core.events import message
@@ -51,6 +56,20 @@ class SagaRecord(models.Model):
         return steps[self.current_step]["name"] if self.current_step < len(steps) else ""
 
 
+_traces: ContextVar[dict] = ContextVar("saga_traces", default={})  # noqa: B039 (never mutated)
+
+
+@contextlib.contextmanager
+def traces_of(traces: dict):
+    """Inside the block, the commands a saga sends continue the trace ``traces`` names for
+    its id (the event that started or advanced it), not the batch's first event's."""
+    token = _traces.set(traces)
+    try:
+        yield
+    finally:
+        _traces.reset(token)
+
+
 class SagaRepository(Repository[Saga]):
     model = SagaRecord
 
@@ -87,9 +106,13 @@ class SagaRepository(Repository[Saga]):
         return {k: v for k, v in fields.items() if k not in ("saga_type", "key", "data")}
 
     def _publish_numbered(self, events: list) -> None:
-        """The saga's commands go out keyed and correlated by the saga id, in one insert."""
-        messages = [
-            message(
+        """The saga's commands go out keyed and correlated by the saga id, in one insert, in
+        the trace of what moved the saga (:func:`traces_of`)."""
+        traces, messages = _traces.get(), []
+        for _, event in events:
+            if not isinstance(event, MessageSent):
+                continue
+            sent = message(
                 "sagas",
                 event.topic,
                 event.data,
@@ -97,9 +120,9 @@ class SagaRepository(Repository[Saga]):
                 correlation_id=str(event.aggregate_id),
                 event_id=event.message_id,
             )
-            for _, event in events
-            if isinstance(event, MessageSent)
-        ]
+            if trace := traces.get(event.aggregate_id):
+                sent = dataclasses.replace(sent, traceparent=tracing.continuing(trace))
+            messages.append(sent)
         append("sagas", messages)
 
 
