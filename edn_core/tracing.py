@@ -116,11 +116,13 @@ class MessageContextMiddleware:
     def __call__(self, request):
         correlation = request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
         context = MessageContext(
-            correlation[:64], None, child_traceparent(request.headers.get("traceparent"))
+            correlation[:64], None, _request_traceparent(request.headers.get("traceparent"))
         )
         with using(context):
             response = self.get_response(request)
             traceparent = current().traceparent  # the request's span, with tracing on
+        # kept for what is logged about the request after the middleware (django.request)
+        request.edn_context = replace(context, traceparent=traceparent)
         response["X-Correlation-ID"] = context.correlation_id
         response["traceparent"] = traceparent
         return response
@@ -131,6 +133,15 @@ def continuing(traceparent: str) -> str:
     batch it was handled in had other traces too: with tracing on, that context itself (the
     message's create span becomes its child); else a new span id in the same trace."""
     return traceparent if _span_source is not None else child_traceparent(traceparent)
+
+
+def _request_traceparent(header: str | None) -> str:
+    """A request's own traceparent: with tracing on, the caller's context as it came (the
+    server span, when there is one, is active and wins; "" starts a trace); else a new span
+    id in the caller's trace or in a new one."""
+    if _span_source is None:
+        return child_traceparent(header)
+    return header if header and trace_id(header) else ""
 
 
 def caused_by(event_id: str, correlation_id: str | None, traceparent: str | None) -> MessageContext:

@@ -21,8 +21,11 @@ class ContextFilter(logging.Filter):
     a request or a message)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        context = tracing.active()
-        parts = tracing.active_traceparent().split("-")
+        context, traceparent = tracing.active(), tracing.active_traceparent()
+        if context is None:  # django.request logs a response after the request's context
+            context = getattr(getattr(record, "request", None), "edn_context", None)
+            traceparent = context.traceparent if context is not None else ""
+        parts = traceparent.split("-")
         record.trace_id = parts[1] if len(parts) == 4 else ""
         record.span_id = parts[2] if len(parts) == 4 else ""
         record.correlation_id = context.correlation_id if context is not None else ""

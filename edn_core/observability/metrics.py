@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, disable_created_metrics
 
 __all__ = ["child", "enabled", "system"]
 
+disable_created_metrics()  # no *_created series: a third fewer, and nobody reads them
 SYSTEM, DESTINATION, GROUP = (
     "messaging_system",
     "messaging_destination_name",

@@ -17,7 +17,7 @@ import os
 
 from edn_core import tracing
 
-__all__ = ["configure", "enabled", "requested", "shutdown", "tracer"]
+__all__ = ["configure", "enabled", "install", "requested", "shutdown", "tracer"]
 
 EXCLUDED_URLS = "healthz,readyz,metrics"
 _state: dict = {"provider": None, "tracer": None}
@@ -67,9 +67,15 @@ def configure(default_service: str = "") -> bool:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     _instrument()
-    _state.update(provider=provider, tracer=trace.get_tracer("edn_core"))
-    tracing.use_span_source(_active_traceparent)
+    install(provider)
     return True
+
+
+def install(provider) -> None:
+    """Trace the platform's work with ``provider`` (tests give their own; None: off again)."""
+    tracer = provider.get_tracer("edn_core") if provider is not None else None
+    _state.update(provider=provider, tracer=tracer)
+    tracing.use_span_source(_active_traceparent if provider is not None else None)
 
 
 def shutdown() -> None:
