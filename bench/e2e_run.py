@@ -12,6 +12,7 @@ import secrets
 import shutil
 import sys
 import uuid
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
@@ -144,9 +145,9 @@ class Run:
         self.deployment.delete_broker_objects("raw")
 
 
-def set_up(d: Run) -> tuple[dict[str, Path], list[dict]]:
-    """Databases, schemas, the registry and the queue; a file of customers per phase, each
-    customer with one open order; the envelopes of the raw baselines."""
+def set_up(d: Run, phases: Sequence[str] = PHASE_CUSTOMERS) -> tuple[dict[str, Path], list[dict]]:
+    """Databases, schemas, the registry and the queue; a file of customers per phase (one of
+    them ``fixed``), each customer with one open order; the envelopes of the raw baselines."""
     args, workdir = d.args, d.workdir
     say(f"[setup] databases {args.db_prefix}_* on {d.server}; broker namespace {d.namespace}")
     pg = d.create_databases()
@@ -164,11 +165,11 @@ def set_up(d: Run) -> tuple[dict[str, Path], list[dict]]:
     say("[setup] orders: manage.py edn_broker")
     d.manage("orders", "edn_broker")
     groups = {}
-    for name in PHASE_CUSTOMERS:
+    for name in phases:
         path = workdir / f"customers-{name}.txt"
         path.write_text("\n".join(str(uuid.uuid4()) for _ in range(args.customers)))
         groups[name] = path
-    say(f"[setup] orders: one open order for each of {5 * args.customers} customers")
+    say(f"[setup] orders: one open order for each of {len(phases) * args.customers} customers")
     everyone = workdir / "customers-all.txt"
     everyone.write_text("\n".join(p.read_text() for p in groups.values()))
     d.roles_helper("orders", "seed-orders", "--customers", str(everyone))

@@ -7,15 +7,18 @@ and the metrics of :mod:`.metrics`, recorded at the four operations.
   rows, the child of its first message's creation and linked to each one's, so a request's
   trace shows the publish of what it wrote.
 - ``process`` (consumer): a handler's run, the child of the event's creation context.
-- ``settle`` (client): the acks of a consumer's batch, per sampled trace as ``send``.
+- ``settle`` (client): the acks of a consumer's batch: one span, the child of the first
+  sampled message's context, linked to the others'.
 
-With tracing off (:mod:`.otel`) only the metrics are recorded; with ``EDN_METRICS=0`` too,
-each helper costs one test.
+Work in a trace that is not sampled gets no span at all (the sampler follows the parent: it
+would make none that records); its context is passed on. With tracing off (:mod:`.otel`) only
+the metrics are recorded; with ``EDN_METRICS=0`` too, each helper costs a test or two.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 
@@ -49,20 +52,21 @@ def sending(rows: Sequence) -> Iterator[list[int]]:
     ``envelope``); the caller puts how many the transport confirmed in the yielded list."""
     confirmed: list[int] = []
     start = time.perf_counter()
-    with batch_spans("send", [(r.topic, r.envelope) for r in rows], "PRODUCER"):
+    with _spans("send", [(r.topic, r.envelope) for r in rows], "PRODUCER", per_trace=True):
         yield confirmed
     if metrics.enabled():
         name = metrics.system()
         metrics.child(metrics.OPERATION_DURATION, name, "send").observe(time.perf_counter() - start)
-        for row in rows[: confirmed[0] if confirmed else 0]:
-            metrics.child(metrics.SENT, name, row.topic).inc()
+        sent = Counter(row.topic for row in rows[: confirmed[0] if confirmed else 0])
+        for topic, count in sent.items():
+            metrics.child(metrics.SENT, name, topic).inc(count)
 
 
 @contextmanager
 def settling(destination: str, bodies: Iterable) -> Iterator[None]:
     """Around the acks of a consumer's batch of broker messages (their ``bodies``)."""
     start = time.perf_counter()
-    with batch_spans("settle", [(destination, body) for body in bodies], "CLIENT"):
+    with _spans("settle", [(destination, body) for body in bodies], "CLIENT", per_trace=False):
         yield
     if metrics.enabled():
         metrics.child(metrics.OPERATION_DURATION, metrics.system(), "settle").observe(
@@ -71,35 +75,58 @@ def settling(destination: str, bodies: Iterable) -> Iterator[None]:
 
 
 class Processed:
-    """What a ``process`` block reports: the caller sets :attr:`outcome` before it ends."""
+    """A consumer's processing of ``events``, as a context manager: timed, and with tracing
+    on, in a ``process`` span (one for several events: the child of the first one's creation,
+    linked to each). The caller sets :attr:`outcome` inside; ``record=False`` leaves the
+    metrics to the caller (:func:`recorded`, once its transaction committed)."""
 
-    __slots__ = ("consumer", "events", "outcome", "seconds")
+    __slots__ = (
+        "_span",
+        "_span_object",
+        "_start",
+        "consumer",
+        "events",
+        "outcome",
+        "record",
+        "seconds",
+    )
 
-    def __init__(self, consumer: str, events: Sequence[IntegrationEvent]) -> None:
-        self.consumer, self.events, self.outcome, self.seconds = consumer, events, "handled", 0.0
+    def __init__(self, consumer: str, events: Sequence[IntegrationEvent], record: bool) -> None:
+        self.consumer, self.events, self.record = consumer, events, record
+        self.outcome, self.seconds, self._span = "handled", 0.0, None
+
+    def __enter__(self) -> Processed:
+        if otel.enabled():
+            from edn_core.observability.messaging_spans import process_span
+
+            self._span = process_span(self.consumer, self.events)
+            span = self._span.__enter__()
+            self._span_object = span
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        self.seconds = time.perf_counter() - self._start
+        if self._span is not None:
+            span = self._span_object
+            if span is not None and self.outcome != "handled":
+                span.set_attribute("edn.outcome", self.outcome)
+            self._span.__exit__(kind, error, traceback)
+        if self.record and kind is None:
+            recorded([self])
+        return False
 
 
-def processing(consumer: str, event: IntegrationEvent, *, record: bool = True):
+def processing(consumer: str, event: IntegrationEvent, *, record: bool = True) -> Processed:
     """Around one consumer's processing of ``event``."""
-    return processing_many(consumer, [event], record=record)
+    return Processed(consumer, [event], record)
 
 
-@contextmanager
 def processing_many(
     consumer: str, events: Sequence[IntegrationEvent], *, record: bool = True
-) -> Iterator[Processed]:
-    """Around one consumer's processing of ``events`` at once (a batch handler): one span,
-    the child of the first event's creation, linked to each one's. ``record=False``: the
-    caller records the metrics (:func:`record`) once its transaction committed."""
-    processed = Processed(consumer, events)
-    start = time.perf_counter()
-    with process_span(consumer, events) if otel.enabled() else nullcontext() as span:
-        yield processed
-        if span is not None and processed.outcome != "handled":
-            span.set_attribute("edn.outcome", processed.outcome)
-    processed.seconds = time.perf_counter() - start
-    if record:
-        recorded([processed])
+) -> Processed:
+    """Around one consumer's processing of ``events`` at once (a batch handler)."""
+    return Processed(consumer, events, record)
 
 
 def recorded(done: Iterable[Processed]) -> None:
@@ -107,28 +134,26 @@ def recorded(done: Iterable[Processed]) -> None:
     if not metrics.enabled():
         return
     now, name = time.time(), metrics.system()
+    counts: Counter = Counter()
     for processed in done:
         consumer, events = processed.consumer, processed.events
-        topic = events[0].topic
-        metrics.child(metrics.PROCESS_DURATION, topic, consumer).observe(processed.seconds)
+        metrics.child(metrics.PROCESS_DURATION, events[0].topic, consumer).observe(
+            processed.seconds
+        )
         for event in events:
-            labels = (event.topic, consumer)
-            metrics.child(metrics.CONSUMER_LAG, *labels).observe(now - event.time.timestamp())
-            metrics.child(metrics.CONSUMED, name, *labels, processed.outcome).inc()
-            if processed.outcome == "duplicate":
-                metrics.child(metrics.DUPLICATES, consumer).inc()
+            lag = metrics.child(metrics.CONSUMER_LAG, event.topic, consumer)
+            lag.observe(now - event.time.timestamp())
+            counts[event.topic, consumer, processed.outcome] += 1
+    for (topic, consumer, outcome), count in counts.items():
+        metrics.child(metrics.CONSUMED, name, topic, consumer, outcome).inc(count)
+        if outcome == "duplicate":
+            metrics.child(metrics.DUPLICATES, consumer).inc(count)
 
 
-def batch_spans(operation: str, items: list[tuple[str, object]], kind: str):
-    """``operation`` spans for the sampled traces among ``items`` (destination, envelope)."""
+def _spans(operation: str, items: list[tuple[str, object]], kind: str, *, per_trace: bool):
     if not otel.enabled():
         return nullcontext()
-    from edn_core.observability.messaging_spans import spans_per_trace
+    from edn_core.observability import messaging_spans
 
-    return spans_per_trace(operation, items, kind)
-
-
-def process_span(consumer: str, events: Sequence[IntegrationEvent]):
-    from edn_core.observability.messaging_spans import process_span
-
-    return process_span(consumer, events)
+    build = messaging_spans.spans_per_trace if per_trace else messaging_spans.one_span
+    return build(operation, items, kind)

@@ -7,14 +7,18 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
+from opentelemetry.context import attach, detach
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import Link, SpanKind, get_current_span
 
+from edn_core import tracing
 from edn_core.envelope import IntegrationEvent
 from edn_core.observability import otel
 from edn_core.observability.metrics import system
 from edn_core.observability.spans import grouped_by_trace, span_context, traceparent_of
 
-__all__ = ["created_spans", "process_span", "spans_per_trace"]
+__all__ = ["created_spans", "one_span", "process_span", "spans_per_trace"]
+LINKS = 128  # the SDK's default limit of links per span
 
 _TRACEPARENT = re.compile(r'"traceparent"\s*:\s*"(00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2})"')
 
@@ -36,6 +40,9 @@ def created_spans(built: Sequence[IntegrationEvent]) -> Sequence[IntegrationEven
     events come back carrying their create span's context."""
     tracer, made = otel.tracer(), []
     for event in built:
+        if otel.unsampled(event.traceparent):  # no span: the context passed on, unsampled
+            made.append(replace(event, traceparent=tracing.child_traceparent(event.traceparent)))
+            continue
         attributes = _attributes(
             "create",
             event.topic,
@@ -56,6 +63,16 @@ def created_spans(built: Sequence[IntegrationEvent]) -> Sequence[IntegrationEven
 @contextmanager
 def process_span(consumer: str, events: Sequence[IntegrationEvent]):
     first = events[0]
+    if all(otel.unsampled(e.traceparent) for e in events):
+        # no span: the event's context is the active one (what the handler writes stays in
+        # its trace, unsampled), and the instrumentations make none below it either
+        token = attach(span_context(first.traceparent))
+        try:
+            with suppress_instrumentation():
+                yield None
+        finally:
+            detach(token)
+        return
     links = [Link(c) for e in events if (c := _remote(e.traceparent)) is not None]
     attributes = _attributes(
         "process",
@@ -82,27 +99,49 @@ def _remote(traceparent: str):
 
 @contextmanager
 def spans_per_trace(operation: str, items: list[tuple[str, object]], kind: str):
-    """``operation`` spans for the sampled traces among ``items`` (destination, envelope)."""
-    spans = []
-    for destination, parents in grouped_by_trace(items, _TRACEPARENT):
-        links = [Link(c) for tp in parents if (c := _remote(tp)) is not None]
-        attributes = _attributes(
-            operation,
-            destination or None,
-            messaging__batch__message_count=len(parents) if len(parents) > 1 else None,
-        )
-        name = f"{operation} {destination}" if destination else operation
-        spans.append(
-            otel.tracer().start_span(
-                name,
-                context=span_context(parents[0]),
-                kind=getattr(SpanKind, kind),
-                attributes=attributes,
-                links=links,
-            )
-        )
+    """``operation`` spans for the sampled traces among ``items`` (destination, envelope):
+    one per trace, so that each sampled trace shows the operation."""
+    spans = [
+        _start(operation, destination, parents, kind)
+        for destination, parents in grouped_by_trace(items, _TRACEPARENT)
+    ]
     try:
         yield
     finally:
         for span in spans:
             span.end()
+
+
+@contextmanager
+def one_span(operation: str, items: list[tuple[str, object]], kind: str):
+    """One ``operation`` span for all of ``items``, the child of the first sampled one's
+    context, linked to the others' (at most ``LINKS``); none if none is sampled."""
+    groups = grouped_by_trace(items, _TRACEPARENT)
+    parents = [tp for _, traceparents in groups for tp in traceparents]
+    destinations = {destination for destination, _ in groups}
+    span = None
+    if parents:
+        destination = next(iter(destinations)) if len(destinations) == 1 else ""
+        span = _start(operation, destination, parents[:LINKS], kind, len(parents))
+    try:
+        yield
+    finally:
+        if span is not None:
+            span.end()
+
+
+def _start(operation: str, destination: str, parents: list[str], kind: str, count: int = 0):
+    links = [Link(c) for tp in parents if (c := _remote(tp)) is not None]
+    count = count or len(parents)
+    attributes = _attributes(
+        operation,
+        destination or None,
+        messaging__batch__message_count=count if count > 1 else None,
+    )
+    return otel.tracer().start_span(
+        f"{operation} {destination}" if destination else operation,
+        context=span_context(parents[0]),
+        kind=getattr(SpanKind, kind),
+        attributes=attributes,
+        links=links,
+    )

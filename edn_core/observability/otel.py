@@ -17,10 +17,10 @@ import os
 
 from edn_core import tracing
 
-__all__ = ["configure", "enabled", "install", "requested", "shutdown", "tracer"]
+__all__ = ["configure", "enabled", "install", "requested", "shutdown", "tracer", "unsampled"]
 
 EXCLUDED_URLS = "healthz,readyz,metrics"
-_state: dict = {"provider": None, "tracer": None}
+_state: dict = {"provider": None, "tracer": None, "follows_parent": False}
 
 
 def requested(environ=os.environ) -> bool:
@@ -43,6 +43,13 @@ def enabled() -> bool:
 def tracer():
     """The platform's tracer (only while :func:`enabled`)."""
     return _state["tracer"]
+
+
+def unsampled(traceparent: str) -> bool:
+    """Whether work under ``traceparent`` is certainly not sampled (its flags say so and the
+    sampler follows the parent): then the platform makes no span for it, only passes the
+    context on."""
+    return _state["follows_parent"] and len(traceparent) == 55 and not int(traceparent[-2:], 16) & 1
 
 
 def configure(default_service: str = "") -> bool:
@@ -74,7 +81,11 @@ def configure(default_service: str = "") -> bool:
 def install(provider) -> None:
     """Trace the platform's work with ``provider`` (tests give their own; None: off again)."""
     tracer = provider.get_tracer("edn_core") if provider is not None else None
-    _state.update(provider=provider, tracer=tracer)
+    sampler = getattr(provider, "sampler", None)
+    description = sampler.get_description() if sampler is not None else ""
+    # a parent-based sampler never samples below an unsampled parent: no span need be made
+    follows = "{ParentBased{" in description or description.startswith("ParentBased{")
+    _state.update(provider=provider, tracer=tracer, follows_parent=follows)
     tracing.use_span_source(_active_traceparent if provider is not None else None)
 
 
