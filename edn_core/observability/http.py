@@ -1,11 +1,15 @@
 """HTTP server metrics: the duration of every request by method, route and status
-(``http_server_request_duration_seconds``). First in ``MIDDLEWARE``: it times the rest."""
+(``http_server_request_duration_seconds``). First in ``MIDDLEWARE``: it times the rest, and
+it answers ``/metrics`` itself, before any middleware checks the Host header: Prometheus
+scrapes a pod at its IP and cannot send another Host, which no ``ALLOWED_HOSTS`` lists (the
+answer never uses the host; :mod:`.exposition` checks the token)."""
 
 from __future__ import annotations
 
 import time
 
 from edn_core.observability import metrics
+from edn_core.observability.exposition import metrics_view
 
 __all__ = ["RequestMetricsMiddleware"]
 
@@ -20,6 +24,8 @@ class RequestMetricsMiddleware:
         self.on = metrics.enabled()
 
     def __call__(self, request):
+        if request.path_info == "/metrics":
+            return metrics_view(request)
         if not self.on:
             return self.get_response(request)
         start = time.perf_counter()

@@ -10,14 +10,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from edn_core.asyncapi import asyncapi_view
 from edn_core.dapr_app import urlpatterns as dapr_urlpatterns
 from edn_core.health import healthz, readyz
-from edn_core.observability.exposition import metrics_view
 
 __all__ = ["handler400", "handler404", "handler500", "urlpatterns"]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

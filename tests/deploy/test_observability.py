@@ -207,11 +207,6 @@ print(answer.status_code)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ALLOWED_HOSTS refuses the pod IP a scrape sends as Host (400): /metrics must be "
-    "answered before host validation, as the probes would need too (docs/deploy.md)",
-)
 def test_prometheus_can_scrape_a_web_pod_by_its_ip(tmp_path):
     docs = overlay("prod-celery")
     (web,) = [w for w in workloads(docs) if w["metadata"]["name"] == "customers-web"]
