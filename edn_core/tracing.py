@@ -15,7 +15,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 
 __all__ = [
@@ -63,12 +63,17 @@ _current: contextvars.ContextVar[MessageContext | None] = contextvars.ContextVar
 
 
 _span_source: Callable[[], str | None] | None = None
+_quiet_if_unsampled: Callable[[], AbstractContextManager] = nullcontext
 
 
-def use_span_source(source: Callable[[], str | None] | None) -> None:
-    """Take traceparents from ``source`` (the active tracing span's, or None outside one)."""
-    global _span_source
-    _span_source = source
+def use_span_source(
+    source: Callable[[], str | None] | None,
+    quiet_if_unsampled: Callable[[], AbstractContextManager] = nullcontext,
+) -> None:
+    """Take traceparents from ``source`` (the active tracing span's, or None outside one);
+    ``quiet_if_unsampled()`` wraps a request's handling (no spans below an unsampled one)."""
+    global _span_source, _quiet_if_unsampled
+    _span_source, _quiet_if_unsampled = source, quiet_if_unsampled
 
 
 def current() -> MessageContext:
@@ -118,7 +123,7 @@ class MessageContextMiddleware:
         context = MessageContext(
             correlation[:64], None, _request_traceparent(request.headers.get("traceparent"))
         )
-        with using(context):
+        with using(context), _quiet_if_unsampled():
             response = self.get_response(request)
             traceparent = current().traceparent  # the request's span, with tracing on
         # kept for what is logged about the request after the middleware (django.request)

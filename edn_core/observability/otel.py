@@ -6,21 +6,32 @@ Off unless an exporter is asked for (``OTEL_TRACES_EXPORTER``, or an OTLP endpoi
 helper returns at its first line. On, the SDK reads the rest itself: service name and resource
 (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``; the hosted apps' names by default), the
 sampler (``OTEL_TRACES_SAMPLER`` and ``_ARG``), the exporter's endpoint, headers and timeout,
-the batch processor (``OTEL_BSP_*``). The Django and psycopg instrumentations are installed;
-Django's skips the probes and /metrics unless ``OTEL_PYTHON_DJANGO_EXCLUDED_URLS`` says
-otherwise.
+the batch processor (``OTEL_BSP_*``). Requests get server spans (:mod:`.server_spans`),
+queries the psycopg instrumentation's.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from contextlib import nullcontext
 
 from edn_core import tracing
 
-__all__ = ["configure", "enabled", "install", "requested", "shutdown", "tracer", "unsampled"]
+__all__ = [
+    "configure",
+    "enabled",
+    "excluded_paths",
+    "install",
+    "requested",
+    "server_spans",
+    "shutdown",
+    "tracer",
+    "unsampled",
+]
 
-EXCLUDED_URLS = "healthz,readyz,metrics"
-_state: dict = {"provider": None, "tracer": None, "follows_parent": False}
+EXCLUDED_URLS = "^/healthz$,^/readyz$,^/metrics$"
+_state: dict = {"provider": None, "tracer": None, "follows_parent": False, "server_spans": True}
 
 
 def requested(environ=os.environ) -> bool:
@@ -86,7 +97,10 @@ def install(provider) -> None:
     # a parent-based sampler never samples below an unsampled parent: no span need be made
     follows = "{ParentBased{" in description or description.startswith("ParentBased{")
     _state.update(provider=provider, tracer=tracer, follows_parent=follows)
-    tracing.use_span_source(_active_traceparent if provider is not None else None)
+    if provider is None:
+        tracing.use_span_source(None)
+    else:
+        tracing.use_span_source(_active_traceparent, _quiet_if_unsampled)
 
 
 def shutdown() -> None:
@@ -135,13 +149,45 @@ def _otlp_exporter():
     return OTLPSpanExporter()
 
 
-def _instrument() -> None:
-    from opentelemetry.instrumentation.django import DjangoInstrumentor
-    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+def _disabled() -> set[str]:
+    raw = os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
+    return {name.strip() for name in raw.split(",") if name.strip()}
 
-    excluded = os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS", EXCLUDED_URLS)
-    DjangoInstrumentor().instrument(excluded_urls=excluded)
-    PsycopgInstrumentor().instrument(enable_commenter=False)
+
+def _instrument() -> None:
+    """The psycopg instrumentation (database spans), unless ``psycopg`` is named in
+    ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` (the auto-instrumentation's variable); the server
+    spans are :mod:`.server_spans`' (``django`` in that variable leaves them out)."""
+    _state["server_spans"] = "django" not in _disabled()
+    if "psycopg" not in _disabled():
+        from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+
+        PsycopgInstrumentor().instrument(enable_commenter=False)
+
+
+def server_spans() -> bool:
+    """Whether requests get a server span."""
+    return _state["tracer"] is not None and _state["server_spans"]
+
+
+def excluded_paths() -> re.Pattern | None:
+    """The paths left untraced: ``OTEL_PYTHON_DJANGO_EXCLUDED_URLS``, regular expressions
+    separated by commas, any of which found in the path (default: the probes)."""
+    raw = os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS", EXCLUDED_URLS)
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _quiet_if_unsampled():
+    """Inside a span that records nothing, no instrumentation makes spans (the database
+    queries of an unsampled request cost a wrapper call each, not a span each)."""
+    from opentelemetry import trace
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    span = trace.get_current_span()
+    if span.get_span_context().is_valid and not span.is_recording():
+        return suppress_instrumentation()
+    return nullcontext()
 
 
 def _active_traceparent() -> str | None:

@@ -86,6 +86,7 @@ def core_settings(env, base_dir: Path, hosted: list[str], saga_apps, project: st
     ]
     MIDDLEWARE = [
         "edn_core.observability.http.RequestMetricsMiddleware",  # first: it times the rest
+        "edn_core.observability.server_spans.ServerSpanMiddleware",  # with tracing on
         "django.middleware.security.SecurityMiddleware",
         "edn_core.security.ContentSecurityPolicyMiddleware",
         "whitenoise.middleware.WhiteNoiseMiddleware",

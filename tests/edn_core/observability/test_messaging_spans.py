@@ -12,9 +12,10 @@ from tests.test_flows import NEW_ADDRESS, order_payload
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
-def _request(spans, name: str):
-    """A span standing for the web server's request span (the Django instrumentation's)."""
-    return spans.tracer().start_as_current_span(name, kind=SpanKind.SERVER)
+def _server_span(spans, method: str):
+    """The server span of the one request of ``method`` (the platform's middleware's)."""
+    (span,) = [s for s in spans.all() if s.kind == SpanKind.SERVER and s.name.startswith(method)]
+    return span
 
 
 def test_an_address_change_is_one_trace_from_the_request_to_the_orders_handler(api, spans):
@@ -22,17 +23,22 @@ def test_an_address_change_is_one_trace_from_the_request_to_the_orders_handler(a
     EventBus().run_until_quiet()
     spans.clear()
     etag = api.get(created["Location"])["ETag"]
-    with _request(spans, "PUT api/customers/<pk>") as request:
-        update = api.put(
-            created["Location"],
-            customer_payload(shippingAddress=NEW_ADDRESS),
-            format="json",
-            HTTP_IF_MATCH=etag,
-        )
+    update = api.put(
+        created["Location"],
+        customer_payload(shippingAddress=NEW_ADDRESS),
+        format="json",
+        HTTP_IF_MATCH=etag,
+    )
     assert update.status_code == 200
     EventBus().run_until_quiet()
 
-    trace_id = request.get_span_context().trace_id
+    server = _server_span(spans, "PUT")
+    assert server.name == "PUT api/customers/<uuid:pk>"
+    assert server.attributes["http.route"] == "api/customers/<uuid:pk>"
+    assert server.attributes["http.response.status_code"] == 200
+    assert server.attributes["http.request.method"] == "PUT"
+    assert update["traceparent"].split("-")[1] == f"{server.context.trace_id:032x}"
+    trace_id = server.context.trace_id
     create = spans.named("create v1.CustomerAddressUpdated")
     send = spans.named("send v1.CustomerAddressUpdated")
     process = [
@@ -43,7 +49,7 @@ def test_an_address_change_is_one_trace_from_the_request_to_the_orders_handler(a
     assert (len(create), len(send), len(process)) == (1, 1, 1)
     (create,), (send,), (process,) = create, send, process
     assert {s.context.trace_id for s in (create, send, process)} == {trace_id}
-    assert create.parent.span_id == request.get_span_context().span_id
+    assert create.parent.span_id == server.context.span_id
     assert send.parent.span_id == create.context.span_id  # the relay: from the creation
     assert [link.context.span_id for link in send.links] == [create.context.span_id]
     assert process.parent.span_id == create.context.span_id  # the handler: from the creation
@@ -69,11 +75,10 @@ def test_a_create_order_saga_stays_in_the_orders_trace(api, spans):
     EventBus().run_until_quiet()
     spans.clear()
     payload = order_payload(customer["id"], customer["shippingAddress"], product.json()["id"])
-    with _request(spans, "POST api/orders") as request:
-        assert api.post("/api/orders", payload, format="json").status_code == 202
+    assert api.post("/api/orders", payload, format="json").status_code == 202
     EventBus().run_until_quiet()
 
-    trace_id = request.get_span_context().trace_id
+    trace_id = _server_span(spans, "POST").context.trace_id
     messaging = [s for s in spans.all() if "messaging.operation.type" in s.attributes]
     topics = {s.attributes.get("messaging.destination.name") for s in messaging}
     # the saga's commands to customers and inventory and their replies all took part
@@ -93,10 +98,9 @@ def test_sagas_started_in_one_delivery_batch_each_keep_their_orders_trace(api, s
     EventBus().run_until_quiet()
     payload = order_payload(customer["id"], customer["shippingAddress"], product.json()["id"])
     traces = []
-    for name in ("first", "second"):  # both placed before the bus runs: one batch
-        with _request(spans, name) as request:
-            api.post("/api/orders", payload, format="json")
-        traces.append(request.get_span_context().trace_id)
+    for _ in range(2):  # both placed before the bus runs: one batch
+        placed = api.post("/api/orders", payload, format="json")
+        traces.append(int(placed["traceparent"].split("-")[1], 16))
     spans.clear()
     EventBus().run_until_quiet()
 
