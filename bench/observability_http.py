@@ -7,16 +7,31 @@ from __future__ import annotations
 
 import os
 import secrets
+import statistics
 import tempfile
 from pathlib import Path
 
 from bench.common import percentile, say
+from bench.e2e_measure import process_cpu
 from bench.http_commands import Load, Variant, gunicorn, manage, ours_body, split, stats_of
 from tests.support.postgres import drop_databases, recreate_databases
 from tests.support.processes import free_port, http_ok
 
 __all__ = ["run_http"]
 READY_TIMEOUT_S = 60.0
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds of a gunicorn: its master and every worker (Linux /proc)."""
+    total = 0.0
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    for each in [pid, *map(int, children)]:
+        found = process_cpu(each)
+        total += found[1] if found else 0.0
+    return total
 
 
 def _env(base: dict, overrides: dict, port: int) -> dict:
@@ -30,7 +45,8 @@ def _env(base: dict, overrides: dict, port: int) -> dict:
 
 
 def run_http(args, variants: dict[str, dict]) -> dict[str, dict]:
-    """Run the load; return per variant ``{"rps", "p50_ms", "p99_ms", "errors"}``."""
+    """Run the load; return per variant ``{"rps", "p50_ms", "p99_ms", "errors", "cpu_us"}``
+    (``cpu_us``: CPU of the variant's gunicorn, master and workers, per request)."""
     server_url = args.postgres.rstrip("/")
     databases = {alias: f"{args.db_prefix}_http_{alias}" for alias in ("default", "customers")}
     workdir = Path(tempfile.mkdtemp(prefix="edn-bench-obs-"))
@@ -52,6 +68,8 @@ def run_http(args, variants: dict[str, dict]) -> dict[str, dict]:
         "PYTHONUNBUFFERED": "1",
     }
     servers, loads, measured = {}, {}, {}
+    cpu = dict.fromkeys(variants, 0.0)
+    rounds: dict[str, list[float]] = {name: [] for name in variants}
     say(f"[http] recreating databases {', '.join(databases.values())}")
     recreate_databases(server_url, list(databases.values()))
     try:
@@ -74,7 +92,10 @@ def run_http(args, variants: dict[str, dict]) -> dict[str, dict]:
             order = names[index % len(names) :] + names[: index % len(names)]
             parts = []
             for name in order:
+                before = _cpu(servers[name].pid)
                 ok, wall = loads[name].run(measured[name], size)
+                cpu[name] += _cpu(servers[name].pid) - before
+                rounds[name].append(ok / wall)
                 parts.append(f"{name} {ok / wall:6.1f}/s")
             say(f"  round {index + 1:>2}/{args.rounds}: " + " | ".join(parts))
     finally:
@@ -90,5 +111,11 @@ def run_http(args, variants: dict[str, dict]) -> dict[str, dict]:
             "p50_ms": percentile(ordered, 0.5) / 1e6,
             "p99_ms": percentile(ordered, 0.99) / 1e6,
             "errors": len(variant.errors),
+            "cpu_us": 1e6 * cpu[name] / max(variant.ok, 1),
+            # each round's throughput over the first variant's in the same round: drift of the
+            # machine within a round cancels out
+            "paired": statistics.median(
+                a / b for a, b in zip(rounds[name], rounds[names[0]], strict=True)
+            ),
         }
     return results
