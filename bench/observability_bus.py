@@ -58,6 +58,14 @@ def run_bus(args, variants: dict[str, dict]) -> dict[str, dict]:
     finally:
         tear_down(d, keep_logs)
     return {
-        name: {"rate": statistics.median(rates[name]), "cpu_us": statistics.median(cpu[name])}
+        name: {
+            "rate": statistics.median(rates[name]),
+            "cpu_us": statistics.median(cpu[name]),
+            # each round's rate over the first variant's in that round (the tables grow from
+            # round to round, and every phase is slower than the one before)
+            "paired": statistics.median(
+                a / b for a, b in zip(rates[name], rates[names[0]], strict=True)
+            ),
+        }
         for name in names
     }
