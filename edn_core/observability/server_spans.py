@@ -1,8 +1,8 @@
 """The server span of every HTTP request (with tracing on): the platform's own middleware,
 second in ``MIDDLEWARE``, instead of the Django instrumentation, which resolved each URL a
 second time and collected its attributes for every request, sampled or not (about 8 % of a
-simple command's time in a profile). This one reads what Django already resolved and sets the attributes of
-the semantic conventions for HTTP servers only on spans that record.
+simple command's time in a profile). This one reads what Django already resolved and sets
+the attributes of the semantic conventions for HTTP servers only on spans that record.
 
 The caller's context comes through the globally configured propagators (W3C trace context by
 default, ``OTEL_PROPAGATORS``); ``OTEL_PYTHON_DJANGO_EXCLUDED_URLS`` (default: the probes)
