@@ -2,6 +2,7 @@
 ``from edn_core.project.gunicorn import *`` (``gunicorn -c <project>/gunicorn.py <project>.wsgi``).
 """
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -14,7 +15,9 @@ __all__ = [
     "errorlog",
     "graceful_timeout",
     "keepalive",
+    "on_exit",
     "on_starting",
+    "post_worker_init",
     "threads",
     "timeout",
     "worker_tmp_dir",
@@ -33,7 +36,8 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm")
 
 # Metrics of every worker add up at /metrics (prometheus_client's multiprocess mode): each
 # writes its figures to files here. Set before any worker imports prometheus_client.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+_made_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _made_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="edn-metrics-")
 
 
@@ -48,3 +52,15 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if _made_metrics_dir:  # ours: nobody reads it after the server
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def post_worker_init(worker) -> None:
+    """Everything loaded so far (Django, the apps) lives as long as the worker: keep it out of
+    the garbage collector's full passes, which otherwise walk it again and again (the more
+    often, the more a request allocates -- spans being recorded, say)."""
+    gc.freeze()
