@@ -1,3 +1,4 @@
+import gc
 import signal
 
 from django.core.management.base import BaseCommand
@@ -24,5 +25,7 @@ class Command(BaseCommand):
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: worker.stop())
         exposition.serve_port()  # EDN_METRICS_PORT, if set
+        # what is loaded now lives as long as the relay: out of the collector's full passes
+        gc.freeze()
         self.stdout.write("relay running; Ctrl-C to stop")
         worker.run()
