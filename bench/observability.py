@@ -95,6 +95,11 @@ def main(argv=None) -> int:
             bus_args.bus_rounds = args.bus_rounds
             bus = run_bus(bus_args, compared)
             passed &= _table("bus: events end to end", bus, "rate", "events/s", "cpu_us")
+            base = bus["off"]["total_cpu_us"]
+            say("  CPU of every process per event (producer, relay, worker, PostgreSQL, RabbitMQ):")
+            for name, figures in bus.items():
+                cost = figures["total_cpu_us"]
+                say(f"    {name:<22} {cost:8.1f} us  throughput-equivalent {base / cost:.3f}x off")
         say(f"\ntraces exported: {sink.requests} requests, {sink.bytes / 1e6:.1f} MB")
     return 0 if passed else 1
 
