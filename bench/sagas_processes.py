@@ -12,13 +12,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-SERVICES = {
-    "registry": ["schema_registry"],
-    "customers": ["customers"],
-    "inventory": ["inventory"],
-    "orders": ["orders"],
-    "sagas": ["sagas"],
-}
+from tests.support.deployment import SAGA_SERVICES
+
+SERVICES = SAGA_SERVICES
 PARTICIPANTS = ("customers", "inventory", "orders", "sagas")
 
 CREATE_CUSTOMER = """

@@ -46,6 +46,15 @@ def broker_url(request):
     return broker_or_skip(BROKERS[request.param])
 
 
+@pytest.fixture
+def rabbitmq() -> str:
+    """RabbitMQ's URL, PostgreSQL answering too: what the multi-process tests run on."""
+    from tests.support.postgres import postgres_or_skip
+
+    postgres_or_skip()
+    return broker_or_skip(BROKERS["rabbitmq"])
+
+
 def broker_or_skip(url: str) -> str:
     from kombu import Connection
 

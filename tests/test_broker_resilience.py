@@ -6,15 +6,12 @@ its speed; the outage is a fixed amount of work done while the broker is cut off
 import time
 
 import httpx
-import pytest
 
 from edn_core.testing_hooks import PausePoints
-from tests.conftest import BROKERS, broker_or_skip
 from tests.faults.effects import order_rows
 from tests.support.deployment import (
     RELAY,
     Deployment,
-    postgres_or_skip,
     wait_for,
     worker_command,
 )
@@ -23,13 +20,6 @@ from tests.support.tcp_proxy import TcpProxy
 
 CUSTOMERS, EACH = 200, 25
 OUTAGE_SECONDS, OUTAGE_ROUNDS = 20, 30  # the broker stays away for both, whichever is longer
-
-
-@pytest.fixture
-def rabbitmq():
-    postgres_or_skip()
-    broker_or_skip(BROKERS["rabbitmq"])
-    return BROKERS["rabbitmq"]
 
 
 def count(db, sql: str) -> int:

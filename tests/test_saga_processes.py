@@ -11,34 +11,20 @@ ended and at least one has started."""
 import signal
 
 import httpx
-import pytest
 
 from edn_core.testing_hooks import PausePoints
-from tests.conftest import BROKERS, broker_or_skip
 from tests.support.deployment import (
     RELAY,
+    SAGA_SERVICES,
     Deployment,
-    postgres_or_skip,
     wait_for,
     worker_command,
 )
 
-SERVICES = {
-    "registry": ["schema_registry"],
-    "customers": ["customers"],
-    "inventory": ["inventory"],
-    "orders": ["orders"],
-    "sagas": ["sagas"],
-}
+SERVICES = SAGA_SERVICES
 PARTICIPANTS = ("customers", "inventory", "orders")
 SAGA = (*PARTICIPANTS, "sagas")
 ADDRESS = {"street": "1 Road", "city": "Leeds", "state": "WY", "country": "UK", "postalCode": "L1"}
-
-
-@pytest.fixture
-def rabbitmq():
-    postgres_or_skip()
-    return broker_or_skip(BROKERS["rabbitmq"])
 
 
 def start_orchestrator(deployment: Deployment, generation: int):

@@ -7,34 +7,20 @@ request carry its trace id."""
 import json
 
 import httpx
-import pytest
 
-from tests.conftest import BROKERS, broker_or_skip
 from tests.support.deployment import (
     RELAY,
+    SAGA_SERVICES,
     Deployment,
-    postgres_or_skip,
     wait_for,
     worker_command,
 )
 from tests.support.otlp import OtlpReceiver
 
-SERVICES = {
-    "registry": ["schema_registry"],
-    "customers": ["customers"],
-    "inventory": ["inventory"],
-    "orders": ["orders"],
-    "sagas": ["sagas"],
-}
+SERVICES = SAGA_SERVICES
 WORKING = ("customers", "inventory", "orders", "sagas")
 ADDRESS = {"street": "1 Road", "city": "Leeds", "state": "WY", "country": "UK", "postalCode": "L1"}
 MOVED = {**ADDRESS, "street": "2 New Road"}
-
-
-@pytest.fixture
-def rabbitmq():
-    postgres_or_skip()
-    return broker_or_skip(BROKERS["rabbitmq"])
 
 
 def _trace_id(response: httpx.Response) -> str:

@@ -10,19 +10,11 @@ the whole CI run stays within its budget); the full size is 20,000::
 import os
 
 import httpx
-import pytest
 
-from tests.conftest import BROKERS, broker_or_skip
-from tests.support.deployment import Deployment, postgres_or_skip
+from tests.support.deployment import Deployment
 
 EVENTS = int(os.environ.get("EDN_FAULT_EVENTS", "2000"))
 OUTAGES, OUTAGE_SECONDS = 3, 10.0
-
-
-@pytest.fixture
-def rabbitmq() -> str:
-    postgres_or_skip()
-    return broker_or_skip(BROKERS["rabbitmq"])
 
 
 def readiness(deployment: Deployment) -> int | None:

@@ -23,6 +23,7 @@ from tests.support.processes import ROOT, Service, free_port, http_ok, wait_for
 __all__ = [
     "PG",
     "RELAY",
+    "SAGA_SERVICES",
     "Deployment",
     "free_port",
     "postgres_or_skip",
@@ -31,6 +32,14 @@ __all__ = [
 ]
 
 PYTHON = sys.executable
+# the create-order saga's services, each its own processes and databases
+SAGA_SERVICES = {
+    "registry": ["schema_registry"],
+    "customers": ["customers"],
+    "inventory": ["inventory"],
+    "orders": ["orders"],
+    "sagas": ["sagas"],
+}
 RELAY = [PYTHON, "manage.py", "edn_relay"]
 GUNICORN = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
 READY_TIMEOUT_S = 180.0  # a loaded machine starts slowly: the deadline fails only a stuck start
