@@ -25,7 +25,6 @@ __all__ = [
     "install",
     "requested",
     "server_spans",
-    "shutdown",
     "tracer",
     "unsampled",
 ]
@@ -92,21 +91,11 @@ def configure(default_service: str = "") -> bool:
 def install(provider) -> None:
     """Trace the platform's work with ``provider`` (tests give their own; None: off again)."""
     tracer = provider.get_tracer("edn_core") if provider is not None else None
-    sampler = getattr(provider, "sampler", None)
-    description = sampler.get_description() if sampler is not None else ""
-    # a parent-based sampler never samples below an unsampled parent: no span need be made
-    follows = "{ParentBased{" in description or description.startswith("ParentBased{")
-    _state.update(provider=provider, tracer=tracer, follows_parent=follows)
+    _state.update(provider=provider, tracer=tracer, follows_parent=_follows_parent(provider))
     if provider is None:
         tracing.use_span_source(None)
     else:
         tracing.use_span_source(_active_traceparent, _quiet_if_unsampled)
-
-
-def shutdown() -> None:
-    """Flush and stop the exporters (a process that ends by ``os._exit`` calls this first)."""
-    if _state["provider"] is not None:
-        _state["provider"].force_flush()
 
 
 def _names_service(environ) -> bool:
@@ -147,6 +136,17 @@ def _otlp_exporter():
     else:
         raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL: {protocol!r} is not http/protobuf or grpc")
     return OTLPSpanExporter()
+
+
+def _follows_parent(provider) -> bool:
+    """Whether the sampler is parent-based (it never samples below an unsampled parent, so
+    no span need be made there); seen through the platform's orphan-dropping wrapper."""
+    if provider is None:
+        return False
+    from opentelemetry.sdk.trace.sampling import ParentBased
+
+    sampler = provider.sampler
+    return isinstance(getattr(sampler, "delegate", sampler), ParentBased)
 
 
 def _disabled() -> set[str]:

@@ -103,8 +103,6 @@ def test_each_alert_waits_and_says_what_to_do():
 
 def test_each_runbook_link_has_its_section_in_the_guide():
     guide = ROOT / "docs" / "observability.md"
-    if not guide.is_file():
-        pytest.skip("docs/observability.md is not written yet")
     anchors = {
         re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
         for heading in re.findall(r"^#+ (.+)$", guide.read_text(), re.M)
