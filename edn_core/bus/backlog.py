@@ -22,27 +22,31 @@ class Backlog:
     alias: str
     pending: int
     oldest_pending_age: float  # seconds; 0 when nothing is pending
-    retrying: int
-    dead: int
+    retrying: int | None  # None: not read (failures=False)
+    dead: int | None
 
 
-def backlog(store: BusStore, now: datetime | None = None) -> Backlog:
+def backlog(store: BusStore, now: datetime | None = None, *, failures: bool = True) -> Backlog:
+    """``store``'s backlog; ``failures=False`` leaves the failed deliveries unread (the
+    readiness probe reports the outbox only)."""
     now = now or timezone.now()
     pending_rows = store.rows(store.outbox).filter(sent_at__isnull=True)
     pending = pending_rows.count()
     # the oldest pending row is the one first in id order: the pending index answers it
     oldest = pending_rows.order_by("id").values_list("created_at", flat=True).first()
-    failures = store.rows(store.failures).aggregate(
-        retrying=Count("id", filter=Q(status=store.failures.RETRYING)),
-        dead=Count("id", filter=Q(status=store.failures.DEAD)),
-    )
+    counts = {"retrying": None, "dead": None}
+    if failures:
+        counts = store.rows(store.failures).aggregate(
+            retrying=Count("id", filter=Q(status=store.failures.RETRYING)),
+            dead=Count("id", filter=Q(status=store.failures.DEAD)),
+        )
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
-    return Backlog(store.alias, pending, age, failures["retrying"], failures["dead"])
+    return Backlog(store.alias, pending, age, counts["retrying"], counts["dead"])
 
 
-def backlogs() -> list[Backlog]:
+def backlogs(*, failures: bool = True) -> list[Backlog]:
     now = timezone.now()
-    return [backlog(store, now) for store in all_stores()]
+    return [backlog(store, now, failures=failures) for store in all_stores()]
 
 
 def figures() -> list[GaugeMetricFamily]:
