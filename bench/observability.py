@@ -1,11 +1,11 @@
 """What observability costs: throughput with it off and on, in the same run.
 
 A benchmark, not a test. Two parts, each comparing four variants of the same code that
-differ only in their environment (bench/observability_sink.py ``variants``): **off**
+differ only in their environment (bench/observability_variants.py ``variants``): **off**
 (``EDN_METRICS=0``, no tracing), **metrics** only, **metrics+traces 10%**
 (``OTEL_TRACES_SAMPLER=parentbased_traceidratio``, ``_ARG=0.1``) and **metrics+traces 100%**
-(``parentbased_always_on``); traces are exported over OTLP/HTTP to a sink in this process
-that discards them (a collector's own work is not the service's).
+(``parentbased_always_on``); traces are exported over OTLP/HTTP to a receiver in this process
+that counts and discards them (a collector's own work is not the service's).
 
 * **http** (bench/observability_http.py): ``POST /api/customers`` through gunicorn and
   PostgreSQL, as bench/http_commands.py -- requests per second per variant;
@@ -30,7 +30,8 @@ import sys
 
 from bench import e2e
 from bench.common import add_postgres_option, say, stop_cleanly_on_sigterm
-from bench.observability_sink import Sink, variants
+from bench.observability_variants import variants
+from tests.support.otlp import OtlpReceiver
 from tests.support.processes import machine_summary
 
 TARGETS = {"metrics+traces 10%": 0.95, "metrics+traces 100%": 0.85}
@@ -75,7 +76,7 @@ def main(argv=None) -> int:
     stop_cleanly_on_sigterm()
     say(machine_summary({"opentelemetry-sdk": "opentelemetry-sdk"}, ""))
     passed = True
-    with Sink() as sink:
+    with OtlpReceiver(keep=False) as sink:
         compared = variants(sink.endpoint)
         if args.only in (None, "http"):
             from bench.observability_http import run_http

@@ -37,8 +37,13 @@ def _value(any_value):
 class OtlpReceiver:
     """``with OtlpReceiver() as receiver:`` serves ``receiver.endpoint`` (OTLP/HTTP, protobuf)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep: bool = True) -> None:
+        """``keep=False``: count the exports (:attr:`requests`, :attr:`bytes`) and discard them
+        undecoded -- a stand-in for a collector whose own work is not the services' (the
+        benchmarks)."""
         self.spans: list[ReceivedSpan] = []
+        self.requests = self.bytes = 0
+        self.keep = keep
         self.lock = threading.Lock()
         receiver = self
 
@@ -51,7 +56,11 @@ class OtlpReceiver:
                     self.send_response(404)
                     self.end_headers()
                     return
-                receiver._take(ExportTraceServiceRequest.FromString(body))
+                with receiver.lock:
+                    receiver.requests += 1
+                    receiver.bytes += len(body)
+                if receiver.keep:
+                    receiver._take(ExportTraceServiceRequest.FromString(body))
                 reply = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
