@@ -27,6 +27,7 @@ __all__ = [
     "child_traceparent",
     "continuing",
     "current",
+    "parsed",
     "use_span_source",
     "using",
 ]
@@ -55,6 +56,16 @@ def child_traceparent(parent: str | None) -> str:
 def trace_id(traceparent: str) -> str | None:
     match = _TRACEPARENT.match(traceparent or "")
     return match.group(1) if match else None
+
+
+def parsed(traceparent: str | None) -> tuple[int, int, int] | None:
+    """``(trace id, span id, flags)`` of a valid traceparent; None for anything else (an
+    all-zero id included)."""
+    match = _TRACEPARENT.match(traceparent or "")
+    if match is None:
+        return None
+    ids = int(match.group(1), 16), int(match.group(2), 16)
+    return (*ids, int(match.group(3), 16)) if all(ids) else None
 
 
 _current: contextvars.ContextVar[MessageContext | None] = contextvars.ContextVar(

@@ -193,7 +193,7 @@ def _quiet_if_unsampled():
 def _active_traceparent() -> str | None:
     from opentelemetry import trace
 
-    context = trace.get_current_span().get_span_context()
-    if not context.is_valid:
-        return None
-    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+    from edn_core.observability.spans import traceparent_of
+
+    span = trace.get_current_span()
+    return traceparent_of(span) if span.get_span_context().is_valid else None

@@ -7,24 +7,21 @@ import re
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
+from edn_core import tracing
+
 __all__ = ["grouped_by_trace", "span_context", "traceparent_of"]
 
-_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 _EMPTY = Context()
 
 
 def span_context(traceparent: str | None) -> Context:
     """A context whose span is the remote one ``traceparent`` names; an empty context (a new
     trace) when it names none."""
-    match = _TRACEPARENT.match(traceparent or "")
-    if match is None:
+    found = tracing.parsed(traceparent)
+    if found is None:
         return _EMPTY
-    trace_id, span_id = int(match.group(1), 16), int(match.group(2), 16)
-    if not trace_id or not span_id:
-        return _EMPTY
-    remote = SpanContext(
-        trace_id, span_id, is_remote=True, trace_flags=TraceFlags(int(match.group(3), 16))
-    )
+    trace_id, span_id, flags = found
+    remote = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags))
     return set_span_in_context(NonRecordingSpan(remote), _EMPTY)
 
 
