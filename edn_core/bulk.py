@@ -167,6 +167,7 @@ _AS_IS = {
     models.PositiveIntegerField: int,
     models.PositiveSmallIntegerField: int,
     models.SmallIntegerField: int,
+    models.BooleanField: bool,
     models.UUIDField: uuid.UUID,
 }
 

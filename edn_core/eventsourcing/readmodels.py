@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +12,7 @@ from typing import Any
 
 from django.db import connections, models
 
-from edn_core.bulk import _cursor
+from edn_core.bulk import _AS_IS, _cursor
 
 __all__ = ["upsert_rows"]
 
@@ -86,20 +85,6 @@ _PLAIN_PRE_SAVE = {  # an attribute read, unless auto_now / auto_now_add
     models.DateField.pre_save,
     models.DateTimeField.pre_save,
     models.TimeField.pre_save,
-}
-
-
-# Values of these types that Django's save preparation returns unchanged on PostgreSQL.
-_AS_IS: dict[type[models.Field], type] = {
-    models.CharField: str,
-    models.TextField: str,
-    models.IntegerField: int,
-    models.BigIntegerField: int,
-    models.PositiveIntegerField: int,
-    models.PositiveSmallIntegerField: int,
-    models.SmallIntegerField: int,
-    models.BooleanField: bool,
-    models.UUIDField: uuid.UUID,
 }
 
 
