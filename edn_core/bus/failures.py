@@ -68,7 +68,10 @@ def record_failure(sub: Subscription, event, envelope: str, error: str) -> None:
         else:
             row.status, row.next_attempt_at = row.RETRYING, timezone.now() + backoff(row.attempts)
         row.save()
-    _count(metrics.DEAD_LETTERS if row.status == row.DEAD else metrics.RETRIES, sub.consumer)
+    if row.status == row.DEAD:
+        _dead_letter_counted(sub.consumer)
+    else:
+        _retry_counted(sub.consumer, "failed")
 
 
 def postpone(sub: Subscription, event, envelope: str, error: str) -> None:
@@ -84,7 +87,7 @@ def postpone(sub: Subscription, event, envelope: str, error: str) -> None:
         row.status, row.last_error, row.updated_at = row.RETRYING, error[:10_000], now
         row.next_attempt_at = now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))
         row.save()
-    _count(metrics.RETRIES, sub.consumer, "postponed")
+    _retry_counted(sub.consumer, "postponed")
 
 
 def dead_letter(sub: Subscription, event, envelope: str, error: str) -> None:
@@ -103,7 +106,7 @@ def dead_letter(sub: Subscription, event, envelope: str, error: str) -> None:
             "updated_at": timezone.now(),
         },
     )
-    _count(metrics.DEAD_LETTERS, sub.consumer)
+    _dead_letter_counted(sub.consumer)
 
 
 def resolve(sub: Subscription, event_id: str) -> None:
@@ -138,13 +141,17 @@ def dead_letter_invalid(envelope: str | bytes, error: str, app_labels: set[str] 
                 "updated_at": timezone.now(),
             },
         )
-    _count(metrics.DEAD_LETTERS, INVALID_ENVELOPE_CONSUMER)
+    _dead_letter_counted(INVALID_ENVELOPE_CONSUMER)
 
 
-def _count(metric, consumer: str, reason: str = "failed") -> None:
+def _retry_counted(consumer: str, reason: str) -> None:
     if metrics.enabled():
-        labels = (consumer, reason) if metric is metrics.RETRIES else (consumer,)
-        metrics.child(metric, *labels).inc()
+        metrics.child(metrics.RETRIES, consumer, reason).inc()
+
+
+def _dead_letter_counted(consumer: str) -> None:
+    if metrics.enabled():
+        metrics.child(metrics.DEAD_LETTERS, consumer).inc()
 
 
 def _storable(text: str) -> str:

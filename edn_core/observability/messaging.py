@@ -81,8 +81,8 @@ class Processed:
     metrics to the caller (:func:`recorded`, once its transaction committed)."""
 
     __slots__ = (
+        "_scope",
         "_span",
-        "_span_object",
         "_start",
         "consumer",
         "events",
@@ -93,25 +93,24 @@ class Processed:
 
     def __init__(self, consumer: str, events: Sequence[IntegrationEvent], record: bool) -> None:
         self.consumer, self.events, self.record = consumer, events, record
-        self.outcome, self.seconds, self._span = "handled", 0.0, None
+        self.outcome, self.seconds = "handled", 0.0
+        self._scope = self._span = None  # with tracing on: the process span's block, its span
 
     def __enter__(self) -> Processed:
         if otel.enabled():
             from edn_core.observability.messaging_spans import process_span
 
-            self._span = process_span(self.consumer, self.events)
-            span = self._span.__enter__()
-            self._span_object = span
+            self._scope = process_span(self.consumer, self.events)
+            self._span = self._scope.__enter__()  # None: not sampled
         self._start = time.perf_counter()
         return self
 
     def __exit__(self, kind, error, traceback) -> bool:
         self.seconds = time.perf_counter() - self._start
-        if self._span is not None:
-            span = self._span_object
-            if span is not None and self.outcome != "handled":
-                span.set_attribute("edn.outcome", self.outcome)
-            self._span.__exit__(kind, error, traceback)
+        if self._span is not None and self.outcome != "handled":
+            self._span.set_attribute("edn.outcome", self.outcome)
+        if self._scope is not None:
+            self._scope.__exit__(kind, error, traceback)
         if self.record and kind is None:
             recorded([self])
         return False
