@@ -162,11 +162,8 @@ def _rows(
 _AS_IS = {
     models.CharField: str,
     models.TextField: str,
-    models.IntegerField: int,
-    models.BigIntegerField: int,
-    models.PositiveIntegerField: int,
-    models.PositiveSmallIntegerField: int,
-    models.SmallIntegerField: int,
+    **dict.fromkeys((models.IntegerField, models.BigIntegerField, models.SmallIntegerField), int),
+    **dict.fromkeys((models.PositiveIntegerField, models.PositiveSmallIntegerField), int),
     models.BooleanField: bool,
     models.UUIDField: uuid.UUID,
 }
