@@ -8,6 +8,7 @@ again. A transactional test's teardown empties every table, so from the first on
 django runs them after the others) each database test registers them itself, as before."""
 
 import os
+from collections.abc import Iterable
 
 import pytest
 
@@ -19,13 +20,19 @@ __all__ = [
 ]
 
 
-def bearer_token(user_id: int = 1, username: str = "tester") -> str:
-    """Return a signed access token for a user that need not exist in any database."""
+def bearer_token(
+    user_id: int = 1, username: str = "tester", scopes: Iterable[str] | None = None
+) -> str:
+    """Return a signed access token for a user that need not exist in any database, granting
+    ``scopes`` (every scope of the project by default)."""
     from rest_framework_simplejwt.tokens import AccessToken
+
+    from edn_core.scopes import all_scopes
 
     token = AccessToken()
     token["user_id"] = str(user_id)
-    token["username"] = username
+    token["username"] = token["sub"] = username
+    token["scope"] = " ".join(all_scopes() if scopes is None else scopes)
     return str(token)
 
 

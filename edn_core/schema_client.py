@@ -30,7 +30,8 @@ def _token() -> str:
     token = AccessToken()
     token.set_exp(lifetime=timedelta(minutes=5))
     token["user_id"] = "0"
-    token["username"] = "edn-schema-client"
+    token["username"] = token["sub"] = "edn-schema-client"
+    token["scope"] = "schema_registry:read schema_registry:write"
     return str(token)
 
 

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from edn_core.cqrs.dto import StrictCharField, StrictSerializer
 from edn_core.cqrs.openapi import wrong_state
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
+from edn_core.scopes import SAGAS_OPERATE
 from sagas import commands, queries
 from sagas.states import SagaState
 
@@ -59,6 +60,7 @@ TRANSITION = {200: SagaOut, 409: wrong_state("saga")}
 
 @extend_schema(tags=["sagas"])
 class SagaCommands(CommandViewSet):
+    required_scopes = SAGAS_OPERATE
     output_serializer_class = SagaOut
     detail_route = "sagas-detail"
 

@@ -11,8 +11,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from edn_core.cqrs import send
+from edn_core.scopes import SCHEMAS_ADMIN
 from schema_registry import commands, errors, params, queries
-from schema_registry.http import RegistryView
+from schema_registry.http import REGISTRY_READ, RegistryView
 from schema_registry.openapi import TAG, VERSION_PARAMETER, problems
 from schema_registry.serializers import (
     REGISTERED,
@@ -41,6 +42,8 @@ class SubjectQueries(RegistryView):
 
 @extend_schema(tags=[TAG])
 class SubjectLookup(RegistryView):
+    required_scopes = REGISTRY_READ  # a lookup, though sent with POST
+
     @extend_schema(
         operation_id="schemas_subject_lookup",
         request=SchemaIn,
@@ -57,6 +60,8 @@ class SubjectLookup(RegistryView):
 
 @extend_schema(tags=[TAG])
 class SubjectCommands(RegistryView):
+    required_scopes = SCHEMAS_ADMIN
+
     @extend_schema(
         operation_id="schemas_subject_delete",
         parameters=[params.PermanentQuery],
@@ -115,6 +120,8 @@ class VersionDetailQueries(RegistryView):
 
 @extend_schema(tags=[TAG])
 class VersionDetailCommands(RegistryView):
+    required_scopes = SCHEMAS_ADMIN
+
     @extend_schema(
         operation_id="schemas_version_delete",
         parameters=[VERSION_PARAMETER, params.PermanentQuery],

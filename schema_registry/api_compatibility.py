@@ -4,8 +4,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from edn_core.cqrs import send
+from edn_core.scopes import SCHEMAS_ADMIN
 from schema_registry import commands, errors, params, queries
-from schema_registry.http import RegistryView
+from schema_registry.http import REGISTRY_READ, RegistryView
 from schema_registry.openapi import TAG, VERSION_PARAMETER, problems
 from schema_registry.serializers import (
     COMPATIBILITY,
@@ -22,6 +23,8 @@ from schema_registry.serializers import (
 
 @extend_schema(tags=[TAG])
 class CompatibilityQuery(RegistryView):
+    required_scopes = REGISTRY_READ  # a check, though sent with POST
+
     @extend_schema(
         operation_id="schemas_compatibility_all",
         request=SchemaIn,
@@ -65,6 +68,8 @@ class ConfigQuery(RegistryView):
 
 @extend_schema(tags=[TAG])
 class ConfigCommand(RegistryView):
+    required_scopes = SCHEMAS_ADMIN
+
     @extend_schema(
         operation_id="schemas_config_subject_put",
         request=ConfigIn,
@@ -89,6 +94,8 @@ class GlobalConfigQuery(RegistryView):
 
 @extend_schema(tags=[TAG])
 class GlobalConfigCommand(RegistryView):
+    required_scopes = SCHEMAS_ADMIN
+
     @extend_schema(
         operation_id="schemas_config_global_put",
         request=ConfigIn,

@@ -34,6 +34,10 @@ class ConfluentRenderer(JSONRenderer):
     media_type = CONFLUENT
 
 
+# Lookups and compatibility checks are reads sent with POST: they declare this scope.
+REGISTRY_READ = "schema_registry:read"
+
+
 class RegistryView(APIView):
     """Take and answer JSON or Confluent's media types; errors carry Confluent's codes."""
 

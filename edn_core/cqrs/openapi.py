@@ -18,6 +18,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from edn_core.cqrs.openapi_document import PROBLEM_SCHEMA, document_errors, link_created_resources
+from edn_core.cqrs.openapi_security import TokenScheme  # noqa: F401 (registers the scheme)
 
 __all__ = [
     "ETAG",

@@ -25,6 +25,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 ERRORS = {
     400: "The request is malformed or has invalid fields (see errors).",
     401: "No valid bearer token.",
+    403: "The token lacks the scope this operation needs (insufficient-scope).",
     404: "No such resource, or a page past the last one.",
     412: "If-Match names a version that is not the current one.",
     413: "The body exceeds the size limit.",
@@ -49,7 +50,7 @@ def _error_codes(operation: dict) -> set[int]:
     if ("header", "If-Match") in where:
         codes |= {412, 428}
     if any(requirement for requirement in operation.get("security", [])):
-        codes |= {401, 429}
+        codes |= {401, 403, 429}
     return codes
 
 

@@ -87,9 +87,9 @@ def api_settings(env, debug: bool, secret_key: str, title: str, hosted: list[str
         raise ImproperlyConfigured("EDN_API_THROTTLE_RATE must read like 1000/min (or empty)")
     REST_FRAMEWORK = {
         "DEFAULT_AUTHENTICATION_CLASSES": [
-            "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
+            "edn_core.authentication.TokenAuthentication",
         ],
-        "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+        "DEFAULT_PERMISSION_CLASSES": ["edn_core.scopes.HasScope"],
         "DEFAULT_PARSER_CLASSES": ["edn_core.cqrs.parsers.BoundedJSONParser"],
         "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
         "DEFAULT_PAGINATION_CLASS": "edn_core.cqrs.pagination.Pagination",

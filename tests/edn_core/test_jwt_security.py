@@ -36,6 +36,7 @@ def claims(**changes) -> dict:
         "iat": now,
         "jti": uuid.uuid4().hex,
         "user_id": "7",
+        "scope": "customers:read",
         "iss": settings.SIMPLE_JWT["ISSUER"],
         "aud": settings.SIMPLE_JWT["AUDIENCE"],
     }
@@ -204,6 +205,8 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 class Probe(APIView):  # the API's default authentication and permission
+    required_scopes = "customers:read"
+
     def get(self, request):
         return Response({"user": request.user.id})
 
