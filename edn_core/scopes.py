@@ -10,6 +10,8 @@ space-separated string, RFC 9068) or ``scp`` (a string or a list, as Entra ID an
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.apps import apps
 from django.conf import settings
 from rest_framework import exceptions, permissions
@@ -47,10 +49,11 @@ def token_scopes(claims) -> frozenset[str]:
     return frozenset(found)
 
 
-def _app_of(view) -> str:
-    config = apps.get_containing_app_config(type(view).__module__)
+@cache
+def _app_of(view_class: type) -> str:
+    config = apps.get_containing_app_config(view_class.__module__)
     if config is None:
-        raise LookupError(f"{type(view).__name__} is not in an installed app: declare its scope")
+        raise LookupError(f"{view_class.__name__} is not in an installed app: declare its scope")
     return config.label
 
 
@@ -62,7 +65,7 @@ def required_scope(view, method: str) -> str:
     if declared:
         return declared
     kind = READ if method.upper() in permissions.SAFE_METHODS else WRITE
-    return f"{_app_of(view)}:{kind}"
+    return f"{_app_of(type(view))}:{kind}"
 
 
 class InsufficientScope(exceptions.PermissionDenied):
