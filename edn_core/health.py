@@ -1,4 +1,9 @@
-"""Liveness (/healthz) and readiness (/readyz): no authentication, no sessions."""
+"""Liveness (/healthz) and readiness (/readyz): no token needed, no sessions.
+
+``/readyz`` tells anyone each check's name and whether it is ``ok`` or ``failing`` (the
+status code is what the probes read); the error classes and the outbox figures go only to a
+caller with a valid bearer token, or to anyone in development (``DJANGO_DEBUG=1``).
+"""
 
 import contextlib
 
@@ -7,6 +12,9 @@ from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from rest_framework.exceptions import APIException
+
+from edn_core.authentication import TokenAuthentication
 
 __all__ = ["healthz", "readyz"]
 
@@ -59,19 +67,31 @@ def _outbox() -> dict:
     }
 
 
+def _shows_detail(request) -> bool:
+    """Whether the caller may see error classes and figures: in development, or with a valid
+    bearer token (verified as the API verifies it; no database is read)."""
+    if settings.DEBUG:
+        return True
+    try:
+        return TokenAuthentication().authenticate(request) is not None
+    except APIException:  # an invalid or expired token: the same answer as none at all
+        return False
+
+
 @never_cache
 @require_GET
 def readyz(request):
-    """Answer 200 when every database alias (and the broker, if any) answers, else 503; the
-    outbox backlog of each service alias beside."""
-    failures = {
-        f"database:{alias}": problem
-        for alias in connections.settings
-        if (problem := _check_database(alias)) is not None
+    """Answer 200 when every database alias (and the broker, if any) answers, else 503, with
+    each check's status; to a caller who may see them, the failing checks' error classes, or
+    the outbox backlog of each service alias when all is well."""
+    errors = {f"database:{alias}": _check_database(alias) for alias in connections.settings}
+    if settings.EDN_BUS_TRANSPORT == "celery":
+        errors["broker"] = _check_broker()
+    failing = {name: error for name, error in errors.items() if error is not None}
+    body = {
+        "status": "unavailable" if failing else "ok",
+        "checks": {name: "failing" if name in failing else "ok" for name in errors},
     }
-    if settings.EDN_BUS_TRANSPORT == "celery" and (problem := _check_broker()):
-        failures["broker"] = problem
-    body = {"status": "unavailable" if failures else "ok", "checks": failures or {}}
-    if not failures:
-        body["outbox"] = _outbox()
-    return JsonResponse(body, status=503 if failures else 200)
+    if _shows_detail(request):
+        body.update({"errors": failing} if failing else {"outbox": _outbox()})
+    return JsonResponse(body, status=503 if failing else 200)

@@ -6,6 +6,7 @@ import sys
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connections
 from rest_framework_simplejwt.tokens import AccessToken
 
 from customers.models import CustomerRecord
@@ -14,22 +15,21 @@ from tests.customers.factories import CreateCustomerFactory
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
-def test_health_endpoints_need_no_token(anonymous):
+def test_health_endpoints_need_no_token(anonymous, api):
     assert anonymous.get("/healthz").json() == {"status": "ok"}
     ready = anonymous.get("/readyz")
     assert ready.status_code == 200
-    body = ready.json()
-    assert (body["status"], body["checks"]) == ("ok", {})
-    assert body["outbox"]["orders"] == {"pending": 0, "oldestPendingAgeSeconds": 0.0}
+    aliases = {f"database:{alias}" for alias in connections.settings}
+    assert ready.json() == {"status": "ok", "checks": dict.fromkeys(aliases, "ok")}
+    detailed = api.get("/readyz").json()  # a valid bearer token: the outbox figures beside
+    assert detailed["outbox"]["orders"] == {"pending": 0, "oldestPendingAgeSeconds": 0.0}
 
 
-def test_readyz_reports_an_unreachable_database(anonymous, settings):
-    from django.db import connections
-
+def _ready_with_a_broken_alias(client):
     broken = {**connections.settings["customers"]}
     broken.update(
         ENGINE="django.db.backends.postgresql",
-        NAME="nope",
+        NAME="nope-db-name",
         HOST="127.0.0.1",
         PORT="1",
         USER="x",
@@ -37,13 +37,35 @@ def test_readyz_reports_an_unreachable_database(anonymous, settings):
     )
     connections.settings["broken"] = broken
     try:
-        response = anonymous.get("/readyz")
+        return client.get("/readyz")
     finally:
         del connections.settings["broken"]
         if "broken" in connections:
             del connections["broken"]
+
+
+def test_readyz_tells_a_caller_without_a_token_only_which_check_fails(anonymous):
+    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer not-a-token"}):
+        anonymous.credentials(**headers)
+        response = _ready_with_a_broken_alias(anonymous)
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "unavailable" and set(body) == {"status", "checks"}
+        assert body["checks"]["database:broken"] == "failing"
+        assert body["checks"]["database:default"] == "ok"
+        for hidden in ("OperationalError", "nope-db-name", "127.0.0.1", "port 1"):
+            assert hidden not in response.content.decode(), hidden
+
+
+def test_readyz_names_the_error_class_to_a_caller_with_a_token(api):
+    response = _ready_with_a_broken_alias(api)
     assert response.status_code == 503
-    assert "database:broken" in response.json()["checks"]
+    errors = response.json()["errors"]
+    assert list(errors) == ["database:broken"]
+    assert errors["database:broken"].isidentifier()  # a class name, never the message
+    assert "outbox" not in response.json()
+    for hidden in ("nope-db-name", "127.0.0.1", "port 1"):
+        assert hidden not in response.content.decode(), hidden
 
 
 def test_openapi_schema_documents_both_sides_of_the_resource(anonymous):
@@ -121,8 +143,9 @@ def test_demo_data_is_idempotent(capsys):
     assert CustomerRecord.objects.count() == 3
 
 
-def test_readyz_checks_the_broker_when_events_go_through_one(anonymous, settings):
+def test_readyz_checks_the_broker_when_events_go_through_one(anonymous, api, settings):
     settings.EDN_BUS_TRANSPORT = "celery"
     settings.CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:1//"
     response = anonymous.get("/readyz")
-    assert response.status_code == 503 and "broker" in response.json()["checks"]
+    assert response.status_code == 503 and response.json()["checks"]["broker"] == "failing"
+    assert api.get("/readyz").json()["errors"]["broker"]  # its error class
