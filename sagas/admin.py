@@ -1,5 +1,6 @@
 """Saga state in Django admin: a list filtered by state, type and age; a detail page with the
-step timeline; actions to retry a failed compensation and to cancel a stuck saga."""
+step timeline; actions to retry a failed compensation and to cancel a stuck saga. Both need
+``sagas.change_sagarecord`` (they change the saga's state); the rows stay read-only."""
 
 import json
 from datetime import timedelta
@@ -96,12 +97,12 @@ class SagaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             format_html_join("", "{}", ((row,) for row in rows)),
         )
 
-    @admin.action(description="Retry the failed compensation")
+    @admin.action(description="Retry the failed compensation", permissions=["operate"])
     def retry_compensation(self, request, queryset):
         self._each(request, queryset, lambda row: commands.RetryCompensation(
             saga_id=row.pk, expected_version=row.version))  # fmt: skip
 
-    @admin.action(description="Cancel (stuck saga: compensate)")
+    @admin.action(description="Cancel (stuck saga: compensate)", permissions=["operate"])
     def cancel_saga(self, request, queryset):
         reason = f"cancelled in admin by {request.user.get_username()}"
         self._each(request, queryset, lambda row: commands.CancelSaga(

@@ -1,4 +1,9 @@
-"""Admin for each app's bus tables: outbox, inbox and failed deliveries (with replay)."""
+"""Admin for each app's bus tables: outbox, inbox and failed deliveries (with replay).
+
+The rows are read-only. "Publish again" needs the outbox's change permission, "Replay now"
+the failed deliveries' (``<app>.change_outboxmessage``, ``<app>.change_faileddelivery``):
+they change those rows' state. Pruning rows needs the delete permission, as in Django.
+"""
 
 import json
 
@@ -35,7 +40,7 @@ class OutboxAdmin(BusTableAdmin):
     def pretty_envelope(self, obj):
         return _pretty(obj.envelope)
 
-    @admin.action(description="Publish again (consumers drop duplicates)")
+    @admin.action(description="Publish again (consumers drop duplicates)", permissions=["operate"])
     def publish_again(self, request, queryset):
         count = queryset.update(sent_at=None)
         self.message_user(request, f"{count} message(s) queued for publishing again")
@@ -79,7 +84,7 @@ class FailedDeliveryAdmin(BusTableAdmin):
     def pretty_envelope(self, obj):
         return _pretty(obj.envelope)
 
-    @admin.action(description="Replay now")
+    @admin.action(description="Replay now", permissions=["operate"])
     def replay(self, request, queryset):
         store = store_for(queryset.model._meta.app_label)
         unresolved = queryset.exclude(status=queryset.model.RESOLVED)

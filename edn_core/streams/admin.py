@@ -1,5 +1,6 @@
 """Admin for an app's stream processors: dead letters (with replay), positions, late records
-and window results, all read-only (the runtime writes them)."""
+and window results, all read-only (the runtime writes them). "Replay" needs the dead letters'
+change permission (``<app>.change_<dead letter model>``): it changes their state."""
 
 from __future__ import annotations
 
@@ -61,7 +62,9 @@ class DeadLetterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def pretty_value(self, obj) -> str:
         return _pretty(obj.value)
 
-    @admin.action(description="Replay (run the entry again through its processor)")
+    @admin.action(
+        description="Replay (run the entry again through its processor)", permissions=["operate"]
+    )
     def replay(self, request, queryset):
         app_label, outcomes = queryset.model._meta.app_label, Counter()
         for pk in queryset.values_list("pk", flat=True):
