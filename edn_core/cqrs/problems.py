@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from edn_core.conditions import ServerSideCondition
 from edn_core.cqrs.messages import CommandResult, Outcome
+from edn_core.cqrs.refusals import refusal_detail
 from edn_core.cqrs.unavailable import (
     DATABASE_OUTAGES,
     DatabaseUnavailable,
@@ -180,8 +181,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         response = problem(
             400, "The request has invalid fields.", "invalid-input", errors=_flatten(exc.detail)
         )
+    elif exc.status_code in (401, 403):  # a plain sentence, never the library's structure
+        response = problem(exc.status_code, refusal_detail(exc), slug)
     else:
-        detail = exc.detail  # simplejwt's token errors wrap their sentence in a dict
+        detail = exc.detail
         detail = detail.get("detail", detail) if isinstance(detail, dict) else detail
         response = problem(exc.status_code, str(detail), slug)
     if getattr(exc, "auth_header", None):
