@@ -60,7 +60,7 @@ from django.conf import settings
 from django.test import Client, RequestFactory
 from rest_framework_simplejwt.tokens import AccessToken
 
-token = AccessToken(); token["user_id"] = "1"
+token = AccessToken(); token["user_id"] = "1"; token["scope"] = "customers:read"
 client = Client(raise_request_exception=False)  # answered as a server would
 seen = {{
     "readyz": client.get("/readyz").status_code,

@@ -76,6 +76,8 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 class Probe(APIView):  # the API's default authentication, permission and throttle
+    required_scopes = "customers:read"
+
     def get(self, request):
         return Response({})
 
