@@ -46,16 +46,23 @@ def _origin(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
-def docs_policy() -> str:
-    """Return the policy of the Swagger UI page: its inline start-up script and style, and the
-    origin its assets come from (drf-spectacular's ``SWAGGER_UI_DIST``, a CDN by default)."""
+def _asset_origins() -> list[str]:
+    """Where the page's assets come from when not from this origin: the origin of
+    drf-spectacular's ``SWAGGER_UI_DIST`` and favicon, or of ``STATIC_URL`` for the files
+    served from here (``SIDECAR``, the platform's setting)."""
     from drf_spectacular.settings import spectacular_settings
 
     hrefs = (spectacular_settings.SWAGGER_UI_DIST, spectacular_settings.SWAGGER_UI_FAVICON_HREF)
-    assets = " ".join(sorted({o for href in hrefs if (o := _origin(str(href or "")))}))
-    assets = f" {assets}" if assets else ""
+    urls = (settings.STATIC_URL if href == "SIDECAR" else str(href or "") for href in hrefs)
+    return sorted({origin for url in urls if (origin := _origin(url))})
+
+
+def docs_policy() -> str:
+    """Return the policy of the Swagger UI page: scripts from files only (its start-up script
+    is one, ``?script``), its inline style, and the origin of its assets if not this one."""
+    assets = "".join(f" {origin}" for origin in _asset_origins())
     return (
-        f"default-src 'none'; script-src 'self' 'unsafe-inline'{assets}; "
+        f"default-src 'none'; script-src 'self'{assets}; "
         f"style-src 'self' 'unsafe-inline'{assets}; img-src 'self' data:{assets}; "
         f"font-src 'self'{assets}; connect-src 'self'; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

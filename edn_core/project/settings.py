@@ -79,6 +79,7 @@ def core_settings(env, base_dir: Path, hosted: list[str], saga_apps, project: st
         "django.contrib.staticfiles",
         "rest_framework",
         "drf_spectacular",
+        "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
         "axes",
         "edn_core",
         *hosted,

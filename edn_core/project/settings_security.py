@@ -110,17 +110,26 @@ def api_settings(env, debug: bool, secret_key: str, title: str, hosted: list[str
         "SERVE_AUTHENTICATION": [],
         "DEFAULT_GENERATOR_CLASS": "edn_core.cqrs.openapi.SchemaGenerator",
         "COMPONENT_SPLIT_REQUEST": True,
+        # Swagger UI's files come with the service (static files), not from a CDN: the page
+        # works without Internet and its policy allows this origin only (docs/security.md).
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     }
     return upper_names(locals())
 
 
 def _jwt_settings(env, debug: bool, secret_key: str) -> dict:
-    """HS256 with a shared key, or RS256/ES256 where only the issuer holds the private key."""
-    algorithm = env.str("EDN_JWT_ALGORITHM", default="HS256")
+    """HS256 with a shared key, RS256/ES256 where only the issuer holds the private key, or
+    an identity provider's tokens checked with the keys at its JWKS URL."""
+    jwks_url = env.str("EDN_JWT_JWKS_URL", default="")
+    algorithm = env.str("EDN_JWT_ALGORITHM", default="RS256" if jwks_url else "HS256")
     if algorithm not in JWT_ALGORITHMS:
         raise ImproperlyConfigured(f"EDN_JWT_ALGORITHM must be one of {sorted(JWT_ALGORITHMS)}")
     signing_key = env.str("EDN_JWT_SIGNING_KEY", default="", multiline=True)
     verifying_key = env.str("EDN_JWT_VERIFYING_KEY", default="", multiline=True)
+    provider = (
+        _identity_provider(env, debug, jwks_url, algorithm, verifying_key) if jwks_url else {}
+    )
     if algorithm.startswith("HS") and not signing_key:
         if not debug:
             raise ImproperlyConfigured("EDN_JWT_SIGNING_KEY is required when DJANGO_DEBUG is off")
@@ -128,9 +137,9 @@ def _jwt_settings(env, debug: bool, secret_key: str) -> dict:
     if algorithm.startswith("HS") and not debug and len(signing_key.encode()) < 32:
         # RFC 7518 3.2: an HMAC key at least as long as the hash (256 bits for HS256).
         raise ImproperlyConfigured("EDN_JWT_SIGNING_KEY must be at least 32 bytes long")
-    if not algorithm.startswith("HS") and not verifying_key:
+    if not algorithm.startswith("HS") and not verifying_key and not jwks_url:
         raise ImproperlyConfigured(
-            f"EDN_JWT_VERIFYING_KEY (public key) is required for {algorithm}"
+            f"EDN_JWT_VERIFYING_KEY (public key) or EDN_JWT_JWKS_URL is required for {algorithm}"
         )
     return {
         "ALGORITHM": algorithm,
@@ -140,6 +149,35 @@ def _jwt_settings(env, debug: bool, secret_key: str) -> dict:
         "AUDIENCE": env.str("EDN_JWT_AUDIENCE", default="event-driven-django"),
         "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("EDN_JWT_LIFETIME_MINUTES", default=60)),
         "AUTH_HEADER_TYPES": ("Bearer",),
-        "USER_ID_CLAIM": "user_id",
+        "USER_ID_CLAIM": env.str("EDN_JWT_USER_ID_CLAIM", default="sub" if jwks_url else "user_id"),
+        # A provider's clock is another machine's: its fresh tokens may read as issued ahead.
+        "LEEWAY": env.int("EDN_JWT_LEEWAY_SECONDS", default=10 if jwks_url else 0),
         "UPDATE_LAST_LOGIN": False,
+        **provider,
+    }
+
+
+def _identity_provider(env, debug: bool, url: str, algorithm: str, verifying_key: str) -> dict:
+    """Provider tokens name the user in ``sub`` and carry no ``token_type`` and maybe no ``jti``."""
+    if algorithm.startswith("HS") or verifying_key:
+        raise ImproperlyConfigured(
+            "EDN_JWT_JWKS_URL needs an RS, PS or ES EDN_JWT_ALGORITHM and no EDN_JWT_VERIFYING_KEY"
+        )
+    # The keys decide who may call the API: over plain HTTP, anyone on the path could swap them.
+    if not url.startswith("https://") and not (debug and url.startswith("http://")):
+        raise ImproperlyConfigured("EDN_JWT_JWKS_URL must be an https:// URL")
+    if not env.str("EDN_JWT_ISSUER", default="") or not env.str("EDN_JWT_AUDIENCE", default=""):
+        raise ImproperlyConfigured(
+            "EDN_JWT_JWKS_URL needs EDN_JWT_ISSUER and EDN_JWT_AUDIENCE (the provider's issuer, "
+            "this API's audience)"
+        )
+    lifespan = env.int("EDN_JWT_JWKS_CACHE_SECONDS", default=300)
+    if lifespan < 1:
+        raise ImproperlyConfigured("EDN_JWT_JWKS_CACHE_SECONDS must be at least 1")
+    return {
+        "JWK_URL": url,
+        "EDN_JWK_CACHE_SECONDS": lifespan,
+        "AUTH_TOKEN_CLASSES": ("edn_core.identity_provider.ProviderAccessToken",),
+        "TOKEN_TYPE_CLAIM": None,
+        "JTI_CLAIM": None,
     }

@@ -2,14 +2,11 @@
 (with the saga timeline's and the schema diff's inline styles) and the Swagger UI page load
 without a single policy violation.
 
-The Swagger UI page loads its assets from a CDN (drf-spectacular's default); the browser here has
-no Internet, so those requests are answered from the npm package ``swagger-ui-dist`` that
-``scripts/test`` unpacks into ``.cache/swagger-ui-dist`` (the policy is still the browser's
-to enforce: the URLs stay the CDN's).
+The Swagger UI page loads its files from this server (drf-spectacular-sidecar's static files),
+its start-up script included: a request for any other origin fails the test.
 """
 
 import json
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -18,13 +15,10 @@ from edn_core.testing import EventBus
 from sagas.models import SagaRecord
 from schema_registry.models import Subject
 from tests.browser.test_saga_admin import login
-from tests.conftest import REQUIRE_SERVICES
 from tests.sagas.helpers import new_customer, new_product, place
 from tests.schema_registry.test_event_validation import SCHEMA_FILE
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
-SWAGGER_UI_DIST = Path(__file__).resolve().parents[2] / ".cache" / "swagger-ui-dist" / "package"
-CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@*/**"
 # Collect every violation the page reports, from its first script on.
 RECORD_VIOLATIONS = """
 window.__violations = [];
@@ -73,29 +67,15 @@ def test_the_admin_pages_work_under_their_policy(live_server, page, api):
     assert violations(page) == []
 
 
-def swagger_ui_dist() -> Path:
-    if (SWAGGER_UI_DIST / "swagger-ui-bundle.js").exists():
-        return SWAGGER_UI_DIST
-    reason = (
-        "needs .cache/swagger-ui-dist (scripts/test unpacks it with npm pack swagger-ui-dist@5)"
-    )
-    if REQUIRE_SERVICES:
-        pytest.fail(f"EDN_REQUIRE_SERVICES=1 but the Swagger UI test {reason}")
-    pytest.skip(reason)
-
-
 def test_the_swagger_ui_page_works_under_its_policy(live_server, page):
-    dist = swagger_ui_dist()
-    served = []
-
-    def from_the_package(route):
-        name = route.request.url.rsplit("/", 1)[-1]
-        served.append(name)
-        route.fulfill(path=str(dist / name))
-
-    page.route(CDN, from_the_package)
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(f"{live_server.url}/api/docs/")
     page.locator(".opblock").first.wait_for()  # the operations, from /api/schema/
     assert "Event Driven Django" in page.locator(".info .title").inner_text()
-    assert {"swagger-ui-bundle.js", "swagger-ui.css"} <= set(served)
+    assert [url for url in requested if not url.startswith(live_server.url)] == []
+    files = {url.removeprefix(live_server.url).partition("?")[0] for url in requested}
+    sidecar = "/static/drf_spectacular_sidecar/swagger-ui-dist/"
+    assert {f"{sidecar}swagger-ui-bundle.js", f"{sidecar}swagger-ui.css", "/api/docs/"} <= files
+    assert f"{live_server.url}/api/docs/?script=" in requested  # the start-up script, a file
     assert violations(page) == []

@@ -64,6 +64,9 @@ def test_collecting_static_files_at_build_time_works(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "static" / "admin" / "css" / "base.css.gz").exists()
     assert (tmp_path / "static" / "rest_framework").is_dir()
+    # Swagger UI's files, served by the service itself (/api/docs/ loads nothing from elsewhere)
+    swagger_ui = tmp_path / "static" / "drf_spectacular_sidecar" / "swagger-ui-dist"
+    assert (swagger_ui / "swagger-ui-bundle.js.gz").exists()
 
 
 def dockerignored(path: str, patterns: list[str]) -> bool:

@@ -58,15 +58,23 @@ def test_the_admin_gets_a_same_origin_page_policy(client):
     assert "frame-ancestors 'none'" in PAGE_POLICY
 
 
-def test_the_swagger_page_may_load_its_assets_from_where_they_are_configured(client):
+def test_the_swagger_page_loads_everything_from_this_origin(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert_common_headers(response)
     policy = response["Content-Security-Policy"]
     assert policy == docs_policy()
-    cdn = "https://cdn.jsdelivr.net"  # drf-spectacular's default SWAGGER_UI_DIST
-    assert f"script-src 'self' 'unsafe-inline' {cdn};" in policy
+    assert "script-src 'self';" in policy  # no inline script, no other origin
     assert "connect-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "http" not in policy and "<script>" not in response.text
+    sidecar = "/static/drf_spectacular_sidecar/swagger-ui-dist/"
+    assert f'src="{sidecar}swagger-ui-bundle.js"' in response.text
+    assert 'src="/api/docs/?script="' in response.text
+    script = client.get("/api/docs/?script=")
+    assert script["Content-Type"] == "application/javascript" and "SwaggerUIBundle" in script.text
+
+
+def test_the_swagger_page_may_load_its_assets_from_where_they_are_configured(client, settings):
     moved_assets = {
         "SWAGGER_UI_DIST": "https://assets.example.org/swagger-ui",
         "SWAGGER_UI_FAVICON_HREF": "/static/favicon.png",
@@ -74,8 +82,9 @@ def test_the_swagger_page_may_load_its_assets_from_where_they_are_configured(cli
     with patched_settings(moved_assets):
         moved = client.get("/api/docs/")
     assert 'src="https://assets.example.org/swagger-ui/swagger-ui-bundle.js"' in moved.text
-    policy = moved["Content-Security-Policy"]
-    assert "https://assets.example.org" in policy and cdn not in policy
+    assert "script-src 'self' https://assets.example.org;" in moved["Content-Security-Policy"]
+    settings.STATIC_URL = "https://static.example.net/app/"  # the sidecar's, elsewhere
+    assert "script-src 'self' https://static.example.net;" in docs_policy()
 
 
 @pytest.mark.django_db(databases="__all__")
