@@ -21,6 +21,7 @@ __all__ = [
     "DaprAppSettings",
     "DaprSidecarSettings",
     "EdnSettings",
+    "RevocationSettings",
     "SchemaSettings",
     "edn_settings",
 ]
@@ -77,6 +78,14 @@ class DaprSidecarSettings:
 
 
 @dataclass(frozen=True)
+class RevocationSettings:
+    """What the revocation list (:mod:`edn_core.revocations`) reads."""
+
+    refresh_seconds: float  # EDN_REVOCATION_REFRESH_SECONDS: how old a process's list may be
+    retention_days: float  # EDN_REVOCATION_RETENTION_DAYS: how long a revocation is kept
+
+
+@dataclass(frozen=True)
 class EdnSettings:
     bus: BusConfig
     schemas: SchemaSettings
@@ -85,6 +94,7 @@ class EdnSettings:
     api_throttle_rate: str | None  # EDN_API_THROTTLE_RATE ("1000/min"; None: no limit)
     trusted_proxy_count: int  # EDN_TRUSTED_PROXY_COUNT
     personal_data_key: str  # EDN_PERSONAL_DATA_KEY: base64 of 32 bytes ("" keys unwrapped)
+    revocations: RevocationSettings
 
 
 @cache
@@ -123,6 +133,10 @@ def edn_settings() -> EdnSettings:
         api_throttle_rate=_get("EDN_API_THROTTLE_RATE", "") or None,
         trusted_proxy_count=int(_get("EDN_TRUSTED_PROXY_COUNT", 0)),
         personal_data_key=_get("EDN_PERSONAL_DATA_KEY", ""),
+        revocations=RevocationSettings(
+            refresh_seconds=float(_get("EDN_REVOCATION_REFRESH_SECONDS", 0.5)),
+            retention_days=float(_get("EDN_REVOCATION_RETENTION_DAYS", 7.0)),
+        ),
     )
 
 

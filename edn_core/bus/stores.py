@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 
 from edn_core.bus.models import (
@@ -16,7 +17,7 @@ from edn_core.bus.models import (
 )
 from edn_core.routers import alias_for
 
-__all__ = ["BusStore", "all_stores", "find_model", "store_for"]
+__all__ = ["BusStore", "all_stores", "every_service_apps", "find_model", "store_for"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,11 @@ def all_stores() -> list[BusStore]:
         {m._meta.app_label for m in apps.get_models() if issubclass(m, OutboxMessageBase)}
     )
     return [store_for(label) for label in labels]
+
+
+def every_service_apps() -> list[str]:
+    """The apps with bus tables that are no service app (the token revocations): installed in
+    every service, their tables in its ``default`` database, so each service keeps its own copy
+    of their events and publishes its own."""
+    service_apps = set(getattr(settings, "EDN_SERVICE_APPS", ()))
+    return [store.app_label for store in all_stores() if store.app_label not in service_apps]

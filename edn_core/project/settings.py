@@ -82,6 +82,7 @@ def core_settings(env, base_dir: Path, hosted: list[str], saga_apps, project: st
         "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
         "axes",
         "edn_core",
+        "edn_core.revocations",  # in every service: its own copy of the revocations
         *hosted,
         *(saga_apps if "sagas" in hosted else ()),
     ]
@@ -117,6 +118,14 @@ def core_settings(env, base_dir: Path, hosted: list[str], saga_apps, project: st
             },
         },
     ]
+    # Revoked tokens (docs/security.md, "Revocation"): how old a process's list may be, and how
+    # long a revocation is kept (longer than any token lives)
+    EDN_REVOCATION_REFRESH_SECONDS = env.float("EDN_REVOCATION_REFRESH_SECONDS", default=0.5)
+    EDN_REVOCATION_RETENTION_DAYS = env.float("EDN_REVOCATION_RETENTION_DAYS", default=7.0)
+    if EDN_REVOCATION_REFRESH_SECONDS < 0 or EDN_REVOCATION_RETENTION_DAYS <= 0:
+        raise ImproperlyConfigured(
+            "EDN_REVOCATION_REFRESH_SECONDS must be 0 or more, EDN_REVOCATION_RETENTION_DAYS more"
+        )
     DATABASES = {alias: _database(env, EDN_DATA_DIR, alias) for alias in ("default", *hosted)}
     DATABASE_ROUTERS = ["edn_core.routers.AppAliasRouter"]
     # Each service app owns the alias named after it; everything else (auth, admin) uses default.

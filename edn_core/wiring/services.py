@@ -38,19 +38,22 @@ class Service:
 
 def declared(label: str) -> Service:
     """The service app ``label`` with the topics it publishes, those its events module
-    subscribes it to, and the stream processors it declares."""
+    subscribes it to, and the stream processors it declares; and those of the platform's apps
+    installed in every service (the token revocations), which every service moves too."""
+    from edn_core.bus.stores import every_service_apps
     from edn_core.bus.subscriptions import subscriptions
     from edn_core.events import publications
     from edn_core.streams.processors import processors
 
     module = f"{label}.events"
+    apps = {label, *every_service_apps()}
     return Service(
         label,
-        frozenset(p.topic for p in publications() if p.app_label == label),
+        frozenset(p.topic for p in publications() if p.app_label in apps),
         frozenset(
             s.topic
             for s in subscriptions()
-            if s.app_label == label and _declared_by_app(s.handler.__module__, module)
+            if s.app_label in apps and _declared_by_app(s.handler.__module__, module)
         ),
         frozenset(p.name for p in processors() if p.app_label == label),
     )

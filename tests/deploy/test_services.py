@@ -64,7 +64,9 @@ def test_a_service_app_without_manifests_is_reported(monkeypatch):
     services = (*config.services.SERVICE_APPS, "made_up_service")
     monkeypatch.setattr(config.services, "SERVICE_APPS", services)
     assert coverage_problems(service_apps(), overlay("prod")) == [
+        "made_up_service: no cleanup manifest",  # every service handles token revocations
         "made_up_service: no migrate manifest",
+        "made_up_service: no relay manifest",
         "made_up_service: no web manifest",
         "made_up_service: no Service",
         "made_up_service: no HorizontalPodAutoscaler",

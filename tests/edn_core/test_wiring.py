@@ -72,11 +72,12 @@ def test_the_wiring_needs_every_service_app():
 
 def test_the_service_list_and_database_urls_come_from_the_registry(capsys):
     call_command("edn_wiring", "services", "--subscribers", "--names")
-    assert capsys.readouterr().out.split() == [
+    assert capsys.readouterr().out.split() == [  # every one: each keeps its token revocations
         "customers",
         "orders",
         "inventory",
         "sagas",
+        "schema-registry",
         "analytics",
     ]
     call_command("edn_wiring", "database-urls", "postgres://h/edn_x_")
@@ -116,6 +117,9 @@ def test_a_service_that_declares_stream_processors_gets_a_streams_process(
         "billing-streams: deploy/local/service billing python manage.py edn_streams run --all",
     ]
     kustomization = files["deploy/k8s/services/billing/kustomization.yaml"]
-    assert "components:\n  - ../../roles/streams\n" in kustomization  # no bus: no events role
-    assert "# billing: moves no events. Stream processors: billing.totals." in kustomization
+    assert "  - ../../roles/subscriber\n  - ../../roles/streams\n" in kustomization
+    assert (  # the token revocations, as every service; and its processors
+        "# billing: publishes v1.SubjectRevoked; handles v1.SubjectRevoked. Stream processors:\n"
+        "# billing.totals.\n"
+    ) in kustomization
     assert "../../roles/streams" not in files["deploy/k8s/services/customers/kustomization.yaml"]

@@ -1,7 +1,7 @@
 """Transport over the Celery broker (RabbitMQ or Redis, chosen by ``CELERY_BROKER_URL``).
 
 Topology: one durable topic exchange ``edn.events``; one durable queue per app that
-subscribes, ``edn.<app>``, bound to the topics it handles. Messages are persistent
+subscribes (:func:`queue_name`), bound to the topics it handles. Messages are persistent
 CloudEvents: a single event in structured mode (``application/cloudevents+json``), or a run
 of consecutive outbox rows of one topic in batched mode (``application/cloudevents-batch+json``:
 a JSON array of structured events, at most ``EDN_BUS_MESSAGE_BATCH`` of them and
@@ -22,10 +22,11 @@ from django.conf import settings
 from kombu import Connection, Exchange, Producer, Queue, binding
 
 from edn_core.bus.config import bus_config
+from edn_core.bus.stores import every_service_apps
 from edn_core.bus.subscriptions import subscriptions
 from edn_core.bus.transports import Transport
 
-__all__ = ["CeleryTransport", "app_queues", "declare_topology", "exchange"]
+__all__ = ["CeleryTransport", "app_queues", "declare_topology", "exchange", "queue_name"]
 
 CONTENT_TYPE = "application/cloudevents+json"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
@@ -78,12 +79,20 @@ def app_queues() -> dict[str, Queue]:
     events = exchange()
     return {
         app: Queue(
-            f"{settings.EDN_BROKER_NAMESPACE}.{app}",
+            queue_name(app),
             durable=True,
             bindings=[binding(events, routing_key=topic) for topic in sorted(names)],
         )
         for app, names in sorted(topics.items())
     }
+
+
+def queue_name(app: str, services: Sequence[str] | None = None, namespace: str = "") -> str:
+    """``<namespace>.<app>``, shared by the app's processes; an app in every service has one
+    per service (``<namespace>.<app>.<its services, joined by "-">``): each gets every event."""
+    hosted = settings.EDN_SERVICES if services is None else services
+    per_service = f".{'-'.join(hosted)}" if app in every_service_apps() else ""
+    return f"{namespace or settings.EDN_BROKER_NAMESPACE}.{app}{per_service}"
 
 
 def declare_topology(connection: Connection) -> list[str]:

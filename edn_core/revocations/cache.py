@@ -1,0 +1,82 @@
+"""The revocation list as each process holds it: ``{subject: not-before}`` read whole from
+the ``default`` database, read again at most every ``EDN_REVOCATION_REFRESH_SECONDS``.
+
+A request meets a list read at most that long ago, so a revocation committed at ``t`` counts
+for every request from ``t + refresh`` on. A check is a clock read and a dict lookup while the
+list is fresh. When the database cannot be read, the last list is kept (and logged once per
+outage); a process that never read one refuses to decide (:class:`RevocationsUnavailable`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+
+from django.db import DatabaseError
+
+from edn_core.conditions import ServerSideCondition
+
+__all__ = ["RevocationList", "RevocationsUnavailable", "revocation_list"]
+
+logger = logging.getLogger(__name__)
+
+
+class RevocationsUnavailable(ServerSideCondition):
+    code = "revocations-unavailable"
+    default_message = "The list of revoked tokens cannot be read; try again later."
+    retry_after = 5
+
+
+class RevocationList:
+    """``load`` returns ``{subject: not-before as epoch seconds}``; ``clock`` is monotonic."""
+
+    def __init__(
+        self, load: Callable[[], dict[str, float]], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._load, self._clock = load, clock
+        # (entries, when read): replaced whole, so a concurrent reader sees one or the other
+        self._held: tuple[dict[str, float] | None, float] = (None, -math.inf)
+        self._failing = False
+
+    def not_before(self, subject: str, refresh_seconds: float) -> float | None:
+        """The time before which ``subject``'s tokens no longer count (None: not revoked)."""
+        entries, read_at = self._held
+        now = self._clock()
+        if entries is None or now - read_at >= refresh_seconds:
+            entries = self._read(entries, now)
+        return entries.get(subject)
+
+    def forget(self) -> None:
+        """Read the list again at the next check (the last one stays, for an outage)."""
+        self._held = (self._held[0], -math.inf)
+
+    def _read(self, kept: dict[str, float] | None, now: float) -> dict[str, float]:
+        try:
+            entries = self._load()
+        except DatabaseError as error:
+            why = type(error).__name__  # never the driver's message: it names the host
+            if kept is None:
+                logger.warning("revocation list unreadable, none read yet: %s", why)
+                raise RevocationsUnavailable() from None
+            if not self._failing:
+                logger.warning("revocation list unreadable, the last one kept: %s", why)
+            self._failing = True
+            self._held = (kept, now)  # asked again after another refresh period
+            return kept
+        if self._failing:
+            logger.info("revocation list readable again")
+        self._failing = False
+        self._held = (entries, now)
+        return entries
+
+
+def _from_database() -> dict[str, float]:
+    from edn_core.revocations.models import Revocation
+
+    rows = Revocation.objects.values_list("subject", "not_before")
+    return {subject: not_before.timestamp() for subject, not_before in rows}
+
+
+revocation_list = RevocationList(_from_database)
