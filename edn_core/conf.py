@@ -49,6 +49,10 @@ class SchemaSettings:
     registry_token: str  # EDN_SCHEMA_REGISTRY_TOKEN ("" a token minted here)
     validation: bool  # EDN_SCHEMA_VALIDATION
     latest_ttl: float  # EDN_SCHEMA_LATEST_TTL: seconds a remote "latest" is kept
+    # What the hosted registry takes (larger schemas are 422):
+    max_bytes: int  # EDN_SCHEMA_MAX_BYTES: compact JSON text
+    max_depth: int  # EDN_SCHEMA_MAX_DEPTH: levels of objects and arrays
+    max_subschemas: int  # EDN_SCHEMA_MAX_SUBSCHEMAS: JSON objects and booleans
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,9 @@ def edn_settings() -> EdnSettings:
             registry_token=_get("EDN_SCHEMA_REGISTRY_TOKEN", ""),
             validation=_get("EDN_SCHEMA_VALIDATION", True),
             latest_ttl=_get("EDN_SCHEMA_LATEST_TTL", 60.0),
+            max_bytes=int(_get("EDN_SCHEMA_MAX_BYTES", 64 * 1024)),
+            max_depth=int(_get("EDN_SCHEMA_MAX_DEPTH", 32)),
+            max_subschemas=int(_get("EDN_SCHEMA_MAX_SUBSCHEMAS", 1000)),
         ),
         dapr=DaprAppSettings(
             pubsub=_get("EDN_DAPR_PUBSUB", "") or "pubsub",

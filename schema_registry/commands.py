@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db import router, transaction
 
+from edn_core.conf import edn_settings
 from edn_core.cqrs import Command, handles
 from edn_core.domain import NotFound
 from edn_core.schemas import RegisteredSchema, forget_cached
@@ -14,6 +15,13 @@ from schema_registry.queries import global_compatibility, live_versions
 
 def _atomic():
     return transaction.atomic(using=router.db_for_write(Subject))
+
+
+def schema_limits() -> domain.Limits:
+    """The limits on a schema the settings give (``EDN_SCHEMA_MAX_BYTES``, ``_DEPTH``,
+    ``_SUBSCHEMAS``)."""
+    given = edn_settings().schemas
+    return domain.Limits(given.max_bytes, given.max_depth, given.max_subschemas)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +52,7 @@ class DeleteSubject(Command):
 @handles(RegisterSchema)
 def register_schema(cmd: RegisterSchema) -> RegisteredSchema:
     """Register ``document`` under ``subject``; the same document again returns its version."""
-    document = domain.parse(cmd.document)
+    document = domain.parse(cmd.document, schema_limits())
     with _atomic():
         subject, _ = Subject.objects.select_for_update().get_or_create(name=cmd.subject)
         history = live_versions(subject)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -14,13 +15,23 @@ from schema_registry.compatibility import Incompatibility, Mode, check
 __all__ = [
     "IncompatibleSchema",
     "InvalidSchema",
+    "Limits",
     "canonical",
     "ensure_compatible",
     "ensure_valid",
+    "ensure_within",
     "parse",
 ]
-# Deeper documents are refused: every check below recurses once per level.
-MAX_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large a schema the registry takes; a larger one is refused before any check, as
+    each check costs time in proportion (the meta-schema's alone about 0.15 ms a subschema)."""
+
+    max_bytes: int  # its compact JSON text, UTF-8
+    max_depth: int  # levels of objects and arrays
+    max_subschemas: int  # JSON objects and booleans: every subschema is one
 
 
 class InvalidSchema(DomainError):
@@ -51,20 +62,38 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _depth(value: object) -> int:
-    deepest, level = 0, [value]
-    while level:
-        deepest += 1
-        level = [
-            child
-            for item in level
-            if isinstance(item, (dict, list))
-            for child in (item.values() if isinstance(item, dict) else item)
-            if isinstance(child, (dict, list))
+def _shape(document: dict, limits: Limits) -> tuple[int, int]:
+    """Return how many levels ``document`` nests (counting stops past ``limits.max_depth``)
+    and how many objects and booleans it holds, without recursion."""
+    depth, count, level = 0, 1, [document]
+    while level and depth <= limits.max_depth:
+        depth += 1
+        children = [
+            child for item in level for child in (item.values() if isinstance(item, dict) else item)
         ]
-        if deepest > MAX_DEPTH:
-            break
-    return deepest
+        count += sum(isinstance(child, dict | bool) for child in children)
+        level = [child for child in children if isinstance(child, dict | list)]
+    return depth, count
+
+
+def ensure_within(document: dict, limits: Limits) -> None:
+    """Refuse ``document`` if it is larger than ``limits`` allow; cheap, before any check."""
+    depth, subschemas = _shape(document, limits)
+    if depth > limits.max_depth:
+        raise InvalidSchema(
+            f"A schema may nest at most {limits.max_depth} levels (EDN_SCHEMA_MAX_DEPTH)."
+        )
+    if subschemas > limits.max_subschemas:
+        raise InvalidSchema(
+            f"A schema may hold at most {limits.max_subschemas} subschemas, counted as JSON"
+            f" objects and booleans (EDN_SCHEMA_MAX_SUBSCHEMAS); this one holds {subschemas}."
+        )
+    size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > limits.max_bytes:
+        raise InvalidSchema(
+            f"A schema may be at most {limits.max_bytes} bytes as compact JSON"
+            f" (EDN_SCHEMA_MAX_BYTES); this one is {size}."
+        )
 
 
 def _has_nul(value: object) -> bool:
@@ -76,22 +105,23 @@ def _has_nul(value: object) -> bool:
     return isinstance(value, list) and any(map(_has_nul, value))
 
 
-def parse(raw: object) -> dict:
-    """Return the valid schema document ``raw`` holds: JSON text (Confluent's form) or an object."""
+def parse(raw: object, limits: Limits) -> dict:
+    """Return the valid schema document ``raw`` holds: JSON text (Confluent's form) or an
+    object, within ``limits``."""
     if isinstance(raw, str):
         try:
             raw = json.loads(raw, parse_constant=_refuse_constant)
         except (ValueError, RecursionError) as error:
             raise InvalidSchema(f"The schema is not JSON: {error}") from None
-    return ensure_valid(raw)
+    return ensure_valid(raw, limits)
 
 
-def ensure_valid(document: object) -> dict:
-    """Return ``document`` if it is a JSON Schema object (draft 2020-12); raise otherwise."""
+def ensure_valid(document: object, limits: Limits) -> dict:
+    """Return ``document`` if it is a JSON Schema object (draft 2020-12) within ``limits``;
+    raise otherwise."""
     if not isinstance(document, dict):
         raise InvalidSchema("A schema must be a JSON object.")
-    if _depth(document) > MAX_DEPTH:
-        raise InvalidSchema(f"A schema may nest at most {MAX_DEPTH} levels.")
+    ensure_within(document, limits)
     if _has_nul(document):
         raise InvalidSchema("A schema may not contain the character U+0000.")
     try:

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from edn_core.cqrs.dto import StrictSerializer
-from schema_registry import domain, errors
+from schema_registry import commands, domain, errors
 from schema_registry.models import MODES
 
 MODE_NAMES = [mode for mode, _ in MODES]
@@ -19,8 +19,9 @@ MAX_VERSION = 2**31 - 1
             {"type": "string", "description": "JSON text, as Confluent's clients send it"},
             {"type": "object"},
         ],
-        "description": "the JSON Schema (draft 2020-12); a document that is not one, nests"
-        " deeper than 64 levels or holds U+0000 anywhere is 422 (error_code 42201)",
+        "description": "the JSON Schema (draft 2020-12); a document that is not one, is larger"
+        " than the registry's limits (EDN_SCHEMA_MAX_BYTES, _DEPTH, _SUBSCHEMAS) or holds U+0000"
+        " anywhere is 422 (error_code 42201)",
     }
 )
 class SchemaDocumentField(serializers.JSONField):
@@ -56,7 +57,8 @@ def validated(serializer_class, data, codes: dict[str, int]) -> dict:
 
 def schema_document(data) -> dict:
     """Return the valid schema document a request body carries (422 42201 when invalid)."""
-    return domain.parse(validated(SchemaIn, data, {"schemaType": errors.INVALID_SCHEMA})["schema"])
+    raw = validated(SchemaIn, data, {"schemaType": errors.INVALID_SCHEMA})["schema"]
+    return domain.parse(raw, commands.schema_limits())
 
 
 def version_number(raw: str) -> int | None:

@@ -58,6 +58,9 @@ def bus_settings(env, hosted: list[str], *, whole: bool) -> dict:
     EDN_SCHEMA_REGISTRY_TOKEN = env.str("EDN_SCHEMA_REGISTRY_TOKEN", default="")
     EDN_SCHEMA_VALIDATION = env.bool("EDN_SCHEMA_VALIDATION", default=True)
     EDN_SCHEMA_LATEST_TTL = env.float("EDN_SCHEMA_LATEST_TTL", default=60.0)
+    EDN_SCHEMA_MAX_BYTES = env.int("EDN_SCHEMA_MAX_BYTES", default=64 * 1024)
+    EDN_SCHEMA_MAX_DEPTH = env.int("EDN_SCHEMA_MAX_DEPTH", default=32)
+    EDN_SCHEMA_MAX_SUBSCHEMAS = env.int("EDN_SCHEMA_MAX_SUBSCHEMAS", default=1000)
 
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
     # Prefix of the event exchange and queues on the broker (<namespace>.events, <namespace>.<app>).
