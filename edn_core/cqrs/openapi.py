@@ -14,11 +14,10 @@ from drf_spectacular.extensions import (
     OpenApiSerializerExtension,
     OpenApiSerializerFieldExtension,
 )
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from edn_core.cqrs.openapi_document import PROBLEM_SCHEMA, document_errors, link_created_resources
-from edn_core.cqrs.openapi_security import TokenScheme  # noqa: F401 (registers the scheme)
+from edn_core.cqrs.openapi_security import ScopedAutoSchema
 
 __all__ = [
     "ETAG",
@@ -69,7 +68,7 @@ def wrong_state(resource: str) -> OpenApiResponse:
     return OpenApiResponse(description=f"The {resource} is in a state that does not allow this.")
 
 
-class CqrsAutoSchema(AutoSchema):
+class CqrsAutoSchema(ScopedAutoSchema):
     """Document the headers of :mod:`edn_core.cqrs.viewsets`: list filters, ETag on item
     responses, Location on creation, If-Match on every other command, If-None-Match on reads;
     and an item read's answers: the output DTO, or 304 Not Modified."""

@@ -23,8 +23,9 @@ def operations(document: dict) -> list[tuple[str, str, str]]:
             operation = item.get(method)
             if operation is None or not operation.get("security"):
                 continue
-            (requirement,) = [r for r in operation["security"] if r]  # {} would be "no token"
-            (scope,) = requirement["jwtAuth"]
+            assert [r for r in operation["security"] if r] == [{"jwtAuth": []}], path
+            (scope,) = operation["x-required-scopes"]
+            assert f"Needs the scope `{scope}`." in operation["description"]
             found.append((method, path, scope))
     return found
 
