@@ -317,6 +317,7 @@ def test_unknown_kids_refetch_at_most_once_per_interval(client, provider):
         pytest.param(200, b"<html>maintenance</html>", id="not-json"),
         pytest.param(200, [], id="json-list"),
         pytest.param(200, {"keys": []}, id="no-keys"),
+        pytest.param(200, {"keys": [{"kty": "RSA", "kid": "rsa-1"}]}, id="malformed-key"),
         pytest.param(200, {"keys": [jwk("enc", RSA_KEYS[0], use="enc")]}, id="encryption-key-only"),
         pytest.param(200, {"keys": [jwk("ec", EC_KEYS[0])]}, id="no-key-for-the-algorithm"),
     ],
