@@ -96,7 +96,7 @@ def api_settings(env, debug: bool, secret_key: str, title: str, hosted: list[str
         "PAGE_SIZE": 50,
         "EXCEPTION_HANDLER": "edn_core.cqrs.problems.exception_handler",
         "DEFAULT_THROTTLE_CLASSES": ["edn_core.security.TokenRateThrottle"],
-        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+        "DEFAULT_SCHEMA_CLASS": "edn_core.cqrs.openapi_security.ScopedAutoSchema",
         "UNAUTHENTICATED_USER": None,
     }
     SIMPLE_JWT = _jwt_settings(env, debug, secret_key)
