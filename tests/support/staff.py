@@ -21,7 +21,8 @@ def staff_client(*permissions: str, name: str = "") -> Client:
             Permission.objects.get(content_type__app_label=app_label, codename=codename)
         )
     client = Client()
-    client.force_login(user)
+    # Named: the first backend listed may be a guard that finds no users (it refuses logins).
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     return client
 
 
