@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 from kombu import Connection, Exchange, Queue
 
+from edn_core.revocations import APP as REVOCATIONS
 from tests.support.postgres import PG, drop_databases, postgres_or_skip, recreate_databases
 from tests.support.processes import ROOT, Service, free_port, http_ok, wait_for
 
@@ -199,8 +200,10 @@ class Deployment:
             process.stop()
 
     def delete_broker_objects(self, *queues: str) -> None:
-        """Delete the namespace's exchange and queues (every app's, and ``queues``)."""
+        """Delete the namespace's exchange and queues (every app's, each service's copy of the
+        token revocations', and ``queues``)."""
         apps = [app for hosted in self.services.values() for app in hosted]
+        apps += [f"{REVOCATIONS}.{'-'.join(hosted)}" for hosted in self.services.values()]
         with Connection(self.broker_url, connect_timeout=5) as conn:
             for name in (*apps, *queues):
                 with contextlib.suppress(Exception):  # a queue nobody declared
