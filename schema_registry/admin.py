@@ -92,6 +92,14 @@ class SubjectAdmin(admin.ModelAdmin):
             send(commands.DeleteSubject(subject=subject.name))
         self.message_user(request, f"{queryset.count()} subject(s) deleted")
 
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # a hard delete would bypass the registry
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied("Subjects are deleted softly, with the action of the list.")
+
     def save_model(self, request, obj, form, change):
         send(
             commands.SetCompatibility(
@@ -107,6 +115,7 @@ class SubjectAdmin(admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, **kwargs):
         context["may_register"] = self.may(request, "add")
+        context["show_delete"] = False  # deleted softly, from the list
         context["may_compare"] = self.may(request, "view")
         return super().render_change_form(request, context, add, change, **kwargs)
 
@@ -182,6 +191,14 @@ class SubjectAdmin(admin.ModelAdmin):
 @admin.register(RegistryConfig)
 class RegistryConfigAdmin(admin.ModelAdmin):
     list_display = ("compatibility",)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # a hard delete would bypass the registry
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied("Subjects are deleted softly, with the action of the list.")
 
     def save_model(self, request, obj, form, change):
         send(commands.SetCompatibility(subject=None, mode=obj.compatibility))

@@ -112,3 +112,16 @@ def test_soft_deleting_with_delete_subject_deletes(subject):
     assert offers(client, CHANGELIST, "soft_delete")
     action(client, CHANGELIST, "soft_delete", subject.pk)
     assert Subject.objects.get(pk=subject.pk).deleted
+
+
+def test_subjects_are_never_hard_deleted_from_the_admin_even_with_delete_subject(subject):
+    client = staff_client(VIEW, "schema_registry.delete_subject", name="deleter")
+    assert not offers(client, CHANGELIST, "delete_selected")
+    assert offers(client, CHANGELIST, "soft_delete")
+    url = reverse("admin:schema_registry_subject_delete", args=[subject.pk])
+    assert (
+        client.get(url).status_code == 403 and client.post(url, {"post": "yes"}).status_code == 403
+    )
+    page = client.get(reverse("admin:schema_registry_subject_change", args=[subject.pk]))
+    assert url not in page.content.decode()
+    assert Subject.objects.filter(pk=subject.pk).exists() and versions(subject) == 1
