@@ -19,6 +19,7 @@ class EdnCoreConfig(AppConfig):
         from edn_core.observability import otel
 
         otel.configure(default_service=",".join(settings.EDN_SERVICES) or "edn")  # if asked
+        import_module("edn_core.checks")  # keys long enough, no development password
         import_module("edn_core.bus.backlog")  # their figures join every scrape of /metrics
         import_module("edn_core.streams.figures")
 

@@ -6,6 +6,7 @@ import gc
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 
 __all__ = [
@@ -60,7 +61,22 @@ def on_exit(server) -> None:
 
 
 def post_worker_init(worker) -> None:
-    """Everything loaded so far (Django, the apps) lives as long as the worker: keep it out of
-    the garbage collector's full passes, which otherwise walk it again and again (the more
+    """Refuse to serve when a system check finds an error (a key too short, say: the same
+    checks as ``manage.py check --deploy``). The worker exits as one that failed to boot, and
+    gunicorn stops ("Worker failed to boot", exit status 3) before any request is served.
+    The checks run here, where Django is loaded anyway, not in the master, which never loads
+    it; the first worker also logs the warnings and checks for the development login.
+
+    Then: everything loaded so far (Django, the apps) lives as long as the worker: keep it out
+    of the garbage collector's full passes, which otherwise walk it again and again (the more
     often, the more a request allocates -- spans being recorded, say)."""
+    from gunicorn.arbiter import Arbiter
+
+    from edn_core.checks import report_development_logins, startup_errors
+
+    first = worker.age == 1
+    if startup_errors(report=first):
+        sys.exit(Arbiter.WORKER_BOOT_ERROR)
+    if first:
+        report_development_logins()
     gc.freeze()

@@ -51,9 +51,11 @@ def security_settings(env, debug: bool) -> dict:
         # The ingress redirects HTTP to HTTPS; the pod must not, as its in-cluster callers
         # (the registry's clients among them) speak plain HTTP.
         SILENCED_SYSTEM_CHECKS.append("security.W008")
-    # django-axes first: it refuses a locked-out login before any password is checked.
+    # django-axes first: it refuses a locked-out login before any password is checked; then,
+    # with DEBUG off, a login with the development password (admin/admin) is refused.
     AUTHENTICATION_BACKENDS = [
         "edn_core.login_lockout.LoginLockoutBackend",
+        "edn_core.development_password.RefuseDevelopmentPassword",
         "django.contrib.auth.backends.ModelBackend",
     ]
     AUTH_PASSWORD_VALIDATORS = [
