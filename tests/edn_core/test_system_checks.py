@@ -6,6 +6,7 @@ import logging
 from types import SimpleNamespace
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth import authenticate, get_user_model
 from django.core import checks
 from django.core.management import call_command
@@ -76,6 +77,7 @@ def test_a_production_login_refuses_the_development_password(production, client)
     form = {"username": "admin", "password": "admin", "next": "/admin/"}
     refused = client.post("/admin/login/", form)
     assert refused.status_code == 200 and "_auth_user_id" not in client.session
+    assert AccessAttempt.objects.get(username="admin").failures_since_start == 1  # counted
     production.DEBUG = True
     assert authenticate(username="admin", password="admin") is not None
 
