@@ -94,6 +94,8 @@ def test_a_started_server_reports_the_development_login(production, caplog):
 def gunicorn_conf(monkeypatch, tmp_path):
     """The platform's gunicorn settings module, imported without making a metrics folder."""
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    # set by the browser tests' fixture for this process; a deployment never sets it
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
     module = importlib.import_module("edn_core.project.gunicorn")
     monkeypatch.setattr(module.gc, "freeze", lambda: None)  # not this test process's objects
     return module
