@@ -9,7 +9,6 @@ import hmac
 import logging
 
 from django.conf import settings
-from django.contrib.auth.backends import BaseBackend
 from django.core.exceptions import PermissionDenied
 
 __all__ = ["DEVELOPMENT_LOGINS", "RefuseDevelopmentPassword", "is_development_password"]
@@ -27,9 +26,12 @@ def is_development_password(password: object) -> bool:
     return any(hmac.compare_digest(given, p.encode()) for p in DEVELOPMENT_LOGINS.values())
 
 
-class RefuseDevelopmentPassword(BaseBackend):
+class RefuseDevelopmentPassword:
     """With ``DEBUG`` off, stop a login with a development password before any backend checks
-    it: the login fails as a wrong password does (and counts toward the lockout)."""
+    it: the login fails as a wrong password does (and counts toward the lockout).
+
+    Only ``authenticate``: without ``get_user`` it is never the backend a session (or the
+    test client's ``force_login``) is bound to, and it grants no permissions."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if not settings.DEBUG and is_development_password(password):
