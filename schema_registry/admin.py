@@ -192,13 +192,8 @@ class SubjectAdmin(admin.ModelAdmin):
 class RegistryConfigAdmin(admin.ModelAdmin):
     list_display = ("compatibility",)
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)  # a hard delete would bypass the registry
-        return actions
-
-    def delete_view(self, request, object_id, extra_context=None):
-        raise PermissionDenied("Subjects are deleted softly, with the action of the list.")
+    def has_delete_permission(self, request, obj=None):
+        return False  # the global mode is set, never deleted
 
     def save_model(self, request, obj, form, change):
         send(commands.SetCompatibility(subject=None, mode=obj.compatibility))
