@@ -111,3 +111,18 @@ def test_gunicorn_refuses_to_start_a_worker_with_a_short_key(production, gunicor
     assert "edn_core.E001" in caplog.text
     production.SECRET_KEY = LONG + LONG
     gunicorn_conf.post_worker_init(SimpleNamespace(age=2))  # serves
+
+
+def test_a_celery_worker_refuses_to_start_with_a_short_key(production, caplog):
+    from celery.signals import worker_init
+
+    from config.celery import app  # noqa: F401 (connects the project's start-up check)
+    from edn_core.project.celery import CHECKS_FAILED
+
+    production.SECRET_KEY = "short"
+    with pytest.raises(SystemExit) as stopped:
+        worker_init.send(sender=None)
+    assert stopped.value.code == CHECKS_FAILED
+    assert "edn_core.E001" in caplog.text
+    production.SECRET_KEY = LONG + LONG
+    worker_init.send(sender=None)  # starts
