@@ -5,7 +5,8 @@ operator scopes guard what reaches beyond one resource: ``schemas:admin`` (the r
 configuration, deletes and modes) and ``sagas:operate`` (retrying and cancelling sagas).
 A view declares anything else in ``required_scopes``: one scope, or a dict by action or
 HTTP method (``{"cancel": SAGAS_OPERATE}``). A token carries its scopes in ``scope`` (one
-space-separated string, RFC 9068) or ``scp`` (a string or a list, as Entra ID and Okta do).
+space-separated string, RFC 9068) or ``scp`` (a string or a list, as Entra ID and Okta do);
+``EDN_JWT_SCOPE_CLAIMS`` names others (``roles``, ``permissions``).
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ def all_scopes() -> tuple[str, ...]:
 
 
 def token_scopes(claims) -> frozenset[str]:
-    """The scopes a token's claims grant: ``scope`` and ``scp`` together."""
+    """The scopes a token's claims grant: ``scope`` and ``scp`` together (or the claims
+    ``EDN_JWT_SCOPE_CLAIMS`` names), each a space-separated string or a list of strings."""
     found: set[str] = set()
-    for claim in ("scope", "scp"):
+    for claim in getattr(settings, "EDN_JWT_SCOPE_CLAIMS", ("scope", "scp")):
         value = claims.get(claim)
         if isinstance(value, str):
             found.update(value.split())

@@ -102,6 +102,9 @@ def api_settings(env, debug: bool, secret_key: str, title: str, hosted: list[str
         "UNAUTHENTICATED_USER": None,
     }
     SIMPLE_JWT = _jwt_settings(env, debug, secret_key)
+    # The claims a token's scopes are read from (edn_core.scopes): Entra ID's app-only tokens
+    # carry them in "roles", Auth0's RBAC in "permissions".
+    EDN_JWT_SCOPE_CLAIMS = tuple(env.list("EDN_JWT_SCOPE_CLAIMS", default=["scope", "scp"]))
     SPECTACULAR_SETTINGS = {
         "TITLE": title,
         "DESCRIPTION": "Event-driven services: " + ", ".join(hosted),

@@ -94,3 +94,9 @@ def test_no_token_is_still_401_not_403(anonymous):
     response = anonymous.get("/api/customers")
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_scope_claims_are_a_setting(settings):
+    settings.EDN_JWT_SCOPE_CLAIMS = ("scope", "roles")
+    claims = {"scp": ["customers:read"], "roles": ["orders:read"], "scope": "sagas:read"}
+    assert token_scopes(claims) == {"orders:read", "sagas:read"}
