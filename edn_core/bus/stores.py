@@ -55,9 +55,12 @@ def store_for(app_label: str) -> BusStore:
 
 
 def all_stores() -> list[BusStore]:
-    """Return the bus stores of every installed app that declares an outbox."""
+    """Return the bus stores of every installed app that declares an outbox, the service
+    apps' first (an envelope no handler takes is kept in the first)."""
+    service_apps = set(getattr(settings, "EDN_SERVICE_APPS", ()))
     labels = sorted(
-        {m._meta.app_label for m in apps.get_models() if issubclass(m, OutboxMessageBase)}
+        {m._meta.app_label for m in apps.get_models() if issubclass(m, OutboxMessageBase)},
+        key=lambda label: (label not in service_apps, label),
     )
     return [store_for(label) for label in labels]
 

@@ -71,6 +71,8 @@ PROBE = """
 import json, sys
 import django
 django.setup()
+from django.core.management import call_command
+call_command("migrate", "edn_revocations", verbosity=0)  # the revocation list requests read
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
