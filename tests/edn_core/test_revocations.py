@@ -52,7 +52,7 @@ def revocations(bus: EventBus) -> list[tuple[str, str]]:
     return [(e.data["subject"], e.data["reason"]) for e in bus.published(TOPIC)]
 
 
-def test_a_deactivated_users_earlier_tokens_are_refused_and_later_ones_work(client):
+def test_a_deactivated_users_earlier_tokens_are_refused_and_others_are_not(client):
     user = get_user_model().objects.create_user("rv-ann")
     before, other = token("rv-ann", time.time() - 5), token("rv-someone-else")
     assert get(client, before).status_code == 200
@@ -181,12 +181,25 @@ def test_an_unreadable_revocation_list_is_503_then_the_last_one_is_kept(client, 
     def unreadable():
         raise OperationalError("connection refused")
 
-    revocation_list._held = (None, float("-inf"))  # this process never read one
+    monkeypatch.setattr(revocation_list, "_held", (None, float("-inf")))  # none read yet
     monkeypatch.setattr(revocation_list, "_load", unreadable)
     answer = get(client, token("rv-ivy"))
     assert answer.status_code == 503 and answer["Content-Type"] == "application/problem+json"
     assert answer.json()["type"] == "urn:edn:problem:revocations-unavailable"
     assert answer["Retry-After"]
-    revocation_list._held = ({"rv-ivy": time.time() + 60}, float("-inf"))  # read before
+    # a list read before the outage: kept, and still refusing what it names
+    monkeypatch.setattr(revocation_list, "_held", ({"rv-ivy": time.time() + 60}, float("-inf")))
     assert get(client, token("rv-ivy")).status_code == 401
     assert get(client, token("rv-jon")).status_code == 200
+
+
+def test_each_service_has_its_own_queue_for_revocations_and_subscribes_with_dapr(settings):
+    from edn_core.bus.transports.celery import app_queues, queue_name
+    from edn_core.dapr_app import subscription_document
+
+    settings.EDN_BROKER_NAMESPACE, settings.EDN_SERVICES = "ns", ["orders"]
+    queues = {app: queue.name for app, queue in app_queues().items()}
+    assert queues["edn_revocations"] == "ns.edn_revocations.orders"  # its replicas share it
+    assert queues["orders"] == "ns.orders"
+    assert queue_name("edn_revocations", ["customers"]) == "ns.edn_revocations.customers"
+    assert TOPIC in {item["topic"] for item in subscription_document()}
