@@ -34,12 +34,12 @@ def _revoke_on_change(sender, instance, raw=False, using=None, update_fields=Non
     stored = sender._default_manager.using(using).filter(pk=instance.pk).values(*watched).first()
     if stored is None:  # being created
         return
-    reasons = []
+    revoked = []  # (subject, reason)
     if stored.get("is_active") and not instance.is_active:
-        reasons.append((instance.get_username(), "deactivated"))
+        revoked.append((instance.get_username(), "deactivated"))
     if stored[sender.USERNAME_FIELD] != instance.get_username():
-        reasons.append((stored[sender.USERNAME_FIELD], "renamed"))
-    _publish(reasons)
+        revoked.append((stored[sender.USERNAME_FIELD], "renamed"))  # tokens name the old one
+    _publish(revoked)
 
 
 def _revoke_on_delete(sender, instance, **kwargs):
