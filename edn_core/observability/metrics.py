@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
+from django.core.signals import setting_changed
 from prometheus_client import Counter, Histogram, disable_created_metrics
 
 __all__ = ["child", "enabled", "system"]
@@ -78,6 +79,14 @@ DEAD_LETTERS = Counter(
     "Deliveries made dead letters (invalid event, schema violation, attempts exhausted).",
     [GROUP],
 )
+
+
+def _forget_system(*, setting, **_) -> None:
+    if setting in ("EDN_BUS_TRANSPORT", "CELERY_BROKER_URL"):
+        system.cache_clear()
+
+
+setting_changed.connect(_forget_system, dispatch_uid="edn-metrics-system")
 
 
 @cache
