@@ -113,12 +113,13 @@ def test_gunicorn_refuses_to_start_a_worker_with_a_short_key(production, gunicor
     gunicorn_conf.post_worker_init(SimpleNamespace(age=2))  # serves
 
 
-def test_a_celery_worker_refuses_to_start_with_a_short_key(production, caplog):
+def test_a_celery_worker_refuses_to_start_with_a_short_key(production, caplog, monkeypatch):
     from celery.signals import worker_init
 
     from config.celery import app  # noqa: F401 (connects the project's start-up check)
     from edn_core.project.celery import CHECKS_FAILED
 
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)  # the browser tests' (async.E001)
     production.SECRET_KEY = "short"
     with pytest.raises(SystemExit) as stopped:
         worker_init.send(sender=None)
