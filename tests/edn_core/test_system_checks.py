@@ -119,7 +119,8 @@ def test_a_celery_worker_refuses_to_start_with_a_short_key(production, caplog, m
     from config.celery import app  # noqa: F401 (connects the project's start-up check)
     from edn_core.project.celery import CHECKS_FAILED
 
-    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)  # the browser tests' (async.E001)
+    # the browser tests set it, which is async.E001 in production
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
     production.SECRET_KEY = "short"
     with pytest.raises(SystemExit) as stopped:
         worker_init.send(sender=None)
