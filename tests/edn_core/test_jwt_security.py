@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 
 import jwt
 import pytest
@@ -22,26 +21,9 @@ from rest_framework_simplejwt import state
 from rest_framework_simplejwt.backends import TokenBackend
 
 from tests.conftest import bearer_token
+from tests.support.tokens import claims
 
 URL = "/api/customers"
-
-
-def claims(**changes) -> dict:
-    """What a token of this deployment carries (as simplejwt writes it), with ``changes``;
-    a change to ``None`` removes the claim."""
-    now = int(time.time())
-    payload = {
-        "token_type": "access",
-        "exp": now + 300,
-        "iat": now,
-        "jti": uuid.uuid4().hex,
-        "user_id": "7",
-        "scope": "customers:read",
-        "iss": settings.SIMPLE_JWT["ISSUER"],
-        "aud": settings.SIMPLE_JWT["AUDIENCE"],
-    }
-    payload.update(changes)
-    return {key: value for key, value in payload.items() if value is not None}
 
 
 def _b64(data: bytes) -> str:

@@ -3,7 +3,6 @@ simplejwt's dict (``{'detail': ErrorDetail(...), 'messages': [{'token_class': ..
 
 import re
 import time
-import uuid
 
 import jwt
 import pytest
@@ -11,26 +10,14 @@ from django.conf import settings
 
 from edn_core.cqrs.refusals import EXPIRED, INVALID, MISSING, refusal_detail
 from tests.conftest import bearer_token
+from tests.support.tokens import claims
 
 URL = "/api/customers"
 SENTENCE = re.compile(r"[A-Z][^{}\[\]'\"<>]*\.")  # a capital, plain words, a full stop
 
 
 def token(**changes) -> str:
-    now = int(time.time())
-    claims = {
-        "token_type": "access",
-        "exp": now + 300,
-        "iat": now,
-        "jti": uuid.uuid4().hex,
-        "user_id": "7",
-        "scope": "customers:read",
-        "iss": settings.SIMPLE_JWT["ISSUER"],
-        "aud": settings.SIMPLE_JWT["AUDIENCE"],
-        **changes,
-    }
-    claims = {key: value for key, value in claims.items() if value is not None}
-    return jwt.encode(claims, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
+    return jwt.encode(claims(**changes), settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
 
 
 def detail_of(response, status: int) -> str:
