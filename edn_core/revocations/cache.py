@@ -3,8 +3,10 @@ the ``default`` database, read again at most every ``EDN_REVOCATION_REFRESH_SECO
 
 A request meets a list read at most that long ago, so a revocation committed at ``t`` counts
 for every request from ``t + refresh`` on. A check is a clock read and a dict lookup while the
-list is fresh. When the database cannot be read, the last list is kept (and logged once per
-outage); a process that never read one refuses to decide (:class:`RevocationsUnavailable`).
+list is fresh. A refresh first reads the list's version (one row, which every change of the
+list replaces); the list itself is read again only when that changed. When the database
+cannot be read, the last list is kept (and logged once per outage); a process that never read
+one refuses to decide (:class:`RevocationsUnavailable`).
 """
 
 from __future__ import annotations
@@ -30,14 +32,19 @@ class RevocationsUnavailable(ServerSideCondition):
 
 
 class RevocationList:
-    """``load`` returns ``{subject: not-before as epoch seconds}``; ``clock`` is monotonic."""
+    """``load`` returns ``{subject: not-before as epoch seconds}``; ``version`` the list's
+    version (None: unknown, read the list); ``clock`` is monotonic."""
 
     def __init__(
-        self, load: Callable[[], dict[str, float]], clock: Callable[[], float] = time.monotonic
+        self,
+        load: Callable[[], dict[str, float]],
+        clock: Callable[[], float] = time.monotonic,
+        version: Callable[[], str | None] = lambda: None,
     ) -> None:
-        self._load, self._clock = load, clock
+        self._load, self._clock, self._version = load, clock, version
         # (entries, when read): replaced whole, so a concurrent reader sees one or the other
         self._held: tuple[dict[str, float] | None, float] = (None, -math.inf)
+        self._held_version: str | None = None
         self._failing = False
 
     def not_before(self, subject: str, refresh_seconds: float) -> float | None:
@@ -50,11 +57,13 @@ class RevocationList:
 
     def forget(self) -> None:
         """Read the list again at the next check (the last one stays, for an outage)."""
-        self._held = (self._held[0], -math.inf)
+        self._held, self._held_version = (self._held[0], -math.inf), None
 
     def _read(self, kept: dict[str, float] | None, now: float) -> dict[str, float]:
         try:
-            entries = self._load()
+            version = self._version()  # first: a change committed after it is read next time
+            unchanged = kept is not None and version is not None and version == self._held_version
+            entries = kept if unchanged else self._load()
         except DatabaseError as error:
             why = type(error).__name__  # never the driver's message: it names the host
             if kept is None:
@@ -68,7 +77,7 @@ class RevocationList:
         if self._failing:
             logger.info("revocation list readable again")
         self._failing = False
-        self._held = (entries, now)
+        self._held, self._held_version = (entries, now), version
         return entries
 
 
@@ -79,4 +88,10 @@ def _from_database() -> dict[str, float]:
     return {subject: not_before.timestamp() for subject, not_before in rows}
 
 
-revocation_list = RevocationList(_from_database)
+def _version() -> str | None:
+    from edn_core.revocations.models import ListVersion
+
+    return ListVersion.current()
+
+
+revocation_list = RevocationList(_from_database, version=_version)

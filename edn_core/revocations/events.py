@@ -14,7 +14,7 @@ from edn_core.conf import edn_settings
 from edn_core.events import IntegrationEvent, sends
 from edn_core.revocations import APP, TOPIC
 from edn_core.revocations.cache import revocation_list
-from edn_core.revocations.models import Revocation
+from edn_core.revocations.models import ListVersion, Revocation
 
 __all__ = ["record_revocations", "revoke"]
 
@@ -59,4 +59,5 @@ def record_revocations(events: list[IntegrationEvent]) -> None:
     Revocation.objects.bulk_create(changed)
     retention = timedelta(days=edn_settings().revocations.retention_days)
     Revocation.objects.filter(not_before__lt=timezone.now() - retention).delete()
+    ListVersion.bump()
     revocation_list.forget()  # this process reads it again at its next request

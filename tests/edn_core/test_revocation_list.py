@@ -91,3 +91,48 @@ def test_without_any_list_read_it_refuses_to_decide(clock, table):
         revoked.not_before("ann", 0.5)
     table.down = False
     assert revoked.not_before("ann", 0.5) is None  # asked again at once: nothing to fall back on
+
+
+class Versioned(Table):
+    """A table with the version row every change of the list replaces."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.token: str | None = "v1"
+
+    def version(self) -> str | None:
+        if self.down:
+            raise OperationalError("connection refused")
+        return self.token
+
+
+def test_a_refresh_reads_the_list_again_only_when_its_version_changed(clock):
+    table = Versioned()
+    revoked = RevocationList(table, clock, version=table.version)
+    revoked.not_before("ann", 0.5)
+    for step in (1, 2, 3):  # refreshes: the version read, the list not
+        clock.now = 100.0 + step
+        assert revoked.not_before("ann", 0.5) is None
+    assert table.reads == 1
+    table.rows["ann"], table.token = 42.0, "v2"  # a change commits list and version together
+    clock.now = 104.0
+    assert revoked.not_before("ann", 0.5) == 42.0 and table.reads == 2
+
+
+def test_without_a_version_row_every_refresh_reads_the_list(clock):
+    table = Versioned()
+    table.token = None  # not written yet (or emptied)
+    revoked = RevocationList(table, clock, version=table.version)
+    for step in (0, 1, 2):
+        clock.now = 100.0 + step
+        revoked.not_before("ann", 0.5)
+    assert table.reads == 3
+
+
+def test_forget_reads_the_list_again_even_at_the_same_version(clock):
+    table = Versioned()
+    revoked = RevocationList(table, clock, version=table.version)
+    revoked.not_before("ann", 0.5)
+    table.rows["ann"] = 9.0  # a rolled-back test's list, say, at the version held
+    revoked.forget()
+    assert revoked.not_before("ann", 0.5) == 9.0 and table.reads == 2

@@ -203,3 +203,18 @@ def test_each_service_has_its_own_queue_for_revocations_and_subscribes_with_dapr
     assert queues["orders"] == "ns.orders"
     assert queue_name("edn_revocations", ["customers"]) == "ns.edn_revocations.customers"
     assert TOPIC in {item["topic"] for item in subscription_document()}
+
+
+def test_handling_a_revocation_replaces_the_lists_version():
+    """Other processes read the version row each refresh and the list only when it changed
+    (tests/edn_core/test_revocation_list.py): a handled revocation must replace it."""
+    from edn_core.revocations.models import ListVersion
+
+    before = ListVersion.current()
+    with transaction.atomic():
+        event = revoke("rv-ver", reason="test")
+    deliver(event.to_json())
+    after = ListVersion.current()
+    assert after is not None and after != before
+    deliver(event.to_json())  # redelivered: the inbox skips it, the version stays
+    assert ListVersion.current() == after
