@@ -1,6 +1,7 @@
 """Services as separate OS processes, each with its own PostgreSQL databases, events over a
-real broker (RabbitMQ, then Redis): the address-changed flow across processes, then a token
-revoked on one service and refused by the other.
+real broker (RabbitMQ, then Redis): the admin styled (its static files served with DEBUG off),
+the address-changed flow across processes, then a token revoked on one service and refused by
+the other.
 
 registry: gunicorn hosting schema_registry
 customers: gunicorn + edn_relay (publishes v1.CustomerAddressUpdated through the broker)
@@ -41,6 +42,13 @@ def test_address_change_crosses_process_and_database_boundaries(broker_url, tmp_
         auth = {"Authorization": f"Bearer {token}"}
         customers = httpx.Client(base_url=deployment.url("customers"), headers=auth, timeout=10)
         orders = httpx.Client(base_url=deployment.url("orders"), headers=auth, timeout=10)
+
+        # the admin is styled: the stylesheet its login page links, served by WhiteNoise
+        login = httpx.get(f"{deployment.url('customers')}/admin/login/", timeout=10)
+        assert login.status_code == 200 and '"/static/admin/css/base.css"' in login.text
+        css = customers.get("/static/admin/css/base.css")
+        assert css.status_code == 200, css.text
+        assert css.headers["content-type"].startswith("text/css") and "body" in css.text
 
         address = {
             "street": "1 Old Road",

@@ -24,9 +24,13 @@ def render_procfile(found: list[Service]) -> str:
         "# service that publishes or handles events, a worker per service that handles them, a "
         "streams",
         "# process per service that declares stream processors (they share partitions with "
-        "leases).",
+        "leases),",
+        "# and one cleanup process deleting old bus rows of every service that moves events, "
+        "hourly",
+        "# (Kubernetes' CronJob <service>-cleanup).",
     ]
-    for service in sorted(found, key=lambda s: s.label != "schema_registry"):
+    ordered = sorted(found, key=lambda s: s.label != "schema_registry")
+    for service in ordered:
         run = f"deploy/local/service {service.name}"
         lines.append(f"{service.name}: {run} {web}")
         if service.uses_bus:
@@ -39,6 +43,9 @@ def render_procfile(found: list[Service]) -> str:
             )
         if service.runs_streams:
             lines.append(f"{service.name}-streams: {run} python manage.py edn_streams run --all")
+    movers = [service.name for service in ordered if service.uses_bus]
+    if movers:  # deploy/local/cleanup runs `edn_outbox --cleanup` as each of them, in turn
+        lines.append(f"cleanup: deploy/local/cleanup {' '.join(movers)}")
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,9 @@
 the committed files agree with the code, and any drift is reported."""
 
 import dataclasses
+import os
 import shutil
+import subprocess
 
 import pytest
 from django.conf import settings
@@ -10,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from edn_core import wiring
+from tests.support.processes import wait_for
 
 
 def test_the_committed_files_agree_with_the_code():
@@ -123,3 +126,34 @@ def test_a_service_that_declares_stream_processors_gets_a_streams_process(
         "# billing.totals.\n"
     ) in kustomization
     assert "../../roles/streams" not in files["deploy/k8s/services/customers/kustomization.yaml"]
+
+
+def test_the_local_topology_cleans_the_bus_as_the_cronjob_does(tmp_path):
+    """One `cleanup` process runs the CronJob's command as every service that moves events,
+    round after round; a failed run is reported and the next service still cleaned; SIGTERM
+    (honcho stopping) ends it."""
+    files = wiring.generated_files()
+    command = "args: [python, manage.py, edn_outbox, --cleanup]"
+    assert command in files["deploy/k8s/roles/events/cleanup.yaml"]
+    (line,) = [p for p in files["deploy/local/Procfile"].splitlines() if p.startswith("cleanup:")]
+    movers = sorted(s.name for s in wiring.services() if s.uses_bus)
+    assert line.split()[1] == "deploy/local/cleanup" and sorted(line.split()[2:]) == movers
+    wiring.write(tmp_path)
+    calls = tmp_path / "calls"
+    fake = tmp_path / "deploy/local/service"  # records what it is asked to run as which service
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n[ "$1" != orders ]\n')
+    env = {"PATH": os.environ["PATH"], "EDN_CLEANUP_SECONDS": "0.05"}
+    cleanup = subprocess.Popen(
+        [tmp_path / "deploy/local/cleanup", "orders", "customers"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: calls.exists() and len(calls.read_text().splitlines()) >= 4, 60, "rounds")
+    finally:
+        cleanup.terminate()
+        assert cleanup.wait(timeout=60) == 0
+    run = "python manage.py edn_outbox --cleanup"
+    assert calls.read_text().splitlines()[:4] == [f"orders {run}", f"customers {run}"] * 2
+    assert "cleanup of orders failed (exit 1); next round in 0.05s" in cleanup.stderr.read()

@@ -4,11 +4,14 @@ the benchmarks that run services (bench/e2e.py, bench/sagas_processes.py)."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +49,7 @@ GUNICORN = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
 READY_TIMEOUT_S = 180.0  # a loaded machine starts slowly: the deadline fails only a stuck start
 # the caller's own settings of these never reach a service: each gets its own
 OWN_VARIABLES = ("DJANGO_", "EDN_", "CELERY_", "GUNICORN_")
+_static: list[Path] = []  # the static files, once collected in this run (a test session)
 
 
 class Deployment:
@@ -168,12 +172,35 @@ class Deployment:
         return self.serve_all(service, timeout=timeout)[0]
 
     def serve_all(self, *services: str, timeout: float = READY_TIMEOUT_S) -> list[Service]:
-        """:meth:`serve` for each of ``services``, all started before the first is waited for."""
+        """:meth:`serve` for each of ``services``, all started before the first is waited for.
+        Each serves the static files (WhiteNoise, DEBUG off) from its data directory."""
+        for service in services:
+            served = self.logs / service / "static"  # STATIC_ROOT: EDN_DATA_DIR/static
+            if not served.exists():
+                served.parent.mkdir(parents=True, exist_ok=True)
+                served.symlink_to(self.collected_static(), target_is_directory=True)
         webs = [self.start(service, "web", *GUNICORN) for service in services]
         for service, web in zip(services, webs, strict=True):
             ready = f"{self.url(service)}/readyz"
             web.wait_ready(lambda r=ready: http_ok(r), timeout, f"{ready}; see {self.logs}")
         return webs
+
+    def collected_static(self) -> Path:
+        """The static files, collected once per run as ``deploy/local/setup`` collects them:
+        ``collectstatic`` in a process hosting every app (a service installs only its own)."""
+        if not _static:
+            root = Path(tempfile.mkdtemp(prefix="edn-static-"))
+            atexit.register(shutil.rmtree, root, ignore_errors=True)
+            env = {**self.env(next(iter(self.services))), "EDN_SERVICES": "all"}
+            env["EDN_DATA_DIR"] = str(root)
+            command = [PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"]
+            done = subprocess.run(
+                command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"collectstatic failed:\n{done.stderr[-3000:]}")
+            _static.append(root / "static")
+        return _static[0]
 
     def relay_listening(self, service: str) -> bool:
         """Whether a relay of the service LISTENs for outbox commits (so a commit wakes it)."""
