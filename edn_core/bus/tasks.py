@@ -1,4 +1,6 @@
-"""Celery tasks for the bus: run them from beat (see config/celery.py)."""
+"""Celery tasks for the bus, in the beat schedule of the settings (``CELERY_BEAT_SCHEDULE``,
+edn_core/project/settings_bus.py). No deployment runs beat: ``edn_relay`` and
+``edn_outbox --cleanup`` do this work (docs/event-bus.md, "Operating")."""
 
 from celery import shared_task
 
