@@ -61,9 +61,9 @@ def test_the_admin_pages_work_under_their_policy(live_server, page, api):
     page.click("input[value=Register]")
     page.locator("ul.messagelist").wait_for()
     page.click("text=Compare versions")
-    page.locator("table.diff").wait_for()
-    added = page.locator("table.diff .diff_add").first
-    assert added.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(204, 255, 204)"
+    page.locator("#schema-diff").wait_for()
+    added = page.locator("#schema-diff tr.sr-added td.sr-new").first  # styled by a static file
+    assert added.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(230, 255, 236)"
     assert violations(page) == []
 
 
