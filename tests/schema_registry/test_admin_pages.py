@@ -100,6 +100,11 @@ def test_check_lists_the_reasons_of_an_incompatible_document_and_registers_nothi
     assert SchemaVersion.objects.filter(subject=subject).count() == 2
 
 
+def test_checking_needs_add_schemaversion_as_registering_does(subject):
+    reader = staff_client("schema_registry.view_subject", "schema_registry.view_schemaversion")
+    assert check(reader, subject, V2).status_code == 403
+
+
 def test_check_of_a_registered_document_says_which_version_it_is(subject, keeper):
     body = check(keeper, subject, V1).content.decode()
     assert "Identical to version 1: registering it adds no version." in body
