@@ -1,101 +1,158 @@
-"""Saga state in Django admin: a list filtered by state, type and age; a detail page with the
-step timeline; actions to retry a failed compensation and to cancel a stuck saga. Both need
-``sagas.change_sagarecord`` (they change the saga's state); the rows stay read-only."""
+"""Saga state in Django admin, as an operator looks for it.
+
+The list shows each saga's short id, type, key (the order id of a create-order saga), state,
+the step it is at while it runs or waits for an operator (none once it finished) and when it
+last changed; it filters by state, by "stuck" (running and unchanged for over 5, 15 or 60
+minutes) and by type, and searches order ids, saga ids and the saga's data. The detail page
+shows the timeline in the order things ran (:mod:`sagas.admin_timeline`).
+
+"Retry the failed compensation" and "Cancel" need ``sagas.change_sagarecord`` (they change
+the saga's state); the rows stay read-only.
+"""
 
 import json
 from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
+from django.utils.timesince import timesince
 
-from edn_core.admin import ReadOnlyAdminMixin
+from edn_core.admin import (
+    ADMIN_CSS,
+    ReadOnlyAdminMixin,
+    ago,
+    badge,
+    duration,
+    local_time,
+    short_id,
+)
 from edn_core.bus.admin import register_bus_admin
 from edn_core.cqrs import send
 from sagas import commands
-from sagas.api import with_durations
+from sagas.admin_timeline import timeline
 from sagas.models import SagaRecord
+from sagas.states import WAITING, SagaState
 
-TIMELINE_HEAD = (
-    "<tr><th>step</th><th>phase</th><th>state</th><th>started</th><th>ended</th>"
-    "<th>duration</th><th>messages</th></tr>"
-)
-AGES = {"1m": timedelta(minutes=1), "10m": timedelta(minutes=10), "1h": timedelta(hours=1),
-        "1d": timedelta(days=1)}  # fmt: skip
+TONES = {
+    SagaState.EXECUTED: "ok",
+    SagaState.EXECUTING: "busy",
+    SagaState.COMPENSATING: "undo",
+    SagaState.COMPENSATED: "undo",
+    SagaState.NEEDS_ATTENTION: "bad",
+}
+STUCK_MINUTES = (5, 15, 60)
 
 
-class AgeFilter(admin.SimpleListFilter):
-    title, parameter_name = "age", "older_than"
+class StuckFilter(admin.SimpleListFilter):
+    """Running sagas (executing or compensating) whose state has not changed for a while:
+    waiting for a reply that may not come. Cancel one to make it compensate."""
+
+    title, parameter_name = "stuck (running, unchanged)", "stuck_for"
 
     def lookups(self, request, model_admin):
-        return [(code, f"older than {code}") for code in AGES]
+        return [(str(minutes), f"for over {minutes} minutes") for minutes in STUCK_MINUTES]
 
     def queryset(self, request, queryset):
-        age = AGES.get(self.value() or "")
-        return queryset.filter(created_at__lte=timezone.now() - age) if age else queryset
-
-
-def _phase_row(step: str, kind: str, phase: dict):
-    messages_ = [*phase["sent"], *phase["received"]]
-    payloads = format_html_join(
-        "", '<details><summary>{} {}{}</summary><pre style="white-space:pre-wrap;'
-        'word-break:break-all;max-width:40em">{}</pre></details>',
-        ((("sent" if m in phase["sent"] else "received"), m["topic"],
-          " (ignored: late)" if m.get("ignored") else "", json.dumps(m["data"], indent=2))
-         for m in messages_),
-    )  # fmt: skip
-    duration = "" if phase["durationMs"] is None else f"{phase['durationMs']:.1f} ms"
-    return format_html(
-        '<tr class="saga-phase saga-{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
-        "<td>{}</td><td>{}</td><td>{}</td></tr>",
-        phase["state"].lower(), step, kind, phase["state"], phase["startedAt"] or "",
-        phase["endedAt"] or "", duration, payloads,
-    )  # fmt: skip
+        if self.value() not in {str(minutes) for minutes in STUCK_MINUTES}:
+            return queryset
+        unchanged_since = timezone.now() - timedelta(minutes=int(self.value()))
+        running = [state.value for state in WAITING]
+        return queryset.filter(state__in=running, updated_at__lt=unchanged_since)
 
 
 @admin.register(SagaRecord)
 class SagaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "id",
-        "saga_type",
-        "key",
-        "state",
-        "current_step_name",
-        "created_at",
-        "updated_at",
+    list_display = ("saga", "saga_type", "saga_key", "state_badge", "step_now", "changed")
+    list_filter = ("state", StuckFilter, "saga_type")
+    search_fields = ("id", "key", "data")
+    search_help_text = (
+        "An order id or its first characters (as the list shows them), a saga id, or any "
+        "value in the saga's data, such as a customer id."
     )
-    list_filter = ("state", "saga_type", AgeFilter)
-    search_fields = ("id", "key")
     date_hierarchy = "created_at"
-    fields = ("id", "saga_type", "key", "state", "current_step_name", "reason", "deadline",
-              "version", "created_at", "updated_at", "timeline", "saga_data")  # fmt: skip
-    readonly_fields = fields
+    summary = [
+        ("saga_full_id", "saga_type"),
+        ("saga_full_key", "state_badge", "step_now"),
+        "reason",
+        ("started", "changed_at", "took", "deadline_at"),
+    ]
+    fieldsets = [(None, {"fields": summary})]
+    readonly_fields = [name for row in summary for name in ([row] if isinstance(row, str) else row)]
     actions = ["retry_compensation", "cancel_saga"]
 
+    class Media:
+        css = {"all": [ADMIN_CSS, "sagas/admin.css"]}
+
+    @admin.display(description="saga", ordering="id")
+    def saga(self, obj):
+        return short_id(obj.pk)
+
+    @admin.display(description="saga id")
+    def saga_full_id(self, obj):
+        return format_html('<span class="edn-id">{}</span>', obj.pk)
+
+    @admin.display(description="key", ordering="key")
+    def saga_key(self, obj):
+        return short_id(obj.key)
+
+    @admin.display(description="key (e.g. the order id)")
+    def saga_full_key(self, obj):
+        return format_html('<span class="edn-id">{}</span>', obj.key)
+
+    @admin.display(description="state", ordering="state")
+    def state_badge(self, obj):
+        return badge(obj.state, TONES.get(obj.state, "idle"))
+
     @admin.display(description="current step")
-    def current_step_name(self, obj):
-        return obj.current_step_name
+    def step_now(self, obj):
+        """The step a running saga waits on, or the one that needs an operator; none once the
+        saga finished (executed or compensated)."""
+        name = obj.current_step_name
+        if obj.state == SagaState.EXECUTING:
+            return name
+        if obj.state == SagaState.COMPENSATING:
+            return f"{name} (compensating)"
+        if obj.state == SagaState.NEEDS_ATTENTION and name:
+            kind = "compensation" if self._compensation_failed(obj) else "action"
+            return f"{name} ({kind} failed)"
+        return self.get_empty_value_display()
 
-    @admin.display(description="data")
-    def saga_data(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2))
+    @admin.display(description="changed", ordering="updated_at")
+    def changed(self, obj):
+        return ago(obj.updated_at)
 
-    @admin.display(description="step timeline")
-    def timeline(self, obj):
-        rows = [
-            _phase_row(step["name"], kind, step[kind])
-            for step in with_durations(obj.steps)
-            for kind in ("action", "compensation")
-            if step[kind]["state"] != "NotStarted"
-        ]
-        head = mark_safe(TIMELINE_HEAD)  # a constant: no user data in it
-        return format_html(
-            '<div style="overflow-x:auto;max-width:100%">'
-            '<table class="saga-timeline">{}{}</table></div>',
-            head,
-            format_html_join("", "{}", ((row,) for row in rows)),
-        )
+    @admin.display(description="started")
+    def started(self, obj):
+        return local_time(obj.created_at)
+
+    @admin.display(description="last change")
+    def changed_at(self, obj):
+        return format_html("{} ({})", local_time(obj.updated_at), ago(obj.updated_at))
+
+    @admin.display(description="took")
+    def took(self, obj):
+        if obj.state in WAITING:
+            return f"running for {timesince(obj.created_at, depth=2)}"
+        return duration((obj.updated_at - obj.created_at).total_seconds() * 1000)
+
+    @admin.display(description="deadline")
+    def deadline_at(self, obj):
+        return local_time(obj.deadline) or self.get_empty_value_display()
+
+    @staticmethod
+    def _compensation_failed(obj) -> bool:
+        step = obj.steps[obj.current_step]
+        return step["compensation"]["state"] in {"Failed", "TimedOut"}
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(
+                saga_timeline=timeline(obj.steps),
+                saga_data=json.dumps(obj.data, indent=2, ensure_ascii=False),
+                time_zone=timezone.get_current_timezone_name(),
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.action(description="Retry the failed compensation", permissions=["operate"])
     def retry_compensation(self, request, queryset):

@@ -66,7 +66,8 @@ class InboxEntryBase(models.Model):
 
 
 class FailedDeliveryBase(models.Model):
-    """A delivery whose handler failed: retried with backoff, then a dead letter."""
+    """A delivery whose handler failed (a dead letter): retried with backoff while attempts
+    remain, then ``dead`` until replayed."""
 
     RETRYING, DEAD, RESOLVED = "retrying", "dead", "resolved"
     STATUSES = [(RETRYING, "retrying"), (DEAD, "dead letter"), (RESOLVED, "resolved")]
@@ -85,7 +86,7 @@ class FailedDeliveryBase(models.Model):
 
     class Meta:
         abstract = True
-        verbose_name_plural = "failed deliveries"
+        verbose_name, verbose_name_plural = "dead letter", "dead letters"
         constraints = [
             models.UniqueConstraint(
                 fields=["consumer", "event_id"], name="%(app_label)s_failed_delivery_once"

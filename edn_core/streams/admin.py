@@ -1,6 +1,10 @@
 """Admin for an app's stream processors: dead letters (with replay), positions, late records
 and window results, all read-only (the runtime writes them). "Replay" needs the dead letters'
-change permission (``<app>.change_<dead letter model>``): it changes their state."""
+change permission (``<app>.change_<dead letter model>``): it changes their state.
+
+A processor's dead letter is named and kept as the bus's are (:mod:`edn_core.bus.admin`): an
+entry it could not process, *retrying* while attempts remain, then *dead letter* until a
+replay went through (*resolved*)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from collections import Counter
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from edn_core.admin import ReadOnlyAdminMixin
+from edn_core.admin import ADMIN_CSS, ReadOnlyAdminMixin, ago, badge, local_time
 from edn_core.bus.stores import find_model
 from edn_core.streams.runtime_models import (
     ProcessorDeadLetterBase,
@@ -29,11 +33,20 @@ __all__ = [
 ]
 
 
+TONES = {"retrying": "busy", "dead": "bad", "replay": "busy", "resolved": "ok"}
+
+
 def _pretty(value) -> str:
-    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, default=str))
+    shown = json.dumps(value, indent=2, default=str, ensure_ascii=False)
+    return format_html('<pre class="edn-json">{}</pre>', shown)
 
 
-class DeadLetterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ProcessorTableAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    class Media:
+        css = {"all": [ADMIN_CSS]}
+
+
+class DeadLetterAdmin(ProcessorTableAdmin):
     """Entries a processor could not process; "Replay" runs them again (after a fix)."""
 
     deletable = True  # an operator may prune resolved ones
@@ -42,16 +55,38 @@ class DeadLetterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "stream",
         "partition",
         "offset",
-        "status",
+        "state",
         "attempts",
-        "next_attempt_at",
         "short_error",
-        "updated_at",
+        "changed",
     )
     list_filter = ("status", "processor", "stream")
     search_fields = ("key", "error")
-    readonly_fields = ("pretty_value", "error")
+    fields = ("processor", "stream", ("partition", "offset", "key"),
+              ("state", "attempts", "next_attempt"), ("appended", "changed"), "error_text",
+              "pretty_value", "headers")  # fmt: skip
+    readonly_fields = ("state", "next_attempt", "appended", "changed", "error_text", "pretty_value")
     actions = ["replay"]
+
+    @admin.display(description="status", ordering="status")
+    def state(self, obj):
+        return badge(obj.get_status_display(), TONES.get(obj.status, "idle"))
+
+    @admin.display(description="next attempt")
+    def next_attempt(self, obj):
+        return local_time(obj.next_attempt_at) or "none"
+
+    @admin.display(description="appended to the stream")
+    def appended(self, obj):
+        return local_time(obj.appended_at)
+
+    @admin.display(description="changed", ordering="updated_at")
+    def changed(self, obj):
+        return ago(obj.updated_at)
+
+    @admin.display(description="error")
+    def error_text(self, obj):
+        return format_html('<pre class="edn-json">{}</pre>', obj.error)
 
     @admin.display(description="error")
     def short_error(self, obj) -> str:
@@ -78,16 +113,17 @@ class DeadLetterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"replay: {summary or 'nothing selected'}", level)
 
 
-class PositionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PositionAdmin(ProcessorTableAdmin):
     list_display = ("processor", "partition", "offset", "stream_time", "late", "updated_at")
     list_filter = ("processor",)
 
 
-class LateRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LateRecordAdmin(ProcessorTableAdmin):
     deletable = True
     list_display = ("processor", "partition", "offset", "key", "time", "stream_time", "recorded_at")
     list_filter = ("processor",)
     search_fields = ("key",)
+    exclude = ("value",)  # shown once, indented, as pretty_value
     readonly_fields = ("pretty_value",)
 
     @admin.display(description="value")
@@ -95,7 +131,7 @@ class LateRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return _pretty(obj.value)
 
 
-class WindowResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WindowResultAdmin(ProcessorTableAdmin):
     list_display = ("processor", "key", "start", "end", "final", "partition", "updated_at")
     list_filter = ("processor", "final")
     search_fields = ("key",)

@@ -1,6 +1,6 @@
 """The Content-Security-Policy headers let the pages work, in a real browser: the admin pages
-(with the saga timeline's and the schema diff's inline styles) and the Swagger UI page load
-without a single policy violation.
+(with the saga timeline's style sheets and the schema diff's inline styles) and the Swagger UI
+page load without a single policy violation.
 
 The Swagger UI page loads its files from this server (drf-spectacular-sidecar's static files),
 its start-up script included: a request for any other origin fails the test.
@@ -55,7 +55,7 @@ def test_the_admin_pages_work_under_their_policy(live_server, page, api):
     page.locator("table.saga-timeline").wait_for()
     page.locator("table.saga-timeline summary").first.click()
     pre = page.locator("table.saga-timeline pre").first
-    assert pre.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"  # inline style
+    assert pre.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"  # edn_core/admin.css
     page.goto(f"{live_server.url}/admin/schema_registry/subject/{subject.pk}/register/")
     page.fill("#id_document", json.dumps(evolved))
     page.click("input[value=Register]")
