@@ -117,10 +117,8 @@ def pair_verdict(mode: str, older: tuple[int, dict], newer: tuple[int, dict]) ->
     """Whether version ``newer`` may follow version ``older`` (each ``(number, document)``)
     under ``mode``, compared with that one version (transitive or not)."""
     (old_number, old_doc), (new_number, new_doc) = older, newer
-    found = domain.incompatibilities("", mode, new_doc, [old_doc])
-    # The checker numbers the versions it is given from 1; here it was given one.
-    label = f" vs version {old_number}: "
-    reasons = [r.message.replace(" vs version 1: ", label, 1) for r in found]
+    found = domain.incompatibilities("", mode, new_doc, [old_doc], [old_number])
+    reasons = [r.message for r in found]
     word = "incompatible" if reasons else "compatible"
     summary = f"Version {new_number} is {word} with version {old_number} under {mode}"
     return Verdict(not reasons, reasons, f"{summary} ({meaning(mode)}).")

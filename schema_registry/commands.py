@@ -62,7 +62,13 @@ def register_schema(cmd: RegisterSchema) -> RegisteredSchema:
         if same is not None:
             return RegisteredSchema(subject.name, same.version, same.schema_id, document)
         mode = subject.compatibility or global_compatibility()
-        domain.ensure_compatible(subject.name, mode, document, [v.schema.document for v in history])
+        domain.ensure_compatible(
+            subject.name,
+            mode,
+            document,
+            [v.schema.document for v in history],
+            [v.version for v in history],
+        )
         schema, _ = Schema.objects.get_or_create(
             fingerprint=domain.fingerprint(document), defaults={"document": document}
         )

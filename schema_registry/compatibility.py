@@ -142,14 +142,17 @@ _DIRECTIONS = {
 _TRANSITIVE = {Mode.BACKWARD_TRANSITIVE, Mode.FORWARD_TRANSITIVE, Mode.FULL_TRANSITIVE}
 
 
-def check(new: dict, existing: list[dict], mode: Mode) -> list[Incompatibility]:
+def check(
+    new: dict, existing: list[dict], mode: Mode, numbers: list[int] | None = None
+) -> list[Incompatibility]:
     """Why ``new`` may not follow ``existing`` (registered versions, oldest first) under ``mode``.
 
     An empty list means compatible. Non-transitive modes compare with ``existing[-1]`` only,
-    transitive ones with every version; messages say which version ("version 1" is the oldest).
+    transitive ones with every version; messages say which version: its number in ``numbers``
+    (the registered version numbers of ``existing``), or its place counted from 1.
     """
     mode = Mode(mode)
-    versions = list(enumerate(existing, start=1))
+    versions = list(zip(numbers or range(1, len(existing) + 1), existing, strict=True))
     if mode not in _TRANSITIVE:
         versions = versions[-1:]
     found: list[Incompatibility] = []

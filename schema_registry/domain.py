@@ -132,12 +132,17 @@ def ensure_valid(document: object, limits: Limits) -> dict:
     return document
 
 
-def incompatibilities(subject: str, mode: str, new: dict, history: list[dict]) -> list:
-    """Return why ``new`` breaks ``mode`` against ``history`` (oldest first); [] if it does not."""
-    return check(new, history, Mode(mode))
+def incompatibilities(
+    subject: str, mode: str, new: dict, history: list[dict], numbers: list[int] | None = None
+) -> list:
+    """Return why ``new`` breaks ``mode`` against ``history`` (oldest first; ``numbers``: their
+    version numbers); [] if it does not."""
+    return check(new, history, Mode(mode), numbers)
 
 
-def ensure_compatible(subject: str, mode: str, new: dict, history: list[dict]) -> None:
-    reasons = incompatibilities(subject, mode, new, history)
+def ensure_compatible(
+    subject: str, mode: str, new: dict, history: list[dict], numbers: list[int] | None = None
+) -> None:
+    reasons = incompatibilities(subject, mode, new, history, numbers)
     if reasons:
         raise IncompatibleSchema(subject, mode, reasons)

@@ -91,10 +91,13 @@ def check_compatibility(name: str, document: dict, version: int | None = None) -
     """Return why ``document`` breaks the subject's mode ([] = it does not): against the
     versions registering it would check, or against ``version`` alone."""
     if version is not None:
-        history = [get_version(name, version).document]
+        found = get_version(name, version)
+        history, numbers = [found.document], [found.version]
     elif (live := Subject.objects.filter(name=name, deleted=False).first()) is None:
         return []  # like Confluent: a subject without history accepts any valid schema
     else:
-        history = [v.schema.document for v in live_versions(live)]
+        versions = live_versions(live)
+        history, numbers = [v.schema.document for v in versions], [v.version for v in versions]
     mode = compatibility_of(name)
-    return [r.message for r in domain.incompatibilities(name, mode, document, history)]
+    reasons = domain.incompatibilities(name, mode, document, history, numbers)
+    return [r.message for r in reasons]

@@ -107,6 +107,21 @@ def test_compatibility_endpoint_registers_nothing(api):
     assert api.get(f"{BASE}/subjects/v1.Thing/versions").json() == [1]
 
 
+def test_compatibility_messages_name_the_registered_version_compared(api):
+    """Against version 2, or after version 1 was deleted, a message names the version's own
+    number, not its place in the list the checker was given."""
+    register(api, "v1.Thing", V1)
+    register(api, "v1.Thing", V2_OPTIONAL)
+    url = f"{BASE}/compatibility/subjects/v1.Thing/versions"
+    against_2 = api.post(f"{url}/2", {"schema": json.dumps(V3_REQUIRED)}, format="json").json()
+    assert against_2["messages"] and all("vs version 2:" in m for m in against_2["messages"])
+    assert api.delete(f"{BASE}/subjects/v1.Thing/versions/1").status_code == 200
+    against_all = api.post(url, {"schema": json.dumps(V3_REQUIRED)}, format="json").json()
+    assert against_all["messages"] and all("vs version 2:" in m for m in against_all["messages"])
+    refused = register(api, "v1.Thing", V3_REQUIRED)
+    assert refused.status_code == 409 and "vs version 2:" in refused.json()["message"]
+
+
 def test_config_per_subject_and_global(api):
     both = {"compatibilityLevel": "BACKWARD", "compatibility": "BACKWARD"}
     assert api.get(f"{BASE}/config").json() == both
