@@ -11,9 +11,21 @@ from edn_core.cqrs.dto import (
     StrictSerializer,
     optional_fields,
 )
+from edn_core.cqrs.openapi import field_examples
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
 
+# The examples of the document: Ada Lovelace of the demo data (customers/demo.py)
+ADDRESS = field_examples(
+    street="12 St James's Square",
+    city="London",
+    state="London",
+    country="UK",
+    postalCode="SW1Y 4JH",
+)
+CUSTOMER = field_examples(firstName="Ada", lastName="Lovelace", creditLimit="100.00")
 
+
+@ADDRESS
 class CustomerAddressIn(StrictSerializer):
     street = StrictCharField(max_length=200)
     city = StrictCharField(max_length=100)
@@ -22,6 +34,7 @@ class CustomerAddressIn(StrictSerializer):
     postalCode = StrictCharField(source="postal_code", max_length=20)
 
 
+@CUSTOMER
 class CustomerIn(StrictSerializer):
     firstName = StrictCharField(source="first_name", max_length=NAME_MAX)
     lastName = StrictCharField(source="last_name", max_length=NAME_MAX)
@@ -34,6 +47,7 @@ class CustomerIn(StrictSerializer):
 CustomerChanges = optional_fields(CustomerIn, "CustomerChanges")
 
 
+@ADDRESS
 class CustomerAddressOut(serializers.Serializer):
     street = serializers.CharField()
     city = serializers.CharField()
@@ -42,6 +56,8 @@ class CustomerAddressOut(serializers.Serializer):
     postalCode = serializers.CharField(source="postal_code")
 
 
+@CUSTOMER
+@field_examples(id="2b7c1c64-3f43-4c55-9a0f-1f6d3b2a9c01", creditAvailable="77.50")
 class CustomerOut(serializers.Serializer):
     id = serializers.UUIDField()
     firstName = serializers.CharField(source="first_name")

@@ -4,11 +4,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 
 from edn_core.cqrs.dto import StrictCharField, StrictIntegerField, StrictSerializer
+from edn_core.cqrs.openapi import field_examples
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
 from inventory import commands, queries
 from inventory.domain import DESCRIPTION_MAX
 
 
+# The examples of the document: the Widget of the demo data (inventory/demo.py)
+@field_examples(description="Widget", amountAvailable=9)
 class ProductIn(StrictSerializer):
     description = StrictCharField(max_length=DESCRIPTION_MAX)
     amountAvailable = StrictIntegerField(
@@ -16,6 +19,7 @@ class ProductIn(StrictSerializer):
     )
 
 
+@field_examples(id="8a0e3b9c-6c5e-4b7a-9f55-2f0f7c1d1a01", description="Widget", amountAvailable=6)
 class ProductOut(serializers.Serializer):
     id = serializers.UUIDField()
     description = serializers.CharField()

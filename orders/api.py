@@ -1,6 +1,6 @@
 """HTTP side of orders: input/output DTOs, the command viewset and the query viewset."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 
@@ -13,12 +13,30 @@ from edn_core.cqrs.dto import (
     StrictUUIDField,
     UniqueItemsListField,
 )
-from edn_core.cqrs.openapi import wrong_state
+from edn_core.cqrs.openapi import field_examples, wrong_state
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
 from orders import commands, queries
+from orders.api_history import PAGING, OrderAt, OrderEventOut, OrderEventPage
 from orders.domain import OrderState
 
+# The examples of the document: Ada Lovelace of the demo data orders 3 Widgets at 7.50
+ADDRESS = field_examples(
+    street="12 St James's Square",
+    city="London",
+    state="London",
+    country="UK",
+    postalCode="SW1Y 4JH",
+)
+LINE = field_examples(
+    productId="8a0e3b9c-6c5e-4b7a-9f55-2f0f7c1d1a01",
+    productName="Widget",
+    productPrice="7.50",
+    quantity=3,
+)
+ORDER = field_examples(customerId="2b7c1c64-3f43-4c55-9a0f-1f6d3b2a9c01")
 
+
+@ADDRESS
 class OrderAddressIn(StrictSerializer):
     street = StrictCharField(max_length=200)
     city = StrictCharField(max_length=100)
@@ -27,15 +45,25 @@ class OrderAddressIn(StrictSerializer):
     postalCode = StrictCharField(source="postal_code", max_length=20)
 
 
+@LINE
 class OrderItemIn(StrictSerializer):
     productId = StrictUUIDField(source="product_id")
-    productName = StrictCharField(source="product_name", max_length=200)
+    # Products carry no price (inventory keeps stock only): the client states the name and
+    # the unit price it sold the line at, and the order keeps them as sent.
+    productName = StrictCharField(
+        source="product_name", max_length=200, help_text="As the customer saw it; kept as sent."
+    )
     productPrice = StrictDecimalField(
-        source="product_price", max_digits=12, decimal_places=2, min_value=0
+        source="product_price",
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        help_text="The unit price agreed with the customer; no service checks it.",
     )
     quantity = StrictIntegerField(min_value=1, max_value=100_000)
 
 
+@ORDER
 class OrderIn(StrictSerializer):
     customerId = StrictUUIDField(source="customer_id")
     shippingAddress = OrderAddressIn(source="shipping_address")
@@ -47,6 +75,7 @@ class OrderIn(StrictSerializer):
     )
 
 
+@ADDRESS
 class OrderAddressOut(serializers.Serializer):
     street = serializers.CharField()
     city = serializers.CharField()
@@ -55,6 +84,7 @@ class OrderAddressOut(serializers.Serializer):
     postalCode = serializers.CharField(source="postal_code")
 
 
+@LINE
 class OrderItemOut(serializers.Serializer):
     productId = serializers.UUIDField(source="product_id")
     productName = serializers.CharField(source="product_name")
@@ -62,6 +92,13 @@ class OrderItemOut(serializers.Serializer):
     quantity = serializers.IntegerField()
 
 
+@ORDER
+@field_examples(
+    id="6a4f2c1e-9d3b-4e57-8a10-3c2b1d0e9f77",
+    state="Created",
+    rejectionReason="",
+    orderTotal="22.50",
+)
 class OrderOut(serializers.Serializer):
     id = serializers.UUIDField()
     customerId = serializers.UUIDField(source="customer_id")
@@ -74,6 +111,11 @@ class OrderOut(serializers.Serializer):
 
 
 TRANSITION = {200: OrderOut, 409: wrong_state("order")}
+PLACED = OpenApiResponse(
+    OrderOut,
+    description="Accepted: the order, Pending until the create-order saga makes it Created or "
+    "Rejected (with a rejectionReason); Location names it.",
+)
 
 
 @extend_schema(tags=["orders"])
@@ -81,7 +123,7 @@ class OrderCommands(CommandViewSet):
     output_serializer_class = OrderOut
     detail_route = "orders-detail"
 
-    @extend_schema(request=OrderIn, responses={202: OrderOut})
+    @extend_schema(request=OrderIn, responses={202: PLACED})
     def create(self, request):
         """Place an order; answers 202 with Location while the order is processed."""
         data = self.read(OrderIn)
@@ -111,43 +153,6 @@ class OrderFilter(StrictSerializer):
         if "as_of" in data and "customer_id" not in data:
             raise serializers.ValidationError({"asOf": ["asOf needs a customerId."]})
         return data
-
-
-class OrderAt(StrictSerializer):
-    version = serializers.IntegerField(
-        min_value=1,
-        max_value=2**31 - 1,
-        required=False,
-        help_text="The order at this version of its stream.",
-    )
-    asOf = Rfc3339DateTimeField(
-        source="as_of",
-        required=False,
-        help_text="The order as it was then; with version, that version if recorded by then.",
-    )
-
-
-class OrderEventOut(serializers.Serializer):
-    version = serializers.IntegerField()
-    type = serializers.CharField()
-    recordedAt = serializers.DateTimeField(source="recorded_at")
-    data = serializers.DictField()
-    correlationId = serializers.CharField(source="metadata.correlation_id", allow_null=True)
-    causationId = serializers.CharField(source="metadata.causation_id", allow_null=True)
-    subject = serializers.CharField(source="metadata.subject", allow_null=True)
-
-
-class OrderEventPage(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = OrderEventOut(many=True)
-
-
-PAGING = [
-    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="From 1."),
-    OpenApiParameter("pageSize", {"type": "integer", "minimum": 1, "maximum": 200}),
-]
 
 
 @extend_schema(tags=["orders"])

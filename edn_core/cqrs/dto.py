@@ -35,7 +35,7 @@ class StrictSerializer(serializers.Serializer):
 
     def to_internal_value(self, data: Any) -> Any:
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        errors = {name: ["Unknown field."] for name in unknown}
+        errors = {name: [self._unknown(name)] for name in unknown}
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as error:
@@ -45,6 +45,15 @@ class StrictSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+    def _unknown(self, name: Any) -> str:
+        """Name the declared field a snake_case name means (``first_name`` -> ``firstName``)."""
+        camel = re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), str(name))
+        sources = {field.source: key for key, field in self.fields.items()}
+        meant = camel if camel in self.fields else sources.get(name)
+        if meant and meant != name:
+            return f"Unknown field; field names are camelCase: {meant}."
+        return "Unknown field."
 
 
 class StrictCharField(serializers.CharField):
@@ -156,4 +165,5 @@ def optional_fields(serializer_class: type[StrictSerializer], name: str) -> type
             fields[field_name] = nested(*field._args, **kwargs)
         else:
             fields[field_name] = type(field)(*field._args, **kwargs)
-    return type(name, (StrictSerializer,), fields)
+    examples = {"field_examples": getattr(serializer_class, "field_examples", {})}
+    return type(name, (StrictSerializer,), {**fields, **examples})

@@ -1,5 +1,7 @@
 """Django-level error handlers (no view matched, or a view crashed) as problem+json."""
 
+from django.urls import Resolver404, resolve
+
 from edn_core.cqrs.problems import django_problem, server_problem
 
 __all__ = ["bad_request", "not_found", "server_error"]
@@ -10,7 +12,17 @@ def bad_request(request, exception=None):
 
 
 def not_found(request, exception=None):
-    return django_problem(404, f"Nothing is served at {request.path}.", "not-found")
+    path = request.path
+    other = path.rstrip("/") if path.endswith("/") else f"{path}/"  # /api/customers/ is unknown
+    hint = f"; did you mean {other}?" if other and _served(other) else "."
+    return django_problem(404, f"Nothing is served at {path}{hint}", "not-found")
+
+
+def _served(path: str) -> bool:
+    try:
+        return resolve(path).url_name != "api-not-found"
+    except Resolver404:
+        return False
 
 
 def server_error(request):

@@ -16,7 +16,12 @@ from drf_spectacular.extensions import (
 )
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
-from edn_core.cqrs.openapi_document import PROBLEM_SCHEMA, document_errors, link_created_resources
+from edn_core.cqrs.openapi_document import (
+    PROBLEM_SCHEMA,
+    describe_successes,
+    document_errors,
+    link_created_resources,
+)
 from edn_core.cqrs.openapi_security import ScopedAutoSchema
 
 __all__ = [
@@ -26,6 +31,7 @@ __all__ = [
     "LOCATION",
     "CqrsAutoSchema",
     "SchemaGenerator",
+    "field_examples",
     "wrong_state",
 ]
 
@@ -68,6 +74,18 @@ def wrong_state(resource: str) -> OpenApiResponse:
     return OpenApiResponse(description=f"The {resource} is in a state that does not allow this.")
 
 
+def field_examples(**values):
+    """Decorate a DTO with an ``example`` per field for the document: what Swagger UI shows and
+    schemathesis sends first, so each must be valid by the field's schema (a test checks)."""
+
+    def decorate(serializer_class):
+        serializer_class.field_examples = {**getattr(serializer_class, "field_examples", {})}
+        serializer_class.field_examples.update(values)
+        return serializer_class
+
+    return decorate
+
+
 class CqrsAutoSchema(ScopedAutoSchema):
     """Document the headers of :mod:`edn_core.cqrs.viewsets`: list filters, ETag on item
     responses, Location on creation, If-Match on every other command, If-None-Match on reads;
@@ -77,6 +95,14 @@ class CqrsAutoSchema(ScopedAutoSchema):
         if getattr(self.view, "action", None) == "retrieve":
             return {200: self.view.output_serializer_class, 304: None}
         return super().get_response_serializers()
+
+    def _postprocess_serializer_schema(self, schema, serializer, direction):
+        schema = super()._postprocess_serializer_schema(schema, serializer, direction)
+        properties = schema.get("properties", {})
+        for name, value in getattr(serializer, "field_examples", {}).items():
+            if name in properties and "$ref" not in properties[name]:
+                properties[name]["example"] = value
+        return schema
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
@@ -139,7 +165,8 @@ class SchemaGenerator(generators.SchemaGenerator):
         schema = super().get_schema(request=request, public=public)
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
         for methods in schema.get("paths", {}).values():
-            for operation in methods.values():
+            for method, operation in methods.items():
                 document_errors(operation)
+                describe_successes(operation, method)
         link_created_resources(schema.get("paths", {}))
         return schema

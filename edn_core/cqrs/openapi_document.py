@@ -3,7 +3,9 @@ give, and links from a created resource to the operations on it."""
 
 from __future__ import annotations
 
-__all__ = ["PROBLEM_SCHEMA", "document_errors", "link_created_resources"]
+from http import HTTPStatus
+
+__all__ = ["PROBLEM_SCHEMA", "describe_successes", "document_errors", "link_created_resources"]
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -36,6 +38,27 @@ ERRORS = {
 }
 
 
+# What each shared error's problem+json looks like (the example shown by Swagger UI)
+EXAMPLES = {
+    400: ("invalid-input", "The request has invalid fields."),
+    401: ("not-authenticated", "The bearer token is missing."),
+    403: ("insufficient-scope", "This operation needs a scope which the token does not have."),
+    404: ("not-found", "Nothing is served at this path, or no resource has this id."),
+    409: ("invalid-state", "The resource's current state does not allow this."),
+    412: ("precondition-failed", "The resource changed since the ETag given in If-Match."),
+    413: ("request-too-large", "Request body exceeds the limit of 262144 bytes."),
+    415: ("unsupported-media-type", 'Unsupported media type "text/plain" in request.'),
+    428: ("precondition-required", "This request must carry an If-Match header with the ETag."),
+    429: ("throttled", "Request was throttled. Expected available in 7 seconds."),
+    503: ("database-unavailable", "The service's database is unavailable; try again later."),
+}
+SUCCESSES = {
+    "201": "Created: the new resource; Location names it, ETag is its version.",
+    "202": "Accepted: the resource as recorded so far (work goes on); Location names it.",
+    "204": "Done; no body.",
+}
+
+
 def _error_codes(operation: dict) -> set[int]:
     """The errors the shared layers give for an operation of this shape."""
     params = operation.get("parameters", [])
@@ -59,12 +82,38 @@ def document_errors(operation: dict) -> None:
     responses = operation.setdefault("responses", {})
     for code in sorted(_error_codes(operation)):
         responses.setdefault(str(code), {"description": ERRORS[code]})
-    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
     for code, response in responses.items():
         if code[0] in "45" and not response.get("content"):
-            response["content"] = {PROBLEM_MEDIA_TYPE: problem}
+            response["content"] = {PROBLEM_MEDIA_TYPE: _problem(int(code), operation)}
             if response.get("description") in ("", "problem+json"):
                 response["description"] = ERRORS.get(int(code), "See detail.")
+
+
+def _problem(status: int, operation: dict) -> dict:
+    media = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    if status in EXAMPLES:
+        slug, detail = EXAMPLES[status]
+        if status == 403 and operation.get("x-required-scopes"):
+            scope = operation["x-required-scopes"][0]
+            detail = f"This operation needs the scope {scope}, which the token does not have."
+        title = HTTPStatus(status).phrase
+        media["example"] = {"type": f"urn:edn:problem:{slug}", "title": title, "status": status}
+        media["example"]["detail"] = detail
+    return media
+
+
+def describe_successes(operation: dict, method: str) -> None:
+    """Give each success response without a description one (Swagger UI shows it)."""
+    for code, response in operation.get("responses", {}).items():
+        if response.get("description") or code[0] not in "23":
+            continue
+        tagged = "ETag" in response.get("headers", {})
+        if code != "200":
+            response["description"] = SUCCESSES.get(code, "OK.")
+        elif method == "get":
+            response["description"] = "The resource, with its ETag." if tagged else "OK."
+        else:
+            response["description"] = "The resource after the change, with its new ETag."
 
 
 def link_created_resources(paths: dict) -> None:

@@ -10,6 +10,7 @@ __all__ = ["ANY_VERSION", "etag", "expected_version", "matches_if_none_match"]
 
 ANY_VERSION = None
 _STRONG_ETAG = re.compile(r'^"(\d+)"$')
+_NEAR_ETAG = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')  # 3, W/"3", "3: what was meant
 
 
 def etag(version: int) -> str:
@@ -35,11 +36,21 @@ def expected_version(if_match: str | None) -> int | None:
     versions = {int(m.group(1)) for m in map(_STRONG_ETAG.match, tags) if m}
     if len(versions) != 1:
         raise PreconditionFailed(
-            "If-Match must carry exactly one ETag issued by this API."
+            _unusable(tags)
             if not versions
             else "If-Match lists several versions; send the one your change is based on."
         )
     return versions.pop()
+
+
+def _unusable(tags: list[str]) -> str:
+    """Say how to write the ETag: quoted, as the ETag header gave it (``3`` -> ``"3"``)."""
+    meant = next((m.group(1) for m in map(_NEAR_ETAG.match, tags) if m), None)
+    example = f'send If-Match: "{meant}"' if meant else 'e.g. If-Match: "3"'
+    return (
+        "If-Match must carry exactly one ETag issued by this API, as the ETag header gave it "
+        f"(quotes included, no W/): {example}."
+    )
 
 
 def matches_if_none_match(if_none_match: str | None, version: int) -> bool:

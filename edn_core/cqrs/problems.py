@@ -182,7 +182,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             400, "The request has invalid fields.", "invalid-input", errors=_flatten(exc.detail)
         )
     elif exc.status_code in (401, 403):  # a plain sentence, never the library's structure
-        response = problem(exc.status_code, refusal_detail(exc), slug)
+        authorization = getattr(context.get("request"), "META", {}).get("HTTP_AUTHORIZATION")
+        response = problem(exc.status_code, refusal_detail(exc, authorization or ""), slug)
     else:
         detail = exc.detail
         detail = detail.get("detail", detail) if isinstance(detail, dict) else detail

@@ -4,22 +4,30 @@ per token class; ``str()`` of that is a Python repr)."""
 
 from __future__ import annotations
 
+import re
+
 from django.utils.translation import gettext
 from rest_framework import exceptions
 
-__all__ = ["EXPIRED", "INVALID", "MISSING", "refusal_detail"]
+__all__ = ["EXPIRED", "INVALID", "MISSING", "WRONG_SCHEME", "refusal_detail"]
 
 MISSING = "The bearer token is missing."
 EXPIRED = "The bearer token has expired."
 INVALID = "The bearer token is invalid."
+WRONG_SCHEME = (
+    "The Authorization header must use the Bearer scheme{0}: Authorization: Bearer followed by "
+    "a space and the token."
+)
 FORBIDDEN = str(exceptions.PermissionDenied.default_detail)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,19}")  # a scheme's name (never a token) is echoed
 
 
-def refusal_detail(exc: exceptions.APIException) -> str:
+def refusal_detail(exc: exceptions.APIException, authorization: str = "") -> str:
     """Return the ``detail`` of a 401 or 403 problem for ``exc``: simplejwt's own sentence
-    where it is a plain one (``User is inactive.``), ours where it is not."""
+    where it is a plain one (``User is inactive.``), ours where it is not. ``authorization``
+    is the request's header: one in another scheme (``JWT …``) is told to use Bearer."""
     if isinstance(exc, exceptions.NotAuthenticated):
-        return MISSING
+        return _wrong_scheme(authorization) if authorization.strip() else MISSING
     detail = exc.detail
     if isinstance(detail, dict):
         if isinstance(detail.get("messages"), list):  # no token class accepted the token
@@ -40,3 +48,8 @@ def _sentence(text: str) -> str:
     text = text.strip()
     text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _wrong_scheme(authorization: str) -> str:
+    scheme = authorization.split()[0]
+    return WRONG_SCHEME.format(f", not {scheme}" if _SCHEME.fullmatch(scheme) else "")

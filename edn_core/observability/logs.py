@@ -89,5 +89,11 @@ def logging_config(form: str, level: str, service: str) -> dict:
             }
         },
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+        "loggers": {
+            # Django's own handlers go (its console one in DEBUG, runserver's request lines):
+            # its records reach the root handler once, in this format
+            "django": {"handlers": [], "propagate": True},
+            "django.db.backends": {"level": "WARNING"},
+            "httpx": {"level": "WARNING"},
+        },
     }

@@ -1,13 +1,19 @@
 """The URLs of a project on the platform: health, admin, OpenAPI and AsyncAPI documents, each
 hosted service app's ``urls`` under ``/api/``, and the Dapr sidecar's routes with that
-transport. A project's ``urls.py`` is ``from edn_core.project.urls import *``."""
+transport. A project's ``urls.py`` is ``from edn_core.project.urls import *``.
+
+The last pattern answers every other path under ``/api/`` with a 404 problem+json, in DEBUG
+too (where Django would answer its HTML page): a project adding API routes of its own puts
+them before it (``urlpatterns.insert(-1, ...)``)."""
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from edn_core.asyncapi import asyncapi_view
+from edn_core.cqrs.errors import not_found
 from edn_core.dapr_app import urlpatterns as dapr_urlpatterns
 from edn_core.health import healthz, readyz
 
@@ -25,6 +31,8 @@ urlpatterns = [
 ]
 if settings.EDN_BUS_TRANSPORT == "dapr":  # the sidecar's routes: never served without Dapr
     urlpatterns += dapr_urlpatterns
+# any method, no CSRF check: an unknown API route is 404 whatever is sent to it
+urlpatterns.append(re_path(r"^api/", csrf_exempt(not_found), name="api-not-found"))
 
 handler400 = "edn_core.cqrs.errors.bad_request"
 handler404 = "edn_core.cqrs.errors.not_found"

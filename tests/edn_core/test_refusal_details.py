@@ -8,7 +8,7 @@ import jwt
 import pytest
 from django.conf import settings
 
-from edn_core.cqrs.refusals import EXPIRED, INVALID, MISSING, refusal_detail
+from edn_core.cqrs.refusals import EXPIRED, INVALID, MISSING, WRONG_SCHEME, refusal_detail
 from tests.conftest import bearer_token
 from tests.support.tokens import claims
 
@@ -34,7 +34,9 @@ def detail_of(response, status: int) -> str:
     ("authorization", "expected"),
     [
         pytest.param(None, MISSING, id="missing"),
-        pytest.param("Basic dXNlcjpwdw==", MISSING, id="another-scheme"),
+        pytest.param("Basic dXNlcjpwdw==", WRONG_SCHEME.format(", not Basic"), id="basic"),
+        pytest.param(f"JWT {token()}", WRONG_SCHEME.format(", not JWT"), id="jwt-scheme"),
+        pytest.param(token(), WRONG_SCHEME.format(""), id="no-scheme"),
         pytest.param("Bearer garbage", INVALID, id="garbage"),
         pytest.param(f"Bearer {token(exp=int(time.time()) - 60)}", EXPIRED, id="expired"),
         pytest.param(f"Bearer {token(aud='someone-else')}", INVALID, id="wrong-audience"),
