@@ -16,7 +16,6 @@ from datetime import timedelta
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince
 
 from edn_core.admin import (
     ADMIN_CSS,
@@ -132,9 +131,9 @@ class SagaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="took")
     def took(self, obj):
-        if obj.state in WAITING:
-            return f"running for {timesince(obj.created_at, depth=2)}"
-        return duration((obj.updated_at - obj.created_at).total_seconds() * 1000)
+        end = timezone.now() if obj.state in WAITING else obj.updated_at
+        took = duration((end - obj.created_at).total_seconds() * 1000)
+        return f"running for {took}" if obj.state in WAITING else took
 
     @admin.display(description="deadline")
     def deadline_at(self, obj):

@@ -193,6 +193,7 @@ def test_saga_list_timeline_and_cancelling_a_stuck_saga(
     assert field(page, "saga_full_key").inner_text() == rejected_order
     assert field(page, "state_badge").inner_text() == "Compensated"
     assert field(page, "step_now").inner_text() == "-"
+    assert DURATION.match(field(page, "took").inner_text())  # from start to the last change
     assert "ReserveProductInventory" in field(page, "reason").inner_text()
 
     timeline = page.locator("table.saga-timeline")
@@ -296,6 +297,7 @@ def test_saga_list_timeline_and_cancelling_a_stuck_saga(
         ("ReserveProductInventory", "compensation", "Waiting for a reply"),
     ]
     assert waiting.nth(3).locator("td.saga-took").inner_text().endswith("so far")
+    assert field(page, "took").inner_text().startswith("running for ")
     review(page, "compensating")
 
     restore_inventory()
