@@ -16,10 +16,16 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv with $($py --version)"
   "$py" -m venv .venv
 fi
-want="$(sha256sum < pyproject.toml | cut -c1-16)-${extra}"
-if [ "$(cat .venv/.edn-installed 2>/dev/null)" != "$want" ]; then
+# .venv/.edn-installed holds "<hash of pyproject.toml>-<extra installed>". An install with
+# the dev extra serves scripts/run too, and a reinstall keeps the extra already there: going
+# back and forth between scripts/run and scripts/test installs nothing.
+hash="$(sha256sum pyproject.toml | cut -c1-16)"
+installed="$(cat .venv/.edn-installed 2>/dev/null || true)"
+had="${installed#*-}"; [ "$installed" = "$had" ] && had=""
+if [ "${installed%%-*}" != "$hash" ] || { [ -n "$extra" ] && [ "$had" != "$extra" ]; }; then
+  extra="${extra:-$had}"
   echo "==> installing dependencies${extra:+ (with $extra extra)}"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra:+[$extra]}"
-  echo "$want" > .venv/.edn-installed
+  echo "$hash-$extra" > .venv/.edn-installed
 fi
 export PATH="$PWD/.venv/bin:$PATH"
