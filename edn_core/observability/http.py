@@ -41,6 +41,6 @@ def route_of(request) -> str:
     """The URL pattern the request matched (``api/orders/<pk>``), never the path itself: the
     label's values stay few. ``unmatched`` for a request no pattern matched."""
     match = getattr(request, "resolver_match", None)
-    if match is None or not match.route:
-        return "unmatched"
+    if match is None or not match.route or match.url_name == "api-not-found":
+        return "unmatched"  # the API's catch-all answers 404 to what no route matched
     return match.route.replace("^", "").replace("$", "").replace("\\Z", "")
