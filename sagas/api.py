@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from edn_core.cqrs.dto import StrictCharField, StrictSerializer
-from edn_core.cqrs.openapi import wrong_state
+from edn_core.cqrs.openapi import field_examples, wrong_state
 from edn_core.cqrs.viewsets import CommandViewSet, QueryViewSet
 from edn_core.scopes import SAGAS_OPERATE
 from sagas import commands, queries
@@ -34,6 +34,21 @@ def with_durations(steps: list[dict]) -> list[dict]:
     return shown
 
 
+ORDER = "5f0c2a8e-8d1b-4c6e-9a57-3e2b1d0c4f18"  # the saga's key: the order it creates
+
+
+@field_examples(
+    id="9c3e7b21-4a6f-4d0b-8e15-2f7a9c1d3b64",
+    type="CreateOrder",
+    key=ORDER,
+    state="Executing",
+    currentStep="ReserveProductInventory",
+    reason="",
+    deadline="2026-12-01T12:00:30Z",
+    createdAt="2026-12-01T12:00:00Z",
+    updatedAt="2026-12-01T12:00:00.250000Z",
+    data={"orderId": ORDER},
+)
 class SagaOut(serializers.Serializer):
     id = serializers.UUIDField()
     type = serializers.CharField(source="saga_type")
@@ -51,6 +66,7 @@ class SagaOut(serializers.Serializer):
         return with_durations(row.steps)
 
 
+@field_examples(reason="The customer called to cancel the order.")
 class CancelIn(StrictSerializer):
     reason = StrictCharField(max_length=500)
 
