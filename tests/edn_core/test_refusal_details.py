@@ -35,16 +35,16 @@ def detail_of(response, status: int) -> str:
     [
         pytest.param(None, MISSING, id="missing"),
         pytest.param("Basic dXNlcjpwdw==", WRONG_SCHEME.format(", not Basic"), id="basic"),
-        pytest.param(f"JWT {token()}", WRONG_SCHEME.format(", not JWT"), id="jwt-scheme"),
-        pytest.param(token(), WRONG_SCHEME.format(""), id="no-scheme"),
+        pytest.param(lambda: f"JWT {token()}", WRONG_SCHEME.format(", not JWT"), id="jwt-scheme"),
+        pytest.param(lambda: token(), WRONG_SCHEME.format(""), id="no-scheme"),
         pytest.param("Bearer garbage", INVALID, id="garbage"),
-        pytest.param(f"Bearer {token(exp=int(time.time()) - 60)}", EXPIRED, id="expired"),
-        pytest.param(f"Bearer {token(aud='someone-else')}", INVALID, id="wrong-audience"),
-        pytest.param(f"Bearer {token()[:-4]}AAAA", INVALID, id="tampered"),
-        pytest.param(f"Bearer {token(token_type='refresh')}", INVALID, id="refresh-token"),
+        pytest.param(lambda: f"Bearer {token(exp=int(time.time()) - 60)}", EXPIRED, id="expired"),
+        pytest.param(lambda: f"Bearer {token(aud='someone-else')}", INVALID, id="wrong-audience"),
+        pytest.param(lambda: f"Bearer {token()[:-4]}AAAA", INVALID, id="tampered"),
+        pytest.param(lambda: f"Bearer {token(token_type='refresh')}", INVALID, id="refresh-token"),
         # simplejwt's own words where they are a plain sentence
         pytest.param(
-            f"Bearer {token(user_id=None)}",
+            lambda: f"Bearer {token(user_id=None)}",
             "Token contained no recognizable user identification.",
             id="no-user",
         ),
@@ -56,6 +56,10 @@ def detail_of(response, status: int) -> str:
     ],
 )
 def test_a_refused_token_is_told_in_a_plain_sentence(client, authorization, expected):
+    """Tokens are made as the test runs (``lambda``): made at collection, a long run would
+    see them expire first."""
+    if callable(authorization):
+        authorization = authorization()
     headers = {} if authorization is None else {"HTTP_AUTHORIZATION": authorization}
     response = client.get(URL, **headers)
     assert detail_of(response, 401) == expected

@@ -14,7 +14,7 @@ def claims(**changes) -> dict:
     now = int(time.time())
     payload = {
         "token_type": "access",
-        "exp": now + 300,
+        "exp": now + 3600,
         "iat": now,
         "jti": uuid.uuid4().hex,
         "user_id": "7",
