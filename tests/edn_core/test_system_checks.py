@@ -117,14 +117,16 @@ def test_a_celery_worker_refuses_to_start_with_a_short_key(production, caplog, m
     from celery.signals import worker_init
 
     from config.celery import app  # noqa: F401 (connects the project's start-up check)
-    from edn_core.project.celery import CHECKS_FAILED
+    from edn_core.project.celery import CHECKS_FAILED, refuse_on_check_errors
 
+    # connected to worker_init (called directly: Celery's own receivers want a real worker)
+    assert refuse_on_check_errors in [receiver for _, receiver in worker_init.receivers]
     # the browser tests set it, which is async.E001 in production
     monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
     production.SECRET_KEY = "short"
     with pytest.raises(SystemExit) as stopped:
-        worker_init.send(sender=None)
+        refuse_on_check_errors(sender=None)
     assert stopped.value.code == CHECKS_FAILED
     assert "edn_core.E001" in caplog.text
     production.SECRET_KEY = LONG + LONG
-    worker_init.send(sender=None)  # starts
+    refuse_on_check_errors(sender=None)  # starts
