@@ -349,9 +349,3 @@ def _place_order(customer_id, address):
     )
     assert result.accepted, result
     return result.value
-
-
-def test_edn_outbox_cleanup_reports_per_alias(capsys):
-    call_command("edn_outbox", "--cleanup")
-    out = capsys.readouterr().out
-    assert "customers: deleted 0 inbox and 0 sent outbox rows" in out
