@@ -5,7 +5,7 @@ create-order saga, and the bus carries its messages to the other apps and back.
 """
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -30,6 +30,9 @@ SAGA_FIELDS = {
     "data",
     "steps",
 }
+
+
+PHASE_TIMES = ("startedAt", "endedAt")
 
 
 def assert_problem(response, status, slug=None):
@@ -219,7 +222,14 @@ def test_detail_shows_the_timeline_with_an_etag_and_304_when_unchanged(api, saga
     ]
     assert [s["action"]["state"] for s in steps] == ["Succeeded"] * 4
     assert steps[0]["action"]["durationMs"] == 0  # done before the saga started
-    assert all(s["action"]["durationMs"] >= 0 for s in steps)
+    # each phase's duration is its stored end minus its start, in ms: positive for a step that
+    # waited for a reply, and within the saga's lifetime (created -> last saved)
+    lifetime_ms = (row.updated_at - row.created_at).total_seconds() * 1000
+    for shown, stored in zip(steps[1:], row.steps[1:], strict=True):
+        started, ended = (datetime.fromisoformat(stored["action"][k]) for k in PHASE_TIMES)
+        took = (ended - started).total_seconds() * 1000
+        assert shown["action"]["durationMs"] == pytest.approx(took, abs=0.001)
+        assert 0 < shown["action"]["durationMs"] <= lifetime_ms
     assert all(s["compensation"]["durationMs"] is None for s in steps)
     inventory = steps[2]["action"]
     assert [m["topic"] for m in inventory["sent"]] == ["v1.InventoryReserveRequested"]

@@ -8,6 +8,7 @@ from django.utils import timezone
 from edn_core.cqrs import send
 from edn_core.testing import EventBus
 from sagas.commands import ExpireOverdueSteps
+from sagas.models import SagaRecord
 from tests.sagas.helpers import credit_available, new_customer, new_product, place, saga_of, stock
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -32,7 +33,12 @@ def test_success_reserves_credit_and_stock_and_creates_the_order(api):
     credit = saga["steps"][1]["action"]
     assert [m["topic"] for m in credit["sent"]] == ["v1.CustomerCreditReserveRequested"]
     assert [m["topic"] for m in credit["received"]] == ["v1.CustomerCreditReserved"]
-    assert credit["durationMs"] >= 0
+    # the step took from its request to its reply, as stored: > 0, within the saga's life
+    row = SagaRecord.objects.get(pk=saga["id"])
+    stored = row.steps[1]["action"]
+    took = datetime.fromisoformat(stored["endedAt"]) - datetime.fromisoformat(stored["startedAt"])
+    assert credit["durationMs"] == pytest.approx(took.total_seconds() * 1000, abs=0.001)
+    assert 0 < credit["durationMs"] <= (row.updated_at - row.created_at).total_seconds() * 1000
     assert bus.pending() == 0 and bus.dead_letters() == []
     # every command and reply of the saga carries its id as the correlation id
     assert {e.correlation_id for e in bus.published("v1.CustomerCreditReserved")} == {saga["id"]}
