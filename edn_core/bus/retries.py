@@ -57,12 +57,18 @@ def redeliver(store: BusStore, row) -> str:
     """Run the handler of a recorded failed delivery again."""
     sub = by_consumer(row.consumer)
     if sub is None:
-        reason = f"no subscription named {row.consumer} is hosted here"
-        store.rows(store.failures).filter(pk=row.pk).update(status=row.DEAD, last_error=reason)
-        return FAILED
+        return _dead(store, row, f"no subscription named {row.consumer} is hosted here")
     try:
         event = IntegrationEvent.from_json(row.envelope)
     except InvalidEnvelope as error:
-        store.rows(store.failures).filter(pk=row.pk).update(status=row.DEAD, last_error=str(error))
-        return FAILED
+        return _dead(store, row, str(error))
     return run_subscription(sub, event, row.envelope, retrying=True)
+
+
+def _dead(store: BusStore, row, reason: str) -> str:
+    """Leave a delivery that cannot run here as a dead letter saying why (no next attempt)."""
+    now = timezone.now()
+    store.rows(store.failures).filter(pk=row.pk).update(
+        status=row.DEAD, last_error=reason, next_attempt_at=None, updated_at=now
+    )
+    return FAILED
