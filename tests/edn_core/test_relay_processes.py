@@ -3,7 +3,8 @@
 5,000 ``v1.CustomerAddressUpdated`` events over 200 customers, each customer with one open
 order. Every applied event moves that order's version by one, so a duplicate effect would
 show as a version above 1 + 25; the orders inbox records the order in which events were
-applied, per customer.
+applied, per customer. One test publishes to a real RabbitMQ instead (the rest use the local
+transport), and delivers the queue's messages in the test's process as a worker would.
 
 No step waits for time to pass: relays are stopped at pause points
 (:mod:`edn_core.testing_hooks`) and observed through ``pg_locks`` / ``pg_stat_activity``
@@ -54,9 +55,11 @@ class Relay(subprocess.Popen):
     points: PausePoints
 
 
-def start_relay(tmp_path: Path, name: str, sweep: float = 0.5, pause_at=()) -> Relay:
+def start_relay(
+    tmp_path: Path, name: str, sweep: float = 0.5, pause_at=(), **settings: str
+) -> Relay:
     """Start a relay. ``sweep``: seconds between its recovery sweeps (it wakes on NOTIFY);
-    ``pause_at``: points (tuples) armed before it starts."""
+    ``pause_at``: points (tuples) armed before it starts; ``settings``: more environment."""
     session = f"edn-relay-{name}-{uuid.uuid4().hex[:8]}"  # unique among concurrent runs
     points = PausePoints(tmp_path / f"{name}-points")
     for point in pause_at:
@@ -69,6 +72,7 @@ def start_relay(tmp_path: Path, name: str, sweep: float = 0.5, pause_at=()) -> R
         # the address flow only: with sagas hosted, the seeded orders would be rejected
         "EDN_SERVICES": "customers,orders",
         **{f"{alias.upper()}_DATABASE_URL": _url(alias, session) for alias in connections},
+        **settings,
     }
     log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115  closed with the process
     process = Relay(
@@ -412,3 +416,75 @@ def test_a_relay_whose_session_died_publishes_nothing_until_it_holds_locks_again
         other.execute("SELECT pg_advisory_unlock_all()")
         assert relay.relay_batch(store, transport, keep_claims=True) == EVENTS_EACH
     connections["customers"].close()
+
+
+class Taken:
+    """A message taken off the queue as the worker step gets it (settled by the step)."""
+
+    def __init__(self, message) -> None:
+        self.message, self.body, self.headers = message, message.body, message.headers
+
+    def ack(self) -> None:
+        self.message.ack()
+
+    def requeue(self) -> None:  # the test's delivery never fails: a requeue is a bug
+        raise AssertionError(f"a message was requeued: {self.body[:200]}")
+
+
+def test_a_relay_killed_between_publishing_to_rabbitmq_and_marking_sent(
+    require_postgres, rabbitmq, settings, tmp_path
+):
+    """Proves, on a real RabbitMQ, that a relay killed after the broker confirmed a batch and
+    before it marked the rows sent loses nothing: the restarted relay publishes that batch
+    again (the queue holds exactly one batch of duplicates) and the consumer applies every
+    event once, in order per customer."""
+    from kombu import Connection, Queue, binding
+
+    from edn_core.bus.celery_consumer import MessageBatch
+    from edn_core.bus.transports.celery import exchange
+
+    require_postgres("customers", "orders")
+    last = seed(count=20)
+    total, batch = len(last) * EVENTS_EACH, 100
+    settings.CELERY_BROKER_URL = rabbitmq
+    settings.EDN_BROKER_NAMESPACE = f"edn-relay-kill-{uuid.uuid4().hex[:8]}"
+    broker = {
+        "EDN_BUS_TRANSPORT": "celery",
+        "CELERY_BROKER_URL": rabbitmq,
+        "EDN_BROKER_NAMESPACE": settings.EDN_BROKER_NAMESPACE,
+        "EDN_BUS_RELAY_BATCH": str(batch),
+        "EDN_BUS_MESSAGE_BATCH": "40",
+    }
+    published = ("relay.published", "customers")
+    topic = "v1.CustomerAddressUpdated"
+    with Connection(rabbitmq) as connection:
+        channel = connection.default_channel
+        events = exchange()(channel)
+        events.declare()
+        queue = Queue(
+            f"{settings.EDN_BROKER_NAMESPACE}.orders",
+            durable=False,
+            bindings=[binding(exchange(), routing_key=topic)],
+        )(channel)
+        queue.declare()
+        # the second batch stops published, not marked sent (armed before the relay starts)
+        PausePoints(tmp_path / "killed-points").arm(*published, after=1)
+        relay = start_relay(tmp_path, "killed", **broker)
+        try:
+            assert relay.points.wait_paused(*published) == relay.pid
+            relay.send_signal(signal.SIGKILL)
+            relay.wait(timeout=30)
+            assert sent() == batch  # the first batch only; the second is in the queue, unsent
+            relay.points.disarm(*published)
+            relay = start_relay(tmp_path, "restarted", **broker)
+            wait_until(lambda: sent() == total, 120, "the restarted relay to publish the rest")
+        finally:
+            stop(relay)
+        step, events_taken = MessageBatch(), 0
+        while (message := queue.get(no_ack=False)) is not None:
+            events_taken += int(message.headers.get("edn-events", 1))
+            step.add("orders", Taken(message))
+        queue.delete()
+        events.delete()
+    assert events_taken == total + batch, "the killed relay's batch was not published again"
+    assert_all_applied_once_in_order(last)
