@@ -17,7 +17,8 @@ A benchmark, not a test. In one process, on fresh PostgreSQL databases, it measu
    it to the new address -- µs/event mean, ms p50/p99;
 4. **the inbox dedupe cost**: on the path of a new event the duplicate check *is* the inbox
    ``INSERT`` (its unique constraint on ``(consumer, event_id)``; there is no separate
-   lookup), so it is measured as the time inside the inbox model's ``save()`` during the real
+   lookup), so it is measured as the time inside dispatch's ``insert_values`` of the inbox row
+   (``edn_core.bulk``, on the raw cursor) during the real
    deliveries of 3, and again in isolation (N inserts in one transaction, rolled back). For
    completeness, the cost of rejecting a duplicate: delivering the same envelopes again
    (parse + validate + checkpoint + failed insert + rollback + the inbox lookup that tells a
@@ -32,7 +33,8 @@ Each of ``--repeat`` rounds runs the validation loops (cached and uncached takin
 blocks of 100 calls, the median block of each), then sends every customer one new event per
 delivery variant -- **durable** (uninstrumented: the headline per-event cost),
 **instrumented** (bench-local timers wrapped around ``IntegrationEvent.from_json``,
-``schemas.validate_for_consume``, the inbox model's ``save``, the orders connection's
+``schemas.validate_for_consume``, dispatch's inbox ``insert_values`` and
+``advance_checkpoints``, the orders connection's
 ``commit`` and Django's SQL execute wrapper, removed afterwards) and **sync-commit-off** --
 the variants taking turns every ``--chunk`` customers in ABBA order, so that drift of the
 machine falls on all alike; then the duplicates and the isolated inserts. The share that is
@@ -46,7 +48,10 @@ Run from the repository root (PostgreSQL at 127.0.0.1:5432, user postgres, trust
 
 It drops and recreates ``edn_bench_validation_<alias>`` for every alias the settings define
 (named by ``--db-prefix``) and drops them at the end unless ``--keep-databases``. Exit status:
-0 when the target is met, 1 when it is missed, 2 when deliveries went wrong or the setup broke.
+0 when the target is met, 1 when it is missed, 2 when deliveries went wrong or the setup broke
+-- and 2, with no verdict, unless validation really runs: before measuring, invalid data must
+be refused and valid data pass, and every instrumented delivery must have reached the
+compiled validator.
 """
 
 from __future__ import annotations
@@ -91,7 +96,7 @@ CONSUMER = "orders.update_shipping_address_of_open_orders"
 ALIASES = ("default", *SERVICE_APPS)
 WARMUP_EVENTS = 200
 VALIDATION = "validation (validate_for_consume, cached)"
-INBOX = "inbox row insert (InboxEntry.save)"
+INBOX = "inbox row insert (insert_values, the dedupe)"
 CHECKPOINT = "checkpoint SQL (latest-wins; carries BEGIN)"
 LIBRARIES = {
     "Django": "django",
@@ -196,6 +201,32 @@ def place_orders(count: int) -> list[uuid.UUID]:
 
 
 # --- measurements ----------------------------------------------------------------------------
+
+
+class ValidationOff(RuntimeError):
+    """Validation would not run: there is nothing to measure, so no verdict."""
+
+
+def require_validation() -> None:
+    """Refuse to measure unless ``validate_for_consume`` really checks data: a registry is
+    installed, validation is on, invalid data is refused and valid data passes. Without a
+    schema source the call returns at once and the bench would report a tiny cost."""
+    from edn_core import schemas
+
+    if schemas.source() is None or not schemas.validation_enabled():
+        raise ValidationOff(
+            f"validation is off (schema source {schemas.source()!r}, EDN_SCHEMA_VALIDATION="
+            f"{os.environ.get('EDN_SCHEMA_VALIDATION')!r})"
+        )
+    customer = str(uuid.uuid4())
+    try:
+        schemas.validate_for_consume(TOPIC, {"customerId": customer, "shippingAddress": {}}, None)
+    except schemas.EventSchemaViolation:
+        pass
+    else:
+        raise ValidationOff(f"validate_for_consume accepted a {TOPIC} without an address")
+    address = {"street": "1", "city": "L", "state": "L", "country": "GB", "postalCode": "N1"}
+    schemas.validate_for_consume(TOPIC, {"customerId": customer, "shippingAddress": address}, None)
 
 
 def time_validation(events: list[tuple], passes: int, before: Callable | None = None) -> float:
@@ -318,7 +349,10 @@ def asynchronous_commit() -> Iterator[None]:
 def time_inbox_inserts(count: int) -> float:
     """µs per inbox row insert, as dispatch writes it, inside one transaction (rolled back)."""
     from django.db import transaction
+    from django.utils import timezone
 
+    from edn_core.bulk import insert_values
+    from edn_core.bus.dispatch import INBOX_FIELDS
     from edn_core.bus.stores import store_for
 
     store = store_for("orders")
@@ -327,14 +361,8 @@ def time_inbox_inserts(count: int) -> float:
     with transaction.atomic(using=store.alias):
         for index, (event_id, aggregate_id) in enumerate(rows):
             started = time.perf_counter_ns()
-            store.rows(store.inbox).create(
-                consumer=CONSUMER,
-                event_id=event_id,
-                topic=TOPIC,
-                aggregate_id=aggregate_id,
-                sequence=2,
-                outcome="handled",
-            )
+            row = (CONSUMER, event_id, TOPIC, aggregate_id, 2, "handled", timezone.now())
+            insert_values(store.inbox, store.alias, INBOX_FIELDS, [row])
             if index:  # the first one also opens the transaction (BEGIN)
                 total += time.perf_counter_ns() - started
         transaction.set_rollback(True, using=store.alias)
@@ -370,6 +398,7 @@ class Probe:
         from django.db import connections
 
         from edn_core import schemas
+        from edn_core.bus import dispatch
         from edn_core.bus.stores import store_for
         from edn_core.events import IntegrationEvent
 
@@ -378,7 +407,10 @@ class Probe:
         from_json = IntegrationEvent.__dict__["from_json"]
         parse = IntegrationEvent.from_json
         validate = schemas.validate_for_consume
-        inbox_save, own_save = inbox.save, inbox.__dict__.get("save")
+        errors = schemas._errors  # the compiled validator's call: reached only when validating
+        # the inbox row and the checkpoint are written by edn_core.bulk on the raw cursor,
+        # which Django's execute wrappers do not see: timed around dispatch's calls
+        insert_values, advance_checkpoints = dispatch.insert_values, dispatch.advance_checkpoints
         commit = consumer_db.commit
 
         def timed_parse(cls, raw):
@@ -395,12 +427,19 @@ class Probe:
             finally:
                 self.add("validation", started)
 
-        def timed_inbox_save(row, *args, **kwargs):
+        def timed_insert_values(model, *args):
             started = time.perf_counter_ns()
             try:
-                return inbox_save(row, *args, **kwargs)
+                return insert_values(model, *args)
             finally:
-                self.add("inbox", started)
+                self.add("inbox" if model is inbox else "sql orders handler", started)
+
+        def timed_checkpoints(*args):
+            started = time.perf_counter_ns()
+            try:
+                return advance_checkpoints(*args)
+            finally:
+                self.add("sql orders checkpoint", started)
 
         def timed_commit():
             started = time.perf_counter_ns()
@@ -416,9 +455,15 @@ class Probe:
             finally:
                 self.add(f"sql {context['connection'].alias} {sql_kind(sql)}", started)
 
+        def counted_errors(*args):
+            self.calls["validator"] += 1
+            return errors(*args)
+
         IntegrationEvent.from_json = classmethod(timed_parse)
         schemas.validate_for_consume = timed_validate
-        inbox.save = timed_inbox_save
+        schemas._errors = counted_errors
+        dispatch.insert_values = timed_insert_values
+        dispatch.advance_checkpoints = timed_checkpoints
         consumer_db.commit = timed_commit
         try:
             with ExitStack() as stack:
@@ -428,10 +473,9 @@ class Probe:
         finally:
             IntegrationEvent.from_json = from_json
             schemas.validate_for_consume = validate
-            if own_save is None:
-                del inbox.save
-            else:
-                inbox.save = own_save
+            schemas._errors = errors
+            dispatch.insert_values = insert_values
+            dispatch.advance_checkpoints = advance_checkpoints
             del consumer_db.commit
 
 
@@ -451,7 +495,6 @@ def breakdown_of(probe: Probe, run: Pass) -> Breakdown:
         VALIDATION: us.get("validation", 0.0),
         CHECKPOINT: us.get("sql orders checkpoint", 0.0),
         INBOX: us.get("inbox", 0.0),
-        "  of which the INSERT statement": us.get("sql orders inbox", 0.0),
         "handler SQL (orders reads, update, savepoints)": us.get("sql orders handler", 0.0)
         + us.get("sql orders savepoint", 0.0),
         "COMMIT (WAL flush)": us.get("commit", 0.0),
@@ -537,6 +580,8 @@ class Round:
     duplicate: Pass
     inbox_isolated_us: float
     async_full: Pass | None
+    validated: int = 0  # calls of the compiled validator during the instrumented pass
+    inbox_rows: int = 0  # inbox inserts timed during the instrumented pass
 
     @property
     def numerator_us(self) -> float:
@@ -599,6 +644,8 @@ def run_round(index: int, args: argparse.Namespace, workload: Workload) -> Round
         duplicate,
         inbox_isolated,
         variants[2].run if len(variants) > 2 else None,
+        probe.calls["validator"],
+        probe.calls["inbox"],
     )
     say(
         f"  round {index}: full {full.mean_us:.1f} µs/event (p50 {full.p_ms(0.5):.2f} ms, "
@@ -702,6 +749,18 @@ def report(rounds: list[Round], target_pct: float) -> bool:
     return passed
 
 
+def check_measured(rounds: list[Round]) -> list[str]:
+    """Every instrumented delivery went through the compiled validator and had its inbox
+    insert timed: the numerator of the target holds what it names."""
+    problems = []
+    for number, r in enumerate(rounds, start=1):
+        deliveries = len(r.instrumented.latencies_ns)
+        for what, count in (("the validator ran", r.validated), ("inbox rows", r.inbox_rows)):
+            if count != deliveries:
+                problems.append(f"round {number}: {what} {count} times for {deliveries} deliveries")
+    return problems
+
+
 def check_state(workload: Workload, handled: int) -> list[str]:
     """The deliveries had their effect: inbox rows, no failures, every order moved."""
     from edn_core.bus.stores import store_for
@@ -797,6 +856,9 @@ def main(argv: list[str] | None = None) -> int:
             if TOPIC in line:
                 say(f"  {line.strip()}")
 
+        require_validation()
+        say("[check] validation is on: invalid data refused, valid data passes")
+
         say(f"[setup] placing {args.events} orders (one open order per customer)")
         workload = Workload(place_orders(args.events))
         handled = 0
@@ -812,17 +874,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             profile_pass(workload.envelopes(), args.profile)
             handled += args.events
-        passed = report(rounds, args.target)
-        say(f"load average at the end: {load_average()}")
-        problems = check_state(workload, handled)
+        problems = check_measured(rounds) + check_state(workload, handled)
         for problem in problems:
             say(f"[check] {problem}")
-        if not problems:
-            say(f"[check] {handled} inbox rows, no failed deliveries, every order moved")
-        connections.close_all()
-        if problems:
+        if problems:  # the figures would describe a broken run: no verdict
+            say("[check] the run went wrong: no verdict")
+            connections.close_all()
             return 2
+        say(f"[check] {handled} inbox rows, no failed deliveries, every order moved, every")
+        say("        instrumented delivery validated and its inbox insert timed")
+        passed = report(rounds, args.target)
+        say(f"load average at the end: {load_average()}")
+        connections.close_all()
         return 0 if passed else 1
+    except ValidationOff as error:
+        say(f"\n[refused] {error}: the bench measures nothing, so it gives no verdict")
+        return 2
     except KeyboardInterrupt:
         say("\n[abort] interrupted")
         return 2
