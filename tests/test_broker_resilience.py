@@ -6,19 +6,23 @@ its speed; the outage is a fixed amount of work done while the broker is cut off
 import time
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from edn_core.testing_hooks import PausePoints
 from tests.faults.effects import order_rows
 from tests.support.deployment import (
     RELAY,
     Deployment,
+    free_port,
     wait_for,
     worker_command,
 )
 from tests.support.monolith import MONOLITH, customer_with_order, prepare, token
+from tests.support.processes import Service
 from tests.support.tcp_proxy import TcpProxy
 
 CUSTOMERS, EACH = 200, 25
+ADDRESS_CONSUMER = "orders.update_shipping_address_of_open_orders"
 OUTAGE_SECONDS, OUTAGE_ROUNDS = 20, 30  # the broker stays away for both, whichever is longer
 
 
@@ -26,9 +30,34 @@ def count(db, sql: str) -> int:
     return db.execute(sql).fetchone()[0]
 
 
+def start_worker_with_metrics(deployment: Deployment, name: str) -> tuple[Service, int]:
+    """Start a worker that serves its own metrics (the deployment's other processes do not)."""
+    port = free_port()
+    env = {**deployment.env("app"), "EDN_METRICS_PORT": str(port)}
+    env["EDN_METRICS_ADDRESS"] = "127.0.0.1"
+    worker = Service(name, worker_command(name), env, deployment.logs / f"app-{name}.log")
+    deployment.processes.append(worker)
+    return worker.start(), port
+
+
+def duplicates_dropped(port: int, consumer: str) -> float:
+    """What the worker on ``port`` counted in ``edn_inbox_duplicates`` for ``consumer``."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "edn_inbox_duplicates"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+        and sample.labels.get("messaging_consumer_group_name") == consumer
+    )
+
+
 def test_sigkill_of_the_worker_mid_run_loses_nothing_and_applies_nothing_twice(rabbitmq, tmp_path):
     """The worker dies with its third delivery batch committed and not acked (at most ~3,300
-    of the 5,000 events handled): the broker redelivers that batch, and the inbox drops it."""
+    of the 5,000 events handled): the broker redelivers that batch, and the inbox drops it.
+    Proves the redelivery happened (the second worker counts the duplicates it dropped, no
+    more than the first had committed) and that no order took any event's change twice."""
     points = PausePoints(tmp_path / "points")
     committed = ("consumer.before_ack", "orders")
     with Deployment(MONOLITH, rabbitmq, tmp_path, **points.env()) as deployment:
@@ -45,10 +74,11 @@ def test_sigkill_of_the_worker_mid_run_loses_nothing_and_applies_nothing_twice(r
         points.arm(*committed, after=2)
         worker = deployment.start("app", "worker-1", *worker_command("worker-1"))
         assert points.wait_paused(*committed) == worker.pid
-        assert 0 < count(orders, handled) < CUSTOMERS * EACH
+        committed_at_kill = count(orders, handled)
+        assert 0 < committed_at_kill < CUSTOMERS * EACH
         worker.kill()
         points.disarm(*committed)
-        deployment.start("app", "worker-2", *worker_command("worker-2"))
+        _, metrics_port = start_worker_with_metrics(deployment, "worker-2")
         wait_for(
             lambda: count(orders, handled) == CUSTOMERS * EACH,
             240,
@@ -65,6 +95,9 @@ def test_sigkill_of_the_worker_mid_run_loses_nothing_and_applies_nothing_twice(r
         # latest wins: events superseded within a batch are recorded stale, not applied
         assert all(v == 1 + applied for v, _, applied in versions), "no effect, or two"
         assert {street for _, street, _ in versions} == {f"{EACH} Road"}
+        # the committed, unacked batch came again, and the inbox dropped it
+        dropped = duplicates_dropped(metrics_port, ADDRESS_CONSUMER)
+        assert 0 < dropped <= committed_at_kill, f"duplicates dropped: {dropped}"
 
 
 def test_broker_unreachable_for_20s_under_load_then_everything_is_delivered(rabbitmq, tmp_path):

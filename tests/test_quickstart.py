@@ -107,7 +107,12 @@ def served(tmp_path_factory):
             return False
 
     try:
-        wait_for(answers, 180, "scripts/run to serve")
+        try:  # a loaded machine sets up slowly: the deadline only fails a server that never came
+            wait_for(answers, 300, "scripts/run to serve")
+        except TimeoutError as error:
+            raise AssertionError(
+                f"{error}; scripts/run wrote:\n{log.read_text()[-5000:]}"
+            ) from None
         token = (copy / "data" / "token").read_text().strip()
         yield Served(base, token, copy, env, log)
     finally:
