@@ -6,9 +6,8 @@ are registered as usual (the same document again adds nothing)."""
 import json
 
 import pytest
-from django.core.management import ManagementUtility
 
-from edn_core.management.commands.edn_schemas import schema_files
+from edn_core.management.commands.edn_schemas import Command, schema_files
 from schema_registry.models import Schema, SchemaVersion
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -34,7 +33,7 @@ def test_register_refused_by_the_registry_exits_non_zero_and_registers_nothing_o
     assert (REFUSED, 1) in versions  # the registry holds its history (migrate_all did)
 
     with pytest.raises(SystemExit) as exit:
-        ManagementUtility(["manage.py", "edn_schemas", "register"]).execute()
+        Command().run_from_argv(["manage.py", "edn_schemas", "register"])  # as manage.py does
 
     assert exit.value.code != 0
     out, err = capsys.readouterr()
