@@ -115,10 +115,12 @@ def expire_overdue_steps(cmd: ExpireOverdueSteps) -> int:
     ).order_by("deadline")
     expired = []
     for saga_id in overdue.values_list("id", flat=True)[: cmd.limit]:
+        moved: list[Saga] = []  # counted once saved: a lost race expired nothing
         try:
-            sagas.change(saga_id, lambda s: s.expire(now) and expired.append(s))
+            sagas.change(saga_id, lambda s, moved=moved: s.expire(now) and moved.append(s))
         except ConcurrencyConflict:
             continue  # a reply or another sweeper got there first; the next sweep looks again
+        expired += moved
     ended_phases(expired, now)
     return len(expired)
 
