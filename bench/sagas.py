@@ -25,6 +25,11 @@ Phases:
 
 Target (from the issue): >= 300 sagas/s on PostgreSQL in one process with the local transport.
 
+A run that did not do what it measures gets no verdict (exit status 2, the reason printed):
+after each phase every saga placed so far must be ``Executed`` (a compensated saga is not a
+done one), the stock taken must be the quantities ordered and the credit reserved the orders'
+totals (``bench.sagas_processes.check_correct``).
+
 Run from the repository root::
 
     .venv/bin/python -m bench.sagas --sagas 2000 --rate 100 --seconds 10 --processes
@@ -47,6 +52,7 @@ from pathlib import Path
 import psycopg
 
 from bench.common import percentile, say, stop_cleanly_on_sigterm
+from bench.sagas_processes import PRICE, QUANTITY, STOCK, IncorrectRun, check_correct
 from bench.validation import DURABILITY, LIBRARIES, configure_environment
 from config.services import SERVICE_APPS
 from tests.support.postgres import drop_databases, recreate_databases, server_settings
@@ -94,7 +100,7 @@ def seed(customers: int):
         ).value
         for n in range(customers)
     ]
-    product = send(CreateProduct(description="Widget", amount_available=1_000_000_000)).value
+    product = send(CreateProduct(description="Widget", amount_available=STOCK)).value
     return people, product, address
 
 
@@ -104,8 +110,8 @@ def order_command(people, product, address, n: int):
     line = {
         "product_id": product.id,
         "product_name": "Widget",
-        "product_price": Decimal("7.50"),
-        "quantity": 1,
+        "product_price": PRICE,
+        "quantity": QUANTITY,
     }
     return PlaceOrder(
         customer_id=people[n % len(people)].id, shipping_address=address, items=[line]
@@ -116,6 +122,21 @@ def unfinished() -> int:
     from sagas.models import SagaRecord
 
     return SagaRecord.objects.exclude(state__in=["Executed", "Compensated"]).count()
+
+
+def check_all_executed(placed: int) -> None:
+    """Refuse the run (:class:`IncorrectRun`) unless the ``placed`` sagas so far all Executed
+    and the stock and credit they took add up to what was ordered."""
+    from django.db.models import Count, Sum
+
+    from customers.models import CustomerRecord
+    from inventory.models import ProductRecord
+    from sagas.models import SagaRecord
+
+    states = SagaRecord.objects.values("state").annotate(n=Count("id")).order_by()
+    stock = ProductRecord.objects.aggregate(left=Sum("amount_available"))["left"]
+    credit = CustomerRecord.objects.aggregate(held=Sum("credit_reserved"))["held"]
+    check_correct(placed, {r["state"]: r["n"] for r in states}, STOCK - stock, credit)
 
 
 def wait_all_placed_sagas(expected: int, deadline: float) -> None:
@@ -148,7 +169,7 @@ def durations_ms(since) -> list[float]:
     )
 
 
-def saturation(people, product, address, count: int) -> float:
+def saturation(people, product, address, count: int, placed_before: int) -> float:
     from edn_core.bus.worker import BusWorker
     from edn_core.cqrs import send
 
@@ -159,14 +180,13 @@ def saturation(people, product, address, count: int) -> float:
     while worker.run_once():
         pass
     elapsed = time.perf_counter() - start
-    if unfinished():
-        raise RuntimeError(f"{unfinished()} sagas did not finish")
+    check_all_executed(placed_before + count)  # a Compensated saga is not a done one
     rate = count / elapsed
     say(f"  {count} sagas in {elapsed:.2f} s: {rate:.0f} sagas/s")
     return rate
 
 
-def fixed_load(people, product, address, rate: float, seconds: float) -> dict:
+def fixed_load(people, product, address, rate: float, seconds: float, placed_before: int) -> dict:
     from django.utils import timezone
 
     from edn_core.bus.outbox import on_outbox_commit
@@ -189,6 +209,7 @@ def fixed_load(people, product, address, rate: float, seconds: float) -> dict:
     elapsed = time.perf_counter() - start
     worker.stop()
     thread.join(timeout=10)
+    check_all_executed(placed_before + total)  # none dropped from the durations unseen
     values = durations_ms(since)
     result = {
         "completed": len(values),
@@ -233,9 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         raw_before = raw_commits_per_second(server, databases["default"])
         say(f"[baseline] raw one-row commits: {raw_before:.0f}/s")
         people, product, address = seed(args.customers)
-        saturation(people, product, address, min(200, args.sagas))  # warm-up, not reported
-        rate = saturation(people, product, address, args.sagas)
-        load = fixed_load(people, product, address, args.rate, args.seconds)
+        warm_up = min(200, args.sagas)
+        saturation(people, product, address, warm_up, 0)  # warm-up, not reported
+        rate = saturation(people, product, address, args.sagas, warm_up)
+        placed = warm_up + args.sagas
+        load = fixed_load(people, product, address, args.rate, args.seconds, placed)
         raw_after = raw_commits_per_second(server, databases["default"])
         raw = (raw_before + raw_after) / 2
         say(f"[baseline] raw one-row commits again: {raw_after:.0f}/s (mean {raw:.0f}/s)")
@@ -255,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             from bench.sagas_processes import run_processes
 
             run_processes(args.sagas, raw_sagas, say, f"{args.db_prefix}_processes")
+    except IncorrectRun as refused:
+        say(str(refused))
+        return 2
     finally:
         from django.db import connections
 

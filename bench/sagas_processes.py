@@ -10,12 +10,34 @@ sagas / (last saga row saved - first order row created), all on this machine's c
 from __future__ import annotations
 
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 from tests.support.deployment import SAGA_SERVICES
 
 SERVICES = SAGA_SERVICES
 PARTICIPANTS = ("customers", "inventory", "orders", "sagas")
+PRICE, QUANTITY = Decimal("7.50"), 1  # every order the benchmarks place: one Widget at 7.50
+STOCK = 10**9
+
+
+class IncorrectRun(RuntimeError):
+    """The run did not do what it measured: no verdict may be printed for it."""
+
+
+def check_correct(placed: int, states: dict[str, int], stock_taken: int, credit: Decimal) -> None:
+    """Raise :class:`IncorrectRun` unless all ``placed`` sagas are Executed (the success path),
+    the stock taken is the quantities ordered and the credit reserved is the orders' totals."""
+    problems = []
+    if states != {"Executed": placed}:
+        problems.append(f"{placed} sagas placed, their states: {states or 'none'}")
+    if stock_taken != placed * QUANTITY:
+        problems.append(f"stock taken {stock_taken}, quantities ordered {placed * QUANTITY}")
+    if credit != placed * PRICE:
+        problems.append(f"credit reserved {credit}, order totals {placed * PRICE}")
+    if problems:
+        raise IncorrectRun("incorrect run, no verdict: " + "; ".join(problems))
+
 
 CREATE_CUSTOMER = """
 from decimal import Decimal
@@ -25,10 +47,10 @@ a = dict(street="1 Road", city="Leeds", state="WY", country="UK", postal_code="L
 print(send(CreateCustomer(first_name="B", last_name="P", shipping_address=a,
                           credit_limit=Decimal("10000000"))).value.id)
 """
-CREATE_PRODUCT = """
+CREATE_PRODUCT = f"""
 from edn_core.cqrs import send
 from inventory.commands import CreateProduct
-print(send(CreateProduct(description="Widget", amount_available=10**9)).value.id)
+print(send(CreateProduct(description="Widget", amount_available={STOCK})).value.id)
 """
 PLACE_ORDERS = """
 from decimal import Decimal
@@ -37,7 +59,7 @@ from edn_core.cqrs import send
 from orders.commands import PlaceOrder
 a = dict(street="1 Road", city="Leeds", state="WY", country="UK", postal_code="L1")
 line = dict(product_id=UUID("{product}"), product_name="Widget",
-            product_price=Decimal("7.50"), quantity=1)
+            product_price=Decimal("{price}"), quantity={quantity})
 for _ in range({count}):
     send(PlaceOrder(customer_id=UUID("{customer}"), shipping_address=a, items=[line]))
 """
@@ -69,16 +91,25 @@ def run_processes(count: int, raw_sagas: float, say, prefix: str) -> float:
             120,
             "every relay listening and every worker consuming",
         )
-        script = PLACE_ORDERS.format(product=product, customer=customer, count=count)
+        script = PLACE_ORDERS.format(
+            product=product, customer=customer, count=count, price=PRICE, quantity=QUANTITY
+        )
         deployment.manage("orders", "shell", "-c", script)
         sagas = deployment.database("sagas", "sagas")
         orders = deployment.database("orders", "orders")
-        done_sql = "SELECT count(*), max(updated_at) FROM sagas_saga WHERE state = 'Executed'"
+        ended = "state IN ('Executed', 'Compensated', 'NeedsAttention')"
+        done_sql = f"SELECT count(*), max(updated_at) FROM sagas_saga WHERE {ended}"
         done = wait_for(
             lambda: (row := sagas.execute(done_sql).fetchone())[0] >= count and row,
             600,
-            f"{count} sagas finished; logs in {logs}",
+            f"{count} sagas ended; logs in {logs}",
         )
+        states = "SELECT state, count(*) FROM sagas_saga GROUP BY state"
+        customers = deployment.database("customers", "customers")
+        inventory = deployment.database("inventory", "inventory")
+        (left,) = inventory.execute("SELECT amount_available FROM inventory_product").fetchone()
+        (held,) = customers.execute("SELECT credit_reserved FROM customers_customer").fetchone()
+        check_correct(count, dict(sagas.execute(states).fetchall()), STOCK - left, held)
         first = orders.execute("SELECT min(recorded_at) FROM orders_orderevent").fetchone()[0]
         elapsed = (done[1] - first).total_seconds()
         rate = count / elapsed
