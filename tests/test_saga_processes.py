@@ -1,14 +1,20 @@
 """The create-order saga across separate OS processes: each service its own gunicorn, relay and
-Celery worker with its own PostgreSQL databases, over RabbitMQ. Then SIGKILL of the
-orchestrator (the sagas worker and relay) mid-run: after a restart every saga finishes.
+Celery worker with its own PostgreSQL databases, over RabbitMQ. Proves, every hop between
+processes: the success path (the saga's Executed is waited for, not read when the order is);
+a credit refusal compensated; SIGKILL of the orchestrator (the sagas worker and relay) with
+sagas in flight, after which a restarted one finishes every saga; and a step timeout fired by
+the restarted orchestrator's sweeper in its own process.
 
 The kill lands at a point the test controls, not after a race with the clock: the sagas
 worker stops at the pause point ``consumer.before_ack.sagas`` (a delivery batch committed,
 its messages not acked) on its first or second batch after the 30 orders are placed. A saga
 needs at least three batches of the orchestrator to end, so at the kill none of the 30 has
-ended and at least one has started."""
+ended and at least one has started. The timeout is not raced either: one saga left waiting by
+the kill gets a past deadline while no orchestrator runs, and the restarted relay (whose bus
+worker sweeps every second) runs alone until that saga has moved; then the worker starts."""
 
 import signal
+from decimal import Decimal
 
 import httpx
 
@@ -24,6 +30,7 @@ from tests.support.deployment import (
 SERVICES = SAGA_SERVICES
 PARTICIPANTS = ("customers", "inventory", "orders")
 SAGA = (*PARTICIPANTS, "sagas")
+PRICE = Decimal("7.50")
 ADDRESS = {"street": "1 Road", "city": "Leeds", "state": "WY", "country": "UK", "postalCode": "L1"}
 
 
@@ -90,29 +97,63 @@ def test_create_order_saga_across_processes_survives_a_killed_orchestrator(rabbi
         (saga,) = sagas.get("/api/sagas", params={"key": first}).json()["results"]
         assert saga["state"] == "Executed"
 
+        # a failure path over the broker: 11 x 7.50 = 82.50 > 77.50 credit left
+        poor = place(11)
+        wait_for(lambda: state_of(poor) == "Rejected", 240, f"order Rejected; logs in {tmp_path}")
+        wait_for(lambda: sagas_db.execute(finished).fetchone()[0] == 2, 120, "the saga's end")
+        (refused,) = sagas.get("/api/sagas", params={"key": poor}).json()["results"]
+        assert refused["state"] == "Compensated"
+        assert refused["reason"].startswith("ReserveCustomerCredit: "), refused["reason"]
+        assert [s["action"]["state"] for s in refused["steps"]][1:] == [
+            "Failed", "NotStarted", "NotStarted"
+        ]  # fmt: skip
+        credit = customers.get(f"/api/customers/{customer['id']}").json()["creditAvailable"]
+        stock = inventory.get(f"/api/inventory/{product['id']}").json()["amountAvailable"]
+        assert (credit, stock) == ("77.50", 6)  # nothing held for it
+
         # many sagas in flight, then the orchestrator dies without a chance to clean up: the
         # worker stops after committing its first or second batch of the new work (if the
-        # first saga's last batch has not passed the point yet, it is the one let through)
+        # last saga's last batch has not passed the point yet, it is the one let through)
         points.arm(*committed, after=1)
         pending = [place(1) for _ in range(30)]
         worker = orchestrator[1]
         assert points.wait_paused(*committed) == worker.pid
-        assert sagas_db.execute(finished).fetchone()[0] == 1, "none of the 30 has ended"
-        assert sagas_db.execute(count).fetchone()[0] > 1, "and at least one has started"
+        assert sagas_db.execute(finished).fetchone()[0] == 2, "none of the 30 has ended"
+        assert sagas_db.execute(count).fetchone()[0] > 2, "and at least one has started"
         for process in orchestrator:
             process.send_signal(signal.SIGKILL)
             process.wait()
         points.disarm(*committed)
 
-        start_orchestrator(deployment, 2)
+        # a saga the kill left waiting is overdue; the restarted relay's sweeper, alone, fails
+        # its step (another process than the one that set the deadline) and compensates
+        waiting = "SELECT key FROM sagas_saga WHERE state = 'Executing' ORDER BY created_at"
+        (late,) = sagas_db.execute(waiting).fetchone()
+        overdue = "UPDATE sagas_saga SET deadline = now() - interval '1 second' WHERE key = %s"
+        sagas_db.execute(overdue, [late])
+        deployment.start("sagas", "relay-2", *RELAY)
+        state = "SELECT state FROM sagas_saga WHERE key = %s"
+        wait_for(
+            lambda: sagas_db.execute(state, [late]).fetchone()[0] != "Executing",
+            120,
+            f"the restarted sweeper to expire the overdue step; logs in {tmp_path}",
+        )
+        deployment.start("sagas", "worker-2", *worker_command("sagas"))
         wait_for(
             lambda: all(state_of(o) != "Pending" for o in pending),
             300,
             f"every order out of Pending after the restart; logs in {tmp_path}",
         )
+        wait_for(lambda: sagas_db.execute(finished).fetchone()[0] == 32, 180, "every saga ended")
+        (timed_out,) = sagas.get("/api/sagas", params={"key": late}).json()["results"]
+        assert timed_out["state"] == "Compensated", timed_out
+        assert "no reply within 3600 s" in timed_out["reason"]
+        assert "TimedOut" in [s["action"]["state"] for s in timed_out["steps"]]
+        assert state_of(late) == "Rejected"
         states = [state_of(o) for o in pending]
-        assert states.count("Created") == 6 and states.count("Rejected") == 24  # stock 6 left
-        wait_for(lambda: sagas_db.execute(finished).fetchone()[0] == 31, 180, "every saga ended")
+        created = states.count("Created")
+        # stock 6 left; the timed-out order may have held a unit while another was refused
+        assert created in (5, 6) and states.count("Rejected") == 30 - created, states
         stock = inventory.get(f"/api/inventory/{product['id']}").json()["amountAvailable"]
         credit = customers.get(f"/api/customers/{customer['id']}").json()["creditAvailable"]
-        assert (stock, credit) == (0, "32.50")  # 9 units sold at 7.50 of 100.00
+        assert (stock, credit) == (6 - created, f"{Decimal('77.50') - created * PRICE:.2f}")
