@@ -55,8 +55,9 @@ def test_a_second_start_for_the_same_key_starts_nothing(api):
 
 @pytest.mark.parametrize("correlation_id", [str(uuid.uuid4()), "not-a-uuid", "", None])
 def test_a_reply_that_names_no_saga_is_ignored_without_a_dead_letter(api, correlation_id):
-    """Proves: a reply whose correlation id is an unknown saga id, not a UUID, or missing is
-    consumed and ignored (logged): no crash, no retry, no dead letter, no saga changed."""
+    """Proves: a reply whose correlation id is an unknown saga id, not a UUID, or missing (the
+    envelope then falls back to the event's own id) is consumed and ignored (logged): no
+    crash, no retry, no dead letter, no saga changed."""
     bus = EventBus()
     customer, product = new_customer(api), new_product(api)
     order_id = place(api, customer, product).json()["id"]
