@@ -2,18 +2,15 @@
 the relay's local transport and the Celery consumer both use): that event alone becomes a dead
 letter with the validation errors; the others of the batch are applied, once."""
 
-import uuid
-
 import pytest
-from django.utils import timezone
 
-from edn_core import tracing
 from edn_core.bus.batch import deliver_batch
 from edn_core.bus.dispatch import DEAD_LETTERED, DUPLICATE, HANDLED
 from edn_core.bus.stores import store_for
 from edn_core.events import IntegrationEvent
 from orders.models import OrderEvent
 from tests.orders.factories import PlaceOrderFactory, stored_order
+from tests.support.events import address_updated
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 TOPIC = "v1.CustomerAddressUpdated"
@@ -22,18 +19,7 @@ CONSUMER = "orders.update_shipping_address_of_open_orders"
 
 def address_changed(customer_id, city: str) -> IntegrationEvent:
     address = {"street": "1 Rue", "city": city, "state": "R", "country": "FR", "postalCode": "6"}
-    return IntegrationEvent(
-        id=str(uuid.uuid4()),
-        topic=TOPIC,
-        source="/customers",
-        time=timezone.now(),
-        aggregate_id=str(customer_id),
-        sequence=2,
-        correlation_id="c",
-        causation_id=None,
-        traceparent=tracing.child_traceparent(None),
-        data={"customerId": str(customer_id), "shippingAddress": address},
-    )
+    return address_updated(customer_id, address)
 
 
 def stream_length(order) -> int:

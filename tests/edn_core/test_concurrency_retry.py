@@ -5,21 +5,18 @@ hoped for: when the handler is about to append its events, another writer on its
 connection changes the same order and commits first; the handler's append then conflicts."""
 
 import threading
-import uuid
 
 import pytest
 from django.db import connections
-from django.utils import timezone
 
-from edn_core import tracing
 from edn_core.bus.dispatch import CONFLICT_RETRIES, HANDLED, deliver
 from edn_core.cqrs import send
-from edn_core.events import IntegrationEvent
 from edn_core.eventsourcing import store as event_store
 from orders import commands
 from orders.models import FailedDelivery, InboxEntry, OrderEvent
 from orders.store import orders
 from tests.orders.factories import AddressFactory, PlaceOrderFactory
+from tests.support.events import address_updated as an_address_update
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 CONSUMER = "orders.update_shipping_address_of_open_orders"
@@ -27,27 +24,8 @@ CONSUMER = "orders.update_shipping_address_of_open_orders"
 
 def address_updated(customer_id, street: str) -> str:
     address = {**AddressFactory(), "street": street}
-    return IntegrationEvent(
-        id=str(uuid.uuid4()),
-        topic="v1.CustomerAddressUpdated",
-        source="/tests",
-        time=timezone.now(),
-        aggregate_id=str(customer_id),
-        sequence=2,
-        correlation_id="c",
-        causation_id=None,
-        traceparent=tracing.child_traceparent(None),
-        data={
-            "customerId": str(customer_id),
-            "shippingAddress": {
-                "street": address["street"],
-                "city": address["city"],
-                "state": address["state"],
-                "country": address["country"],
-                "postalCode": address["postal_code"],
-            },
-        },
-    ).to_json()
+    address["postalCode"] = address.pop("postal_code")
+    return an_address_update(customer_id, address, source="/tests").to_json()
 
 
 def interleaving(monkeypatch, other_writer, times: int) -> list[int]:

@@ -5,23 +5,22 @@ local port that serves the apps' schema files (tests/edn_core/test_registry_outa
 covers a registry that refuses connections)."""
 
 import json
-import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from edn_core import schemas, tracing
+from edn_core import schemas
 from edn_core.bus import retries
 from edn_core.bus.batch import deliver_batch
 from edn_core.bus.dispatch import DUPLICATE, FAILED, deliver
 from edn_core.bus.stores import store_for
-from edn_core.events import IntegrationEvent
 from edn_core.management.commands.edn_schemas import schema_files
 from orders.models import OrderEvent
 from schema_registry.source import LocalSchemaSource
 from tests.orders.factories import PlaceOrderFactory, stored_order
 from tests.schema_registry.stub_registry import StubRegistry
+from tests.support.events import address_updated
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 TOPIC = "v1.CustomerAddressUpdated"
@@ -64,18 +63,7 @@ def registry(settings):
 
 
 def address_changed(customer_id) -> str:
-    return IntegrationEvent(
-        id=str(uuid.uuid4()),
-        topic=TOPIC,
-        source="/customers",
-        time=timezone.now(),
-        aggregate_id=str(customer_id),
-        sequence=2,
-        correlation_id="c",
-        causation_id=None,
-        traceparent=tracing.child_traceparent(None),
-        data={"customerId": str(customer_id), "shippingAddress": ADDRESS},
-    ).to_json()
+    return address_updated(customer_id, ADDRESS).to_json()
 
 
 def retry_all_due() -> None:
