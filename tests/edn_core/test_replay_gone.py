@@ -2,7 +2,6 @@
 reason on the row, the row left a dead letter (and not retried again by the sweeper)."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 
 from edn_core.bus import retries
@@ -17,10 +16,8 @@ CONSUMER = "orders.doomed"
 
 
 @pytest.fixture
-def staff(client):
-    get_user_model().objects.create_superuser("ops", "ops@example.com", "pw")
-    client.login(username="ops", password="pw")
-    return client
+def staff(admin_client):
+    return admin_client
 
 
 @pytest.fixture
