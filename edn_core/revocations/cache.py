@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 
@@ -46,14 +47,29 @@ class RevocationList:
         self._held: tuple[dict[str, float] | None, float] = (None, -math.inf)
         self._held_version: str | None = None
         self._failing = False
+        self._reading = threading.Lock()
 
     def not_before(self, subject: str, refresh_seconds: float) -> float | None:
         """The time before which ``subject``'s tokens no longer count (None: not revoked)."""
         entries, read_at = self._held
         now = self._clock()
         if entries is None or now - read_at >= refresh_seconds:
-            entries = self._read(entries, now)
+            entries = self._refresh(entries, read_at, now)
         return entries.get(subject)
+
+    def _refresh(self, kept: dict[str, float] | None, seen_at: float, now: float) -> dict:
+        """One thread of the process reads at a time: the others keep to the list they hold
+        meanwhile (each read would take a database connection of its own), or, holding none
+        yet, wait for that read."""
+        if not self._reading.acquire(blocking=kept is None):
+            return kept  # another thread is reading it now
+        try:
+            entries, read_at = self._held
+            if entries is not None and read_at != seen_at:
+                return entries  # read meanwhile by another thread
+            return self._read(kept, now)
+        finally:
+            self._reading.release()
 
     def forget(self) -> None:
         """Read the list again at the next check (the last one stays, for an outage)."""

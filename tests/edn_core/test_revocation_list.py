@@ -2,6 +2,7 @@
 read per period however many checks, the last list kept through an outage."""
 
 import logging
+import threading
 
 import pytest
 from django.db import OperationalError
@@ -136,3 +137,28 @@ def test_forget_reads_the_list_again_even_at_the_same_version(clock):
     table.rows["ann"] = 9.0  # a rolled-back test's list, say, at the version held
     revoked.forget()
     assert revoked.not_before("ann", 0.5) == 9.0 and table.reads == 2
+
+
+def test_one_thread_reads_at_a_time_and_the_others_keep_the_list_they_hold(clock, table):
+    """Fifty request threads finding the list stale open one database connection, not fifty."""
+    table.rows["ann"] = 1.0
+    revoked = RevocationList(table, clock)
+    revoked.not_before("ann", 0.5)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_load():
+        started.set()
+        assert release.wait(30)
+        return table()
+
+    revoked._load = slow_load
+    clock.now = 101.0  # stale for every thread
+    reader = threading.Thread(target=revoked.not_before, args=("ann", 0.5))
+    reader.start()
+    assert started.wait(30)
+    table.rows["ann"] = 2.0
+    assert revoked.not_before("ann", 0.5) == 1.0  # the list held, while the other one reads
+    assert table.reads == 1
+    release.set()
+    reader.join(30)
+    assert table.reads == 2 and revoked.not_before("ann", 0.5) == 2.0
