@@ -68,7 +68,8 @@ def _outbox() -> dict:
 
 def _shows_detail(request) -> bool:
     """Whether the caller may see error classes and figures: in development, or with a valid
-    bearer token (verified as the API verifies it; no database is read)."""
+    bearer token, verified as the API verifies it (the signature, then the revocation list the
+    process holds)."""
     if settings.DEBUG:
         return True
     try:

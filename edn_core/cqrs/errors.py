@@ -4,7 +4,10 @@ from django.urls import Resolver404, resolve
 
 from edn_core.cqrs.problems import django_problem, server_problem
 
-__all__ = ["bad_request", "not_found", "server_error"]
+__all__ = ["API_NOT_FOUND", "bad_request", "not_found", "server_error"]
+
+# The URL name of the catch-all that answers unknown paths under /api/ (edn_core.project.urls)
+API_NOT_FOUND = "api-not-found"
 
 
 def bad_request(request, exception=None):
@@ -20,7 +23,7 @@ def not_found(request, exception=None):
 
 def _served(path: str) -> bool:
     try:
-        return resolve(path).url_name != "api-not-found"
+        return resolve(path).url_name != API_NOT_FOUND
     except Resolver404:
         return False
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from edn_core.cqrs.errors import API_NOT_FOUND
 from edn_core.observability import metrics
 from edn_core.observability.exposition import metrics_view
 
@@ -41,6 +42,6 @@ def route_of(request) -> str:
     """The URL pattern the request matched (``api/orders/<pk>``), never the path itself: the
     label's values stay few. ``unmatched`` for a request no pattern matched."""
     match = getattr(request, "resolver_match", None)
-    if match is None or not match.route or match.url_name == "api-not-found":
+    if match is None or not match.route or match.url_name == API_NOT_FOUND:
         return "unmatched"  # the API's catch-all answers 404 to what no route matched
     return match.route.replace("^", "").replace("$", "").replace("\\Z", "")

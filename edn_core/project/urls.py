@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from edn_core.asyncapi import asyncapi_view
-from edn_core.cqrs.errors import not_found
+from edn_core.cqrs.errors import API_NOT_FOUND, not_found
 from edn_core.dapr_app import urlpatterns as dapr_urlpatterns
 from edn_core.health import healthz, readyz
 
@@ -32,7 +32,7 @@ urlpatterns = [
 if settings.EDN_BUS_TRANSPORT == "dapr":  # the sidecar's routes: never served without Dapr
     urlpatterns += dapr_urlpatterns
 # any method, no CSRF check: an unknown API route is 404 whatever is sent to it
-urlpatterns.append(re_path(r"^api/", csrf_exempt(not_found), name="api-not-found"))
+urlpatterns.append(re_path(r"^api/", csrf_exempt(not_found), name=API_NOT_FOUND))
 
 handler400 = "edn_core.cqrs.errors.bad_request"
 handler404 = "edn_core.cqrs.errors.not_found"
