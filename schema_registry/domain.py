@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from edn_core.domain import Conflict, DomainError
-from schema_registry.compatibility import Incompatibility, Mode, check
+from edn_core.compatibility import Incompatibility, Mode, check
 
 __all__ = [
     "IncompatibleSchema",

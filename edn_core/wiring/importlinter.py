@@ -13,6 +13,7 @@ PLATFORM_DOMAIN = (
     "sagas.definition",
     "sagas.states",
     "edn_core.domain",
+    "edn_core.compatibility",
     "edn_core.eventsourcing.aggregate",
     "edn_core.eventsourcing.codec",
     "edn_core.eventsourcing.personal",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from schema_registry.compatibility import Incompatibility, Mode, check, reader_can_read
+from edn_core.compatibility import Incompatibility, Mode, check, reader_can_read
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOMER_V1 = json.loads((ROOT / "customers/schemas/v1.CustomerAddressUpdated.json").read_text())

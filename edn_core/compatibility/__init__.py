@@ -18,7 +18,7 @@ FULL_TRANSITIVE       BACKWARD and FORWARD against all previous versions
 ====================  ==========================================================================
 
 With no previous version every schema is compatible. ``reader_can_read(reader, writer)`` is the
-rule engine (:mod:`schema_registry.rules`): it reports every way a document valid under
+rule engine (:mod:`edn_core.compatibility.rules`): it reports every way a document valid under
 ``writer`` may be rejected by ``reader``, comparing the two schemas location by location. A
 location where both schemas are identical (annotations such as ``title``/``description``/
 ``default``/``examples``/``$comment``/``x-*`` ignored) is always compatible, and so is any

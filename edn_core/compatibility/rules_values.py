@@ -1,6 +1,6 @@
 """Compatibility rules for scalar values: type, enum/const, number bounds, string constraints.
 
-:class:`ValueRules` is a mixin for :class:`schema_registry.rules._Comparison`; it also holds
+:class:`ValueRules` is a mixin for :class:`edn_core.compatibility.rules._Comparison`; it also holds
 ``counts``, the min/max rule shared by string lengths, array items and object properties.
 """
 

@@ -1,14 +1,14 @@
 """Rule engine: can a reader schema accept every document a writer schema accepts?
 
 Pure functions over JSON Schema draft 2020-12 documents (dicts and booleans). The rule table and
-the public API live in :mod:`schema_registry.compatibility`; this module only walks two schemas
+the public API live in :mod:`edn_core.compatibility`; this module only walks two schemas
 side by side and reports :class:`Finding` tuples whose text says "{reader} schema" / "{writer}
 schema" with the labels the caller chose (e.g. "new" and "old").
 
 The walk and the unsupported-keyword checks are here; the rules themselves are mixins in
-:mod:`schema_registry.rules_values` (type, enum, numbers, strings, min/max counts) and
-:mod:`schema_registry.rules_structure` (arrays, objects, properties), over the single-schema
-helpers of :mod:`schema_registry.schema_facts`.
+:mod:`edn_core.compatibility.rules_values` (type, enum, numbers, strings, min/max counts) and
+:mod:`edn_core.compatibility.rules_structure` (arrays, objects, properties), over the single-schema
+helpers of :mod:`edn_core.compatibility.schema_facts`.
 """
 
 from __future__ import annotations

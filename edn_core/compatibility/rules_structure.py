@@ -1,8 +1,8 @@
 """Compatibility rules for containers: arrays, objects, their properties and nested schemas.
 
-:class:`StructureRules` is a mixin for :class:`schema_registry.rules._Comparison`; it recurses
+:class:`StructureRules` is a mixin for :class:`edn_core.compatibility.rules._Comparison`; it recurses
 into nested schemas through the comparison's ``schema`` method and uses ``counts`` from
-:class:`schema_registry.rules_values.ValueRules`.
+:class:`edn_core.compatibility.rules_values.ValueRules`.
 """
 
 from __future__ import annotations

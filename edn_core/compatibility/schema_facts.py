@@ -2,7 +2,7 @@
 
 Keyword tables plus pure helpers: which keywords are annotations, which types and values a schema
 can produce or accept, and JSON equality (1 == 1.0, true != 1). Nothing here compares a reader
-schema with a writer schema; that is :mod:`schema_registry.rules`.
+schema with a writer schema; that is :mod:`edn_core.compatibility.rules`.
 """
 
 from __future__ import annotations
