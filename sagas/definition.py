@@ -24,6 +24,10 @@ are matched to the saga by the CloudEvents ``correlationid``, which is the saga 
 step fails or times out the saga compensates, newest step first, the failed step included
 (it may have acted before its answer was lost). ``build`` functions receive the saga's
 facts: the data it started with plus ``sagaId`` and ``reason`` (why it compensates).
+
+A definition has a ``version`` (1 unless given). Several versions of one name may be registered
+side by side: new sagas start on the highest, and a saga in flight keeps the version it
+started with until it ends (docs/sagas-replay.md, decision 0079).
 """
 
 from __future__ import annotations
@@ -68,9 +72,12 @@ class SagaDefinition:
     steps: tuple[Step, ...] = field(default_factory=tuple)
     reverse_on_failure: bool = True
     default_timeout: timedelta = timedelta(seconds=30)
+    version: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "steps", tuple(self.steps))
+        if self.version < 1:
+            raise ValueError(f"saga {self.name} needs a version of 1 or more")
         if not self.steps:
             raise ValueError(f"saga {self.name} needs at least one step")
         names = [step.name for step in self.steps]
@@ -91,21 +98,32 @@ class SagaDefinition:
         return tuple(sorted({r.topic for r in requests}))
 
 
-_DEFINITIONS: dict[str, SagaDefinition] = {}
+_DEFINITIONS: dict[tuple[str, int], SagaDefinition] = {}
 
 
 def register(saga: SagaDefinition) -> SagaDefinition:
-    """Make ``saga`` known to the orchestrator (start topic and replies subscribed)."""
-    _DEFINITIONS[saga.name] = saga
+    """Make ``saga`` known to the orchestrator (start topic and replies subscribed), beside
+    the other versions of its name; registering one (name, version) again replaces it."""
+    _DEFINITIONS[saga.name, saga.version] = saga
     return saga
 
 
-def definition(name: str) -> SagaDefinition:
+def definition(name: str, version: int | None = None) -> SagaDefinition:
+    """The definition ``name`` at ``version``; the highest registered one when None."""
+    if version is None:
+        versions = [v for n, v in _DEFINITIONS if n == name]
+        version = max(versions, default=0)
     try:
-        return _DEFINITIONS[name]
+        return _DEFINITIONS[name, version]
     except KeyError:
-        raise LookupError(f"no saga definition named {name!r} is registered") from None
+        at = f" version {version}" if version else ""
+        raise LookupError(f"no saga definition named {name!r}{at} is registered") from None
 
 
-def definitions() -> list[SagaDefinition]:
-    return sorted(_DEFINITIONS.values(), key=lambda d: d.name)
+def definitions(*, every_version: bool = False) -> list[SagaDefinition]:
+    """The newest version of each registered name (those new sagas start on), or every
+    registered version (the replies in-flight sagas still await)."""
+    ordered = sorted(_DEFINITIONS.values(), key=lambda d: (d.name, d.version))
+    if every_version:
+        return ordered
+    return list({d.name: d for d in ordered}.values())

@@ -14,6 +14,7 @@ from typing import Any
 
 from edn_core.domain import AggregateRoot, InvalidState
 from sagas.definition import Request, SagaDefinition
+from sagas.history import recording
 from sagas.states import (
     WAITING,
     MessageSent,
@@ -41,11 +42,13 @@ class Saga(AggregateRoot):
         reason: str = "",
         deadline: datetime | None = None,
         version: int = 0,
+        history: list[dict] | None = None,
     ) -> None:
         super().__init__(id, version)
         self.definition, self.key, self.data = definition, key, data
         self.state, self.current = SagaState(state), current
         self.reason, self.deadline = reason, deadline
+        self.history: list[dict] = [] if history is None else history  # sagas.history
         self.steps = steps or [
             {"name": s.name, "action": new_phase(), "compensation": new_phase()}
             for s in definition.steps
@@ -54,8 +57,9 @@ class Saga(AggregateRoot):
     @classmethod
     def start(cls, id: uuid.UUID, definition: SagaDefinition, data: dict, now: datetime) -> Saga:
         saga = cls(id, definition, key=str(definition.key(data)), data=data)
-        saga.state = SagaState.EXECUTING
-        saga._begin(0, "action", now)
+        with recording(saga, "start", now, definition.started_by, data):
+            saga.state = SagaState.EXECUTING
+            saga._begin(0, "action", now)
         return saga
 
     @property
@@ -69,6 +73,11 @@ class Saga(AggregateRoot):
     # -- replies, timeouts and operator actions ------------------------------------------
     def on_reply(self, topic: str, data: dict, message_id: str, now: datetime) -> bool:
         """Apply a reply; return False (and note it) when it is late or not expected."""
+        with recording(self, "reply", now, topic, data, message_id) as entry:
+            entry["ignored"] = not self._reply(topic, data, message_id, now)
+        return not entry["ignored"]
+
+    def _reply(self, topic: str, data: dict, message_id: str, now: datetime) -> bool:
         kind = "action" if self.state == SagaState.EXECUTING else "compensation"
         request = self._request(self.current, kind) if self.state in WAITING else None
         phase = self.steps[self.current][kind]
@@ -89,26 +98,30 @@ class Saga(AggregateRoot):
         """Fail the waiting step if its deadline passed; return whether it did."""
         if self.state not in WAITING or self.deadline is None or now < self.deadline:
             return False
-        kind = "action" if self.state == SagaState.EXECUTING else "compensation"
-        step = self.definition.steps[self.current]
-        seconds = self.definition.timeout_of(step).total_seconds()
-        self._fail(kind, PhaseState.TIMED_OUT, f"{step.name}: no reply within {seconds:g} s", now)
+        with recording(self, "timeout", now):
+            kind = "action" if self.state == SagaState.EXECUTING else "compensation"
+            step = self.definition.steps[self.current]
+            seconds = self.definition.timeout_of(step).total_seconds()
+            reason = f"{step.name}: no reply within {seconds:g} s"
+            self._fail(kind, PhaseState.TIMED_OUT, reason, now)
         return True
 
     def cancel(self, reason: str, now: datetime) -> None:
         """Stop waiting: an executing saga compensates, a compensating one needs attention."""
         if self.state not in WAITING:
             raise InvalidState(f"Saga {self.id} is {self.state}; only a waiting saga cancels.")
-        kind = "action" if self.state == SagaState.EXECUTING else "compensation"
-        self._fail(kind, PhaseState.FAILED, f"cancelled: {reason}", now)
+        with recording(self, "cancel", now, data={"reason": reason}):
+            kind = "action" if self.state == SagaState.EXECUTING else "compensation"
+            self._fail(kind, PhaseState.FAILED, f"cancelled: {reason}", now)
 
     def retry_compensation(self, now: datetime) -> None:
         """Send the compensation that failed again (after an operator fixed the cause)."""
         failed = self.steps[self.current]["compensation"]["state"] in {"Failed", "TimedOut"}
         if self.state != SagaState.NEEDS_ATTENTION or not failed:
             raise InvalidState(f"Saga {self.id} is {self.state}; no failed compensation to retry.")
-        self.state = SagaState.COMPENSATING
-        self._begin(self.current, "compensation", now)
+        with recording(self, "retry", now):
+            self.state = SagaState.COMPENSATING
+            self._begin(self.current, "compensation", now)
 
     # -- the state machine ---------------------------------------------------------------
     def _advance(self, now: datetime) -> None:

@@ -46,9 +46,12 @@ def _reply_handler(topic: str):
 
 
 def _subscribe_all() -> None:
+    """New sagas start on the newest version of each name; every registered version's
+    replies and commands stay wired, for the sagas still running on an older one."""
     replies = set()
     for saga in registered():
         subscribe(saga.started_by, app="sagas", batch=True)(_starter(saga))
+    for saga in registered(every_version=True):
         sends(*saga.sent_topics, app="sagas")
         replies.update(saga.reply_topics)
     for topic in sorted(replies):

@@ -21,11 +21,17 @@ class SagaRecord(models.Model):
     id = models.UUIDField(primary_key=True)
     version = models.PositiveIntegerField()
     saga_type = models.CharField(max_length=100)
+    definition_version = models.PositiveSmallIntegerField(
+        default=1, help_text="the version of the saga's definition it started on, and runs on"
+    )
     key = models.CharField(max_length=100, help_text="what the saga is about, e.g. the order id")
     state = models.CharField(max_length=20, choices=[(s.value, s.value) for s in SagaState])
     current_step = models.PositiveSmallIntegerField(default=0)
     data = models.JSONField(default=dict)
     steps = models.JSONField(default=list)
+    history = models.JSONField(
+        default=list, help_text="every input the saga received and what it decided (replay)"
+    )
     reason = models.TextField(blank=True)
     deadline = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -76,7 +82,7 @@ class SagaRepository(Repository[Saga]):
     def to_domain(self, row: SagaRecord) -> Saga:
         return Saga(
             row.id,
-            definition(row.saga_type),
+            definition(row.saga_type, row.definition_version),
             key=row.key,
             data=row.data,
             state=SagaState(row.state),
@@ -85,25 +91,28 @@ class SagaRepository(Repository[Saga]):
             reason=row.reason,
             deadline=row.deadline,
             version=row.version,
+            history=row.history,
         )
 
     def to_fields(self, saga: Saga) -> dict:
         return {
             "saga_type": saga.definition.name,
+            "definition_version": saga.definition.version,
             "key": saga.key,
             "state": saga.state.value,
             "current_step": saga.current,
             "data": saga.data,
             "steps": saga.steps,
+            "history": saga.history,
             "reason": saga.reason,
             "deadline": saga.deadline,
             "updated_at": timezone.now(),
         }
 
     def changes(self, saga: Saga) -> dict:
-        """Type, key and data never change after the start: not rewritten on every step."""
-        fields = self.to_fields(saga)
-        return {k: v for k, v in fields.items() if k not in ("saga_type", "key", "data")}
+        """Type, version, key and data never change after the start: not rewritten each step."""
+        fields, fixed = self.to_fields(saga), ("saga_type", "definition_version", "key", "data")
+        return {k: v for k, v in fields.items() if k not in fixed}
 
     def _publish_numbered(self, events: list) -> None:
         """The saga's commands go out keyed and correlated by the saga id, in one insert, in

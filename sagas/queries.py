@@ -16,7 +16,7 @@ def list_sagas(
     key: str | None = None,
     older_than_seconds: float | None = None,
 ) -> QuerySet[SagaRecord]:
-    rows = SagaRecord.objects.all()
+    rows = SagaRecord.objects.defer("history")  # replay reads it, the API does not
     if state:
         rows = rows.filter(state=state)
     if saga_type:
@@ -29,4 +29,4 @@ def list_sagas(
 
 
 def get_saga(saga_id: UUID) -> SagaRecord | None:
-    return SagaRecord.objects.filter(pk=saga_id).first()
+    return SagaRecord.objects.defer("history").filter(pk=saga_id).first()
