@@ -71,7 +71,7 @@ class SagaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     date_hierarchy = "created_at"
     summary = [
-        ("saga_full_id", "saga_type"),
+        ("saga_full_id", "saga_type", "definition_version"),
         ("saga_full_key", "state_badge", "step_now"),
         "reason",
         ("started", "changed_at", "took", "deadline_at"),
@@ -88,6 +88,9 @@ class SagaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return short_id(obj.pk)
 
     @admin.display(description="saga id")
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("history")  # replay's, not the admin's
+
     def saga_full_id(self, obj):
         return format_html('<span class="edn-id">{}</span>', obj.pk)
 
