@@ -87,10 +87,10 @@ class SagaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def saga(self, obj):
         return short_id(obj.pk)
 
-    @admin.display(description="saga id")
     def get_queryset(self, request):
         return super().get_queryset(request).defer("history")  # replay's, not the admin's
 
+    @admin.display(description="saga id")
     def saga_full_id(self, obj):
         return format_html('<span class="edn-id">{}</span>', obj.pk)
 
