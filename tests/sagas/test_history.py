@@ -2,7 +2,9 @@
 saga runs on the version it started with while new ones start on the newest."""
 
 import io
+import json
 import uuid
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -26,6 +28,7 @@ from sagas.replay import replay
 from sagas.states import SagaState
 from tests.sagas.changed import order_data, stock_before_credit
 
+HISTORIES = Path(__file__).parent / "histories"
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
@@ -98,7 +101,9 @@ def test_in_flight_sagas_finish_on_their_version_while_new_ones_start_on_the_new
     assert sent_topics(new) == ["v1.InventoryReserveRequested"]
 
 
-def test_replay_reads_the_database_by_type_and_since_and_fails_on_a_divergence(monkeypatch):
+def test_replay_reads_the_database_by_type_and_since_and_fails_on_a_divergence(
+    monkeypatch, tmp_path
+):
     """Proves: `edn_sagas replay --type --since` replays saved sagas clean on their own
     version; on `--against-latest` with a changed v2 it names the saga and exits non-zero;
     `export` writes one recording per saga."""
@@ -114,3 +119,25 @@ def test_replay_reads_the_database_by_type_and_since_and_fails_on_a_divergence(m
     none = io.StringIO()
     call_command("edn_sagas", "replay", "--since", "2999-01-01T00:00Z", stdout=none)
     assert "replaying 0 saga(s)" in none.getvalue()
+    call_command("edn_sagas", "export", "--out", str(tmp_path), stdout=io.StringIO())
+    (exported,) = tmp_path.glob("*.json")
+    assert json.loads(exported.read_text())["id"] == str(row.id)
+    call_command("edn_sagas", "replay", "--from", str(exported), stdout=io.StringIO())
+
+
+def test_a_running_saga_whose_version_is_gone_is_reported_a_finished_one_skipped(tmp_path):
+    """Proves: replay names a running saga of an unregistered version (it could not go on)
+    and skips a finished one, or one without history."""
+    recording = json.loads((HISTORIES / "create-order-success.json").read_text())
+    gone = {**recording, "definitionVersion": 9}
+    files = {
+        "running": {**gone, "state": "Executing"},
+        "done": gone,
+        "old": {**recording, "history": []},
+    }
+    for name, content in files.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(content))
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"1 saga.*0 replayed the same, 2 skipped"):
+        call_command("edn_sagas", "replay", "--from", str(tmp_path), stdout=out)
+    assert "cannot go on: no saga definition named 'CreateOrder' version 9" in out.getvalue()
