@@ -96,6 +96,18 @@ class HttpSchemaSource:
         found = self._call("POST", f"subjects/{quote(subject)}", body)
         return self._schema(found, f"a lookup of {subject} after registering it")
 
+    def register_reader(self, subject: str, consumer: str, document: dict) -> int:
+        body = {"schema": json.dumps(document), "schemaType": "JSON"}
+        path = f"subjects/{quote(subject)}/consumers/{quote(consumer)}"
+        response = self._call("PUT", path, body)
+        if response.status_code in (409, 422):
+            problem = _body(response)
+            message = problem.get("detail") or problem.get("message") or ""
+            raise SchemaRefused(message, problem.get("messages") or [])
+        if response.status_code not in (200, 201) or not isinstance(_body(response).get("id"), int):
+            raise self._unavailable(response, f"registering the reader {consumer} of {subject}")
+        return _body(response)["id"]
+
     def compatibility(self, subject: str, document: dict) -> list[str]:
         body = {"schema": json.dumps(document), "schemaType": "JSON"}
         path = f"compatibility/subjects/{quote(subject)}/versions/latest"

@@ -44,6 +44,10 @@ class SchemaSource(Protocol):
     def compatibility(self, subject: str, document: dict) -> list[str]:
         """Return why ``document`` could not be registered now; [] when it could."""
 
+    def register_reader(self, subject: str, consumer: str, document: dict) -> int:
+        """Register (or replace) ``consumer``'s reader schema of ``subject``; return its id.
+        Raise :class:`SchemaRefused` when it is invalid or the latest version breaks it."""
+
 
 class SchemaRefused(Exception):
     """The registry refused a schema (invalid or incompatible); ``reasons`` say why."""

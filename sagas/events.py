@@ -6,6 +6,8 @@ steps send, whose schemas live with the definition (``<app>/schemas/``)."""
 import logging
 from uuid import UUID
 
+from django.apps import apps
+
 from edn_core.bus.subscriptions import subscribe
 from edn_core.cqrs import send
 from edn_core.events import sends
@@ -45,17 +47,33 @@ def _reply_handler(topic: str):
     return on_replies
 
 
+# What the engine reads of a reply: its correlation id (the envelope) and, of a failure, an
+# optional ``reason`` shown as text whatever its type; the rest is kept in the timeline.
+REPLY_READER = {
+    "type": "object",
+    "$comment": "sagas: a reply's optional reason, shown as text; nothing else is read",
+}
+
+
+def _definer(saga: SagaDefinition) -> str | None:
+    """The app whose module defines ``saga``: its key and requests read the starting event,
+    so that app's reader file (``<app>/schemas/reads/<topic>.json``) declares what they read."""
+    config = apps.get_containing_app_config(getattr(saga.key, "__module__", "") or "")
+    return config.label if config else None
+
+
 def _subscribe_all() -> None:
     """New sagas start on the newest version of each name; every registered version's
     replies and commands stay wired, for the sagas still running on an older one."""
     replies = set()
     for saga in registered():
-        subscribe(saga.started_by, app="sagas", batch=True)(_starter(saga))
+        reads = _definer(saga)
+        subscribe(saga.started_by, app="sagas", batch=True, reads=reads)(_starter(saga))
     for saga in registered(every_version=True):
         sends(*saga.sent_topics, app="sagas")
         replies.update(saga.reply_topics)
     for topic in sorted(replies):
-        subscribe(topic, app="sagas", batch=True)(_reply_handler(topic))
+        subscribe(topic, app="sagas", batch=True, reads=REPLY_READER)(_reply_handler(topic))
 
 
 _subscribe_all()

@@ -23,6 +23,7 @@ from schema_registry.admin_display import (
     pretty,
     side_by_side,
 )
+from schema_registry.limits import schema_limits
 from schema_registry.models import Subject
 
 CHECK = "_check"  # the name of the Check button; any other POST registers
@@ -36,7 +37,7 @@ class RegisterForm(forms.Form):
 
     def clean_document(self):
         try:
-            return domain.parse(self.cleaned_data["document"], commands.schema_limits())
+            return domain.parse(self.cleaned_data["document"], schema_limits())
         except domain.InvalidSchema as error:
             raise forms.ValidationError(error.message) from None
 

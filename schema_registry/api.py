@@ -16,7 +16,6 @@ from schema_registry import commands, errors, params, queries
 from schema_registry.http import REGISTRY_READ, RegistryView
 from schema_registry.openapi import TAG, VERSION_PARAMETER, problems
 from schema_registry.serializers import (
-    REGISTERED,
     SCHEMA,
     VERSION,
     SchemaIn,
@@ -86,22 +85,6 @@ class VersionQueries(RegistryView):
         query = params.read(params.ListedQuery, request)
         found = queries.versions(subject, query["deleted"], query["deletedOnly"])
         return Response(params.page(found, query))
-
-
-@extend_schema(tags=[TAG])
-class VersionCommands(RegistryView):
-    @extend_schema(
-        request=SchemaIn,
-        parameters=[params.NormalizeQuery],
-        responses={200: REGISTERED, **problems(409, 413, 415, 422)},
-    )
-    def post(self, request, subject):
-        """Register a schema version (409 incompatible, 422 invalid); returns its global id."""
-        params.read(params.NormalizeQuery, request)
-        result = send(
-            commands.RegisterSchema(subject=subject, document=schema_document(request.data))
-        )
-        return Response({"id": result.value.id}) if result.accepted else errors.refused(result)
 
 
 @extend_schema(tags=[TAG])

@@ -4,11 +4,12 @@ from dataclasses import dataclass
 
 from django.db import router, transaction
 
-from edn_core.conf import edn_settings
 from edn_core.cqrs import Command, handles
 from edn_core.domain import NotFound
 from edn_core.schemas import RegisteredSchema, forget_cached
 from schema_registry import domain, errors
+from schema_registry.commands_readers import BreakReaders, check_readers, record_overrides
+from schema_registry.limits import schema_limits
 from schema_registry.models import RegistryConfig, Schema, SchemaVersion, Subject
 from schema_registry.queries import global_compatibility, live_versions
 
@@ -17,17 +18,11 @@ def _atomic():
     return transaction.atomic(using=router.db_for_write(Subject))
 
 
-def schema_limits() -> domain.Limits:
-    """The limits on a schema the settings give (``EDN_SCHEMA_MAX_BYTES``, ``_DEPTH``,
-    ``_SUBSCHEMAS``)."""
-    given = edn_settings().schemas
-    return domain.Limits(given.max_bytes, given.max_depth, given.max_subschemas)
-
-
 @dataclass(frozen=True, kw_only=True)
 class RegisterSchema(Command):
     subject: str
     document: object
+    override: BreakReaders | None = None  # a planned break of these readers
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,11 +64,13 @@ def register_schema(cmd: RegisterSchema) -> RegisteredSchema:
             [v.schema.document for v in history],
             [v.version for v in history],
         )
+        accepted = check_readers(subject, document, cmd.override)
         schema, _ = Schema.objects.get_or_create(
             fingerprint=domain.fingerprint(document), defaults={"document": document}
         )
         last = subject.versions.order_by("-version").values_list("version", flat=True).first()
         row = SchemaVersion.objects.create(subject=subject, version=(last or 0) + 1, schema=schema)
+        record_overrides(subject, row.version, accepted, cmd.override)
         if subject.deleted:
             subject.deleted = False
             subject.save(update_fields=["deleted"])
@@ -100,7 +97,7 @@ def _subject_row(name: str) -> Subject:
 
 def _drop_orphan_schemas(schema_ids: set[int]) -> None:
     """Delete schema documents no version refers to any more: their ids answer 404 from now on."""
-    Schema.objects.filter(pk__in=schema_ids, versions__isnull=True).delete()
+    Schema.objects.filter(pk__in=schema_ids, versions__isnull=True, readers__isnull=True).delete()
 
 
 @handles(DeleteVersion)
@@ -146,9 +143,11 @@ def delete_subject(cmd: DeleteSubject) -> list[int]:
             raise NotFound(f"Subject {cmd.subject} {state}.", code=code)
         if cmd.permanent:
             rows = list(subject.versions.order_by("version"))
+            read = set(subject.readers.values_list("schema_id", flat=True))
+            subject.readers.all().delete()
             subject.versions.all().delete()
             subject.delete()
-            _drop_orphan_schemas({row.schema_id for row in rows})
+            _drop_orphan_schemas({row.schema_id for row in rows} | read)
             versions = [row.version for row in rows]
         else:
             versions = [v.version for v in live_versions(subject)]

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from edn_core.domain import Conflict, DomainError
 from edn_core.compatibility import Incompatibility, Mode, check
+from edn_core.domain import Conflict, DomainError
+from edn_core.readers import ReaderConflict
 
 __all__ = [
     "IncompatibleSchema",
     "InvalidSchema",
     "Limits",
+    "ReadersBroken",
     "canonical",
     "ensure_compatible",
     "ensure_valid",
@@ -48,6 +50,19 @@ class IncompatibleSchema(Conflict):
             reasons=[reason.message for reason in reasons],
         )
         self.reasons = reasons
+
+
+class ReadersBroken(Conflict):
+    """The document breaks registered readers of the subject (any mode, NONE included)."""
+
+    def __init__(self, subject: str, conflicts: list[ReaderConflict], doing: str) -> None:
+        consumers = ", ".join(sorted({c.consumer for c in conflicts}))
+        super().__init__(
+            f"{doing} would break the reader(s) {consumers} of {subject}: "
+            + "; ".join(c.message for c in conflicts),
+            reasons=[c.message for c in conflicts],
+            conflicts=[c.as_dict() for c in conflicts],
+        )
 
 
 def canonical(document: dict) -> str:

@@ -19,10 +19,12 @@ SUBJECT_SOFT_DELETED = 40404
 SUBJECT_NOT_SOFT_DELETED = 40405
 VERSION_SOFT_DELETED = 40406
 VERSION_NOT_SOFT_DELETED = 40407
+READER_NOT_FOUND = 40450  # this registry's own: no reader of that consumer for the subject
 INCOMPATIBLE_SCHEMA = 40901
 INVALID_SCHEMA = 42201
 INVALID_VERSION = 42202
 INVALID_COMPATIBILITY_LEVEL = 42203
+INVALID_CONSUMER = 42250  # this registry's own: a consumer name it cannot hold
 STORE_ERROR = 50001
 
 SLUG = {
@@ -30,6 +32,7 @@ SLUG = {
     INVALID_SCHEMA: "invalid-schema",
     INVALID_VERSION: "invalid-version",
     INVALID_COMPATIBILITY_LEVEL: "invalid-compatibility-level",
+    INVALID_CONSUMER: "invalid-consumer",
     STORE_ERROR: "schema-store-unavailable",
 }
 CODE_OF_OUTCOME = {
@@ -56,7 +59,8 @@ def registry_problem(code: int, detail: str, **extra) -> Response:
 def refused(result) -> Response:
     """Answer a refused registry command with its Confluent code."""
     code = result.details.get("code") or CODE_OF_OUTCOME[result.outcome]
-    return registry_problem(code, result.message, messages=result.details.get("reasons"))
+    extra = {"conflicts": result.details["conflicts"]} if "conflicts" in result.details else {}
+    return registry_problem(code, result.message, messages=result.details.get("reasons"), **extra)
 
 
 class RegistryError(exceptions.APIException):

@@ -70,3 +70,44 @@ class RegistryConfig(models.Model):
 
     def __str__(self) -> str:
         return f"default compatibility {self.compatibility}"
+
+
+class Reader(models.Model):
+    """A consumer's reader schema for a subject: the shape it reads. The registry refuses a
+    producer version that a reader could not read, whatever the subject's mode."""
+
+    subject = models.ForeignKey(Subject, related_name="readers", on_delete=models.CASCADE)
+    consumer = models.CharField(max_length=100)
+    schema = models.ForeignKey(Schema, related_name="readers", on_delete=models.PROTECT)
+    registered_by = models.CharField(max_length=200, blank=True)
+    registered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("subject", "consumer")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "consumer"], name="schema_registry_one_reader"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} reads {self.subject.name}"
+
+
+class ReaderOverride(models.Model):
+    """A producer version registered although it breaks a reader: a planned break, with who
+    asked for it, why, and what it breaks."""
+
+    subject = models.ForeignKey(Subject, related_name="overrides", on_delete=models.CASCADE)
+    version = models.PositiveIntegerField()
+    consumer = models.CharField(max_length=100)
+    conflicts = models.JSONField(default=list)
+    by = models.CharField(max_length=200)
+    reason = models.TextField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("subject", "version", "consumer")
+
+    def __str__(self) -> str:
+        return f"{self.subject.name} v{self.version} breaks {self.consumer} ({self.by})"

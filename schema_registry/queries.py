@@ -1,9 +1,10 @@
 """Read side of the registry: subjects, versions, schemas, compatibility settings and checks."""
 
 from edn_core.domain import NotFound
+from edn_core.readers import ReaderConflict, conflicts
 from edn_core.schemas import RegisteredSchema
 from schema_registry import domain, errors
-from schema_registry.models import RegistryConfig, Schema, SchemaVersion, Subject
+from schema_registry.models import Reader, RegistryConfig, Schema, SchemaVersion, Subject
 
 # Ids and versions beyond these cannot exist; looking them up would overflow the column.
 MAX_SCHEMA_ID = 2**63 - 1
@@ -100,4 +101,20 @@ def check_compatibility(name: str, document: dict, version: int | None = None) -
         history, numbers = [v.schema.document for v in versions], [v.version for v in versions]
     mode = compatibility_of(name)
     reasons = domain.incompatibilities(name, mode, document, history, numbers)
-    return [r.message for r in reasons]
+    subject = Subject.objects.get(name=name)
+    return [r.message for r in reasons] + [c.message for c in reader_conflicts(subject, document)]
+
+
+def reader_conflicts(subject: Subject, document: dict) -> list[ReaderConflict]:
+    """Every registered reader of ``subject`` that ``document`` (a producer version) breaks,
+    whatever the subject's compatibility mode."""
+    found: list[ReaderConflict] = []
+    for reader in subject.readers.select_related("schema").order_by("consumer"):
+        found += conflicts(reader.consumer, reader.schema.document, document)
+    return found
+
+
+def readers_of(name: str) -> list[Reader]:
+    """The registered readers of a subject (404 when the subject does not exist)."""
+    subject = get_subject(name, deleted=True)
+    return list(subject.readers.select_related("schema").order_by("consumer"))

@@ -6,7 +6,8 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from edn_core.cqrs.dto import StrictSerializer
-from schema_registry import commands, domain, errors
+from schema_registry import domain, errors
+from schema_registry.limits import schema_limits
 from schema_registry.models import MODES
 
 MODE_NAMES = [mode for mode, _ in MODES]
@@ -58,7 +59,7 @@ def validated(serializer_class, data, codes: dict[str, int]) -> dict:
 def schema_document(data) -> dict:
     """Return the valid schema document a request body carries (422 42201 when invalid)."""
     raw = validated(SchemaIn, data, {"schemaType": errors.INVALID_SCHEMA})["schema"]
-    return domain.parse(raw, commands.schema_limits())
+    return domain.parse(raw, schema_limits())
 
 
 def version_number(raw: str) -> int | None:

@@ -4,6 +4,7 @@ from edn_core.cqrs import send
 from edn_core.domain import NotFound
 from edn_core.schemas import RegisteredSchema, SchemaRefused
 from schema_registry.commands import RegisterSchema
+from schema_registry.commands_readers import RegisterReader
 from schema_registry.queries import check_compatibility, get_version
 
 __all__ = ["LocalSchemaSource"]
@@ -24,6 +25,12 @@ class LocalSchemaSource:
         if not result.accepted:
             raise SchemaRefused(result.message, result.details.get("reasons", []))
         return result.value
+
+    def register_reader(self, subject: str, consumer: str, document: dict) -> int:
+        result = send(RegisterReader(subject=subject, consumer=consumer, document=document))
+        if not result.accepted:
+            raise SchemaRefused(result.message, result.details.get("reasons", []))
+        return result.value[0].schema_id
 
     def compatibility(self, subject: str, document: dict) -> list[str]:
         try:

@@ -1,7 +1,7 @@
 from django.urls import register_converter
 
 from edn_core.cqrs.routes import route
-from schema_registry import api, api_compatibility
+from schema_registry import api, api_compatibility, api_readers
 
 
 class SubjectName:
@@ -34,7 +34,14 @@ urlpatterns = [
         f"{SUBJECT}/versions",
         "schema-versions",
         GET=api.VersionQueries.as_view(),
-        POST=api.VersionCommands.as_view(),
+        POST=api_readers.VersionCommands.as_view(),
+    ),
+    route(f"{SUBJECT}/consumers", "schema-readers", GET=api_readers.ReaderQueries.as_view()),
+    route(
+        f"{SUBJECT}/consumers/<str:consumer>",
+        "schema-reader",
+        PUT=api_readers.ReaderCommands.as_view(),
+        DELETE=api_readers.ReaderCommands.as_view(),
     ),
     route(
         f"{SUBJECT}/versions/<str:version>",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from edn_core.events import TOPIC
@@ -18,6 +18,8 @@ class Subscription:
     handler: Callable[[Any], None]
     latest_wins: bool = False
     batch: bool = False
+    # Its reader schema in code, or the label of the app whose reader file it reads by
+    reads: dict | str | None = field(default=None, compare=False)
 
     @property
     def consumer(self) -> str:
@@ -30,7 +32,12 @@ _BY_TOPIC: dict[str, list[Subscription]] = {}
 
 
 def subscribe(
-    topic: str, *, latest_wins: bool = False, app: str | None = None, batch: bool = False
+    topic: str,
+    *,
+    latest_wins: bool = False,
+    app: str | None = None,
+    batch: bool = False,
+    reads: dict | str | None = None,
 ):
     """Run the decorated function for every event published under ``topic``.
 
@@ -42,13 +49,18 @@ def subscribe(
     With ``batch=True`` the handler takes a list of events: those of one delivery batch
     (with ``latest_wins``, only the newest per aggregate), in one call and one transaction,
     so it can do set-based work; after a failed batch it is called with one event at a time.
+
+    What the handler reads of the event is its app's reader schema,
+    ``<app>/schemas/reads/<topic>.json`` (:mod:`edn_core.readers`). ``reads`` declares it
+    for a handler that runs for code of another app (the saga engine): a schema in code, or
+    the label of the app whose reader file says what that code reads.
     """
     if not TOPIC.match(topic):
         raise ValueError(f"topic {topic!r} must look like v1.SomethingHappened")
 
     def register(handler: Callable[[Any], None]):
         label = app or handler.__module__.split(".")[0]
-        sub = Subscription(topic, label, handler, latest_wins, batch)
+        sub = Subscription(topic, label, handler, latest_wins, batch, reads)
         _SUBSCRIPTIONS[sub.consumer] = sub
         _BY_TOPIC.clear()
         return handler

@@ -1,7 +1,7 @@
 """Compatibility rules for containers: arrays, objects, their properties and nested schemas.
 
-:class:`StructureRules` is a mixin for :class:`edn_core.compatibility.rules._Comparison`; it recurses
-into nested schemas through the comparison's ``schema`` method and uses ``counts`` from
+:class:`StructureRules` is a mixin for :class:`edn_core.compatibility.rules._Comparison`; it
+recurses into nested schemas through the comparison's ``schema`` method and uses ``counts`` from
 :class:`edn_core.compatibility.rules_values.ValueRules`.
 """
 

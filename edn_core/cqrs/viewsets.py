@@ -48,9 +48,7 @@ class CommandViewSet(viewsets.ViewSet):
 
     def run(self, command: Command, *, status_code: int = status.HTTP_200_OK) -> Response:
         """Send ``command`` and turn its result into a response (body, ETag, Location)."""
-        user = getattr(self.request, "user", None)
-        subject = str(user.get_username()) if user and user.is_authenticated else None
-        with tracing.using(dataclasses.replace(tracing.current(), subject=subject)):
+        with acting_as(self.request):
             result = send(command)
         if not result.accepted:
             return problem_for_result(result)
@@ -62,6 +60,14 @@ class CommandViewSet(viewsets.ViewSet):
         if status_code in (status.HTTP_201_CREATED, status.HTTP_202_ACCEPTED):
             response["Location"] = reverse(self.detail_route, kwargs={"pk": aggregate.id})
         return response
+
+
+def acting_as(request):
+    """The message context of work done for ``request``: its authenticated subject (if any)
+    is who caused it (event metadata, audit records)."""
+    user = getattr(request, "user", None)
+    subject = str(user.get_username()) if user and user.is_authenticated else None
+    return tracing.using(dataclasses.replace(tracing.current(), subject=subject))
 
 
 class QueryViewSet(viewsets.GenericViewSet):

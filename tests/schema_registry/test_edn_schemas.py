@@ -7,12 +7,14 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from edn_core.management.commands.edn_schemas import released_history, schema_files
-from schema_registry.models import SchemaVersion, Subject
+from edn_core.schema_files import declared_readers
+from schema_registry.models import Reader, SchemaVersion, Subject
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
 def fresh_registry():
+    Reader.objects.all().delete()
     SchemaVersion.objects.all().delete()
     Subject.objects.all().delete()
 
@@ -24,14 +26,21 @@ def test_every_published_topic_has_a_schema_file():
 
 
 def test_register_shows_progress_and_is_idempotent():
+    """Producer schemas first, then every declared reader, each line counted; again, nothing
+    changes (every file keeps version 1, every reader its schema)."""
     fresh_registry()
+    total = len(schema_files()) + len(
+        [doc for _, doc in declared_readers().values() if isinstance(doc, dict)]
+    )
     out = StringIO()
     call_command("edn_schemas", "register", stdout=out)
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith(f"[1/{len(schema_files())}] ") and "version 1" in lines[0]
+    assert len(lines) == total and lines[0].startswith(f"[1/{total}] ")
+    assert "version 1" in lines[0] and "reader registered" in lines[-1]
     again = StringIO()
     call_command("edn_schemas", "register", stdout=again)
-    assert all("version 1" in line for line in again.getvalue().splitlines())
+    assert again.getvalue() == out.getvalue()
+    assert Reader.objects.count() == total - len(schema_files())
 
 
 def test_files_are_compatible_with_the_released_history():

@@ -1,54 +1,37 @@
 import json
-from pathlib import Path
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
 from edn_core import schemas
 from edn_core.events import published_topics
-
-
-def schema_files() -> dict[str, Path]:
-    """Every ``<app>/schemas/<topic>.json`` of the installed apps, by topic."""
-    files = {}
-    for config in apps.get_app_configs():
-        folder = Path(config.path) / "schemas"
-        for file in sorted(folder.glob("v*.json")) if folder.is_dir() else []:
-            files[file.stem] = file
-    return files
-
-
-def released_history(topic_file: Path) -> list[dict]:
-    """The released versions of a topic, oldest first: ``schemas/released/<topic>/<n>.json``."""
-    folder = topic_file.parent / "released" / topic_file.stem
-    files = sorted(folder.glob("*.json"), key=lambda f: int(f.stem)) if folder.is_dir() else []
-    return [json.loads(f.read_text()) for f in files]
-
-
-def release(topic_file: Path) -> int | None:
-    """Snapshot the file as the next released version if it changed; return that number."""
-    history = released_history(topic_file)
-    current = json.loads(topic_file.read_text())
-    if history and history[-1] == current:
-        return None
-    folder = topic_file.parent / "released" / topic_file.stem
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{len(history) + 1}.json").write_text(json.dumps(current, indent=2) + "\n")
-    return len(history) + 1
+from edn_core.schema_files import (
+    declared_readers,
+    reader_problems,
+    release,
+    released_history,  # noqa: F401  (tests and scripts import it from here)
+    schema_files,
+)
 
 
 class Command(BaseCommand):
     help = (
-        "register: register each app's event schemas (<app>/schemas/*.json) in the registry; "
-        "check: exit non-zero when a file is incompatible with the registered history or a "
-        "published topic has no schema file; release: snapshot changed files into "
-        "<app>/schemas/released/<topic>/<n>.json (the history CI checks against)."
+        "register: register each app's event schemas (<app>/schemas/*.json), then each "
+        "consumer's reader schemas (<app>/schemas/reads/*.json), in the registry; "
+        "check: exit non-zero when a schema file breaks a reader declared here, a subscription "
+        "declares no reader, a published topic has no schema file, or (unless --offline) a file "
+        "is incompatible with the registered history or readers; release: snapshot changed "
+        "files into <app>/schemas/released/<topic>/<n>.json (the history CI checks against)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["register", "check", "release"])
+        parser.add_argument(
+            "--offline",
+            action="store_true",
+            help="check: only this repository's files (no registry is asked)",
+        )
 
-    def handle(self, *args, action, **options):
+    def handle(self, *args, action, offline=False, **options):
         if action == "release":
             for subject, file in sorted(schema_files().items()):
                 number = release(file)
@@ -56,38 +39,65 @@ class Command(BaseCommand):
                     f"{subject}: " + (f"released as version {number}" if number else "unchanged")
                 )
             return
-        registry = schemas.source()
-        if registry is None:
-            raise CommandError(
-                "No schema registry: host schema_registry or set EDN_SCHEMA_REGISTRY_URL."
-            )
         files = schema_files()
         problems = [
             f"{topic}: published but has no schema file"
             for topic in published_topics()
             if topic not in files
         ]
-        for index, (subject, file) in enumerate(sorted(files.items()), start=1):
-            document = json.loads(file.read_text())
-            prefix = f"[{index}/{len(files)}] {subject}"
-            if action == "check":
-                try:
-                    reasons = registry.compatibility(subject, document)
-                except schemas.RegistryUnavailable as error:
-                    raise CommandError(f"{subject}: {error.message}") from None
-                problems += [f"{subject}: {reason}" for reason in reasons]
-                self.stdout.write(f"{prefix}: {'incompatible' if reasons else 'compatible'}")
-                continue
-            try:
-                found = registry.register(subject, document)
-            except schemas.RegistryUnavailable as error:
-                raise CommandError(f"{subject}: {error.message}") from None
-            except schemas.SchemaRefused as refused:
-                problems += [f"{subject}: {r}" for r in refused.reasons or [refused.message]]
-                self.stdout.write(f"{prefix}: refused")
-                continue
-            self.stdout.write(f"{prefix}: version {found.version} (id {found.id})")
+        if action == "check":
+            problems += reader_problems(files)
+            self.stdout.write(f"this repository: {len(problems)} problem(s) in its schema files")
+        if not (action == "check" and offline):
+            problems += self.with_registry(action, files)
         for problem in problems:
             self.stderr.write(problem)
         if problems:
             raise CommandError(f"{len(problems)} schema problem(s)")
+
+    def with_registry(self, action: str, files: dict) -> list[str]:
+        registry = schemas.source()
+        if registry is None:
+            raise CommandError(
+                "No schema registry: host schema_registry or set EDN_SCHEMA_REGISTRY_URL"
+                + (" (or check this repository only: --offline)." if action == "check" else ".")
+            )
+        problems: list[str] = []
+        readers = [
+            (key, doc) for key, (_, doc) in declared_readers().items() if isinstance(doc, dict)
+        ]
+        total = len(files) + (len(readers) if action == "register" else 0)
+        for index, (subject, file) in enumerate(sorted(files.items()), start=1):
+            prefix = f"[{index}/{total}] {subject}"
+            problems += self.one(registry, action, prefix, subject, json.loads(file.read_text()))
+        if action == "register":
+            for index, ((topic, consumer), document) in enumerate(sorted(readers), len(files) + 1):
+                prefix = f"[{index}/{total}] {topic} read by {consumer}"
+                problems += self.reader(registry, prefix, topic, consumer, document)
+        return problems
+
+    def one(self, registry, action, prefix, subject, document) -> list[str]:
+        try:
+            if action == "check":
+                reasons = registry.compatibility(subject, document)
+                self.stdout.write(f"{prefix}: {'incompatible' if reasons else 'compatible'}")
+                return [f"{subject}: {reason}" for reason in reasons]
+            found = registry.register(subject, document)
+        except schemas.RegistryUnavailable as error:
+            raise CommandError(f"{subject}: {error.message}") from None
+        except schemas.SchemaRefused as refused:
+            self.stdout.write(f"{prefix}: refused")
+            return [f"{subject}: {r}" for r in refused.reasons or [refused.message]]
+        self.stdout.write(f"{prefix}: version {found.version} (id {found.id})")
+        return []
+
+    def reader(self, registry, prefix, topic, consumer, document) -> list[str]:
+        try:
+            schema_id = registry.register_reader(topic, consumer, document)
+        except schemas.RegistryUnavailable as error:
+            raise CommandError(f"{topic}: {error.message}") from None
+        except schemas.SchemaRefused as refused:
+            self.stdout.write(f"{prefix}: refused")
+            return [f"{topic}: {r}" for r in refused.reasons or [refused.message]]
+        self.stdout.write(f"{prefix}: reader registered (id {schema_id})")
+        return []
