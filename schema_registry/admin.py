@@ -10,7 +10,8 @@ reads or changes (app ``schema_registry``), and answers 403 without it:
 - **Compare versions**, and the versions' documents on the subject page:
   ``view_schemaversion``;
 - **Register a new version**: ``add_schemaversion`` (it adds a version), also to open the form;
-- the **Soft-delete** action: ``delete_subject`` (it deletes the subject's versions, softly).
+- the **Soft-delete** action: ``delete_subject`` (it deletes the subject's versions, softly);
+- the readers and planned breaks on the subject page: ``view_reader``, ``view_readeroverride``.
 
 The two pages need ``view_subject`` too. Links and actions a user may not use are not shown.
 """
@@ -22,6 +23,7 @@ from django.db.models import Max, Q
 from edn_core.admin import holds_permission
 from edn_core.cqrs import send
 from schema_registry import commands, queries
+from schema_registry.admin_readers import ReaderInline, ReaderOverrideInline
 from schema_registry.admin_views import SubjectPages
 from schema_registry.models import RegistryConfig, SchemaVersion, Subject
 
@@ -35,6 +37,7 @@ class SubjectAdmin(SubjectPages, admin.ModelAdmin):
     readonly_fields = ("name", "deleted")
     actions = ["soft_delete"]
     change_form_template = "schema_registry/subject_change_form.html"
+    inlines = [ReaderInline, ReaderOverrideInline]
 
     @admin.display(description="compatibility")
     def mode(self, obj):

@@ -3,12 +3,12 @@ registration of producer versions, which a registered reader must be able to rea
 
 import json
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from edn_core.cqrs import send
 from edn_core.cqrs.viewsets import acting_as
-from edn_core.readers import fields_read
+from edn_core.readers import CONSUMER, fields_read
 from schema_registry import commands, commands_readers, errors, params
 from schema_registry.http import RegistryView
 from schema_registry.models import ReaderOverride
@@ -23,6 +23,13 @@ from schema_registry.serializers_readers import (
     VersionIn,
     consumer_name,
     version_request,
+)
+
+CONSUMER_PARAMETER = OpenApiParameter(
+    "consumer",
+    {"type": "string", "pattern": CONSUMER.pattern, "maxLength": 100},
+    OpenApiParameter.PATH,
+    description="the consuming app's label, e.g. inventory; any other name is 422 (42250)",
 )
 
 
@@ -82,6 +89,7 @@ class ReaderQueries(RegistryView):
 class ReaderCommands(RegistryView):
     @extend_schema(
         operation_id="schemas_reader_put",
+        parameters=[CONSUMER_PARAMETER],
         request=SchemaIn,
         responses={200: READER, 201: READER, **problems(409, 413, 415, 422)},
     )
@@ -101,7 +109,9 @@ class ReaderCommands(RegistryView):
         return Response(body, status=201 if created else 200)
 
     @extend_schema(
-        operation_id="schemas_reader_delete", responses={200: RETIRED, **problems(404, 422)}
+        operation_id="schemas_reader_delete",
+        parameters=[CONSUMER_PARAMETER],
+        responses={200: RETIRED, **problems(404, 422)},
     )
     def delete(self, request, subject, consumer):
         """Retire a consumer's reader: later producer versions are no longer held to it."""

@@ -24,7 +24,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = _reply
+    do_GET = do_POST = do_PUT = _reply
 
     def log_message(self, *args) -> None:
         pass

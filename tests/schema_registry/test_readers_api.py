@@ -172,3 +172,27 @@ def test_registering_a_reader_takes_the_write_scope(anonymous):
     )
     assert put_reader(anonymous, "shipping", READER).status_code == 403
     assert anonymous.delete(f"{BASE}/{SUBJECT}/consumers/shipping").status_code == 403
+
+
+def test_the_admin_shows_each_reader_with_the_fields_it_reads_and_each_planned_break(api):
+    """The subject page lists every reader with its fields (``*`` required) and every version
+    registered although it broke a reader: who, why, what it breaks."""
+    from django.urls import reverse
+
+    from schema_registry.models import Subject
+    from tests.support.staff import staff_client
+
+    register(api, PRODUCER_V1)
+    put_reader(api, "shipping", READER)
+    planned = {"consumers": ["shipping"], "reason": "shipping v2 reads no weight"}
+    register(api, PRODUCER_WITHOUT_WEIGHT, readerOverride=planned)
+    client = staff_client(
+        "schema_registry.view_subject",
+        "schema_registry.view_reader",
+        "schema_registry.view_readeroverride",
+    )
+    subject = Subject.objects.get(name=SUBJECT)
+    html = client.get(reverse("admin:schema_registry_subject_change", args=[subject.pk])).content
+    text = html.decode()
+    assert "shipping" in text and "<code>parcelId*</code>, <code>weight*</code>" in text
+    assert "shipping v2 reads no weight" in text and "<code>weight</code> [required-added]" in text

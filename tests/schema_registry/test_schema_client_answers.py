@@ -158,3 +158,30 @@ def test_no_answer_at_all_is_registry_unavailable():
         port = sock.getsockname()[1]  # nothing listens there once the socket closes
     with pytest.raises(RegistryUnavailable, match="did not answer"):
         HttpSchemaSource(f"http://127.0.0.1:{port}", timeout=5).register(SUBJECT, DOCUMENT)
+
+
+@pytest.mark.parametrize("status", [200, 201])
+def test_a_reader_registered_returns_its_schema_id(stub, status):
+    """PUT …/consumers/{consumer}: 201 (new) and 200 (replaced) both give the reader's id."""
+    seen = []
+
+    def answer(method, path, body):
+        seen.append((method, path))
+        return status, {"subject": SUBJECT, "consumer": "shipping", "id": 11}
+
+    assert stub(answer).register_reader(SUBJECT, "shipping", DOCUMENT) == 11
+    assert seen == [("PUT", f"/api/schemas/subjects/{SUBJECT}/consumers/shipping")]
+
+
+@pytest.mark.parametrize("status", [409, 422])
+def test_a_reader_refused_is_schema_refused_with_the_reasons(stub, status):
+    client = stub((status, {"detail": "breaks shipping", "messages": ["reader shipping: x"]}))
+    with pytest.raises(SchemaRefused) as refused:
+        client.register_reader(SUBJECT, "shipping", DOCUMENT)
+    assert refused.value.reasons == ["reader shipping: x"]
+
+
+@pytest.mark.parametrize("answer", [(500, {}), (200, {"id": "seven"}), NOT_A_REGISTRY_404])
+def test_any_other_answer_to_a_reader_is_the_registry_unavailable(stub, answer):
+    with pytest.raises(RegistryUnavailable, match="reader shipping"):
+        stub(answer).register_reader(SUBJECT, "shipping", DOCUMENT)
