@@ -12,6 +12,8 @@ PLATFORM_DOMAIN = (
     "sagas.domain",
     "sagas.definition",
     "sagas.states",
+    "sagas.history",
+    "sagas.replay",
     "edn_core.domain",
     "edn_core.compatibility",
     "edn_core.eventsourcing.aggregate",
