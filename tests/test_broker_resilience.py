@@ -23,7 +23,9 @@ from tests.support.tcp_proxy import TcpProxy
 
 CUSTOMERS, EACH = 200, 25
 ADDRESS_CONSUMER = "orders.update_shipping_address_of_open_orders"
-OUTAGE_SECONDS, OUTAGE_ROUNDS = 20, 30  # the broker stays away for both, whichever is longer
+# The broker stays away for both, whichever is longer (tests/faults/test_broker_outage.py cuts
+# it three times under a paced load; this one holds a single longer backlog).
+OUTAGE_SECONDS, OUTAGE_ROUNDS = 10, 20
 
 
 def count(db, sql: str) -> int:
@@ -100,8 +102,8 @@ def test_sigkill_of_the_worker_mid_run_loses_nothing_and_applies_nothing_twice(r
         assert 0 < dropped <= committed_at_kill, f"duplicates dropped: {dropped}"
 
 
-def test_broker_unreachable_for_20s_under_load_then_everything_is_delivered(rabbitmq, tmp_path):
-    """While the broker is cut off (at least 20 s, and 30 rounds of 20 address changes),
+def test_broker_unreachable_under_load_then_everything_is_delivered(rabbitmq, tmp_path):
+    """While the broker is cut off (at least 10 s, and 20 rounds of 20 address changes),
     every command is accepted and its event waits in the outbox; all arrive once it is back."""
     proxy = TcpProxy(5672)
     through_proxy = rabbitmq.replace("127.0.0.1:5672", f"127.0.0.1:{proxy.port}")
@@ -131,7 +133,7 @@ def test_broker_unreachable_for_20s_under_load_then_everything_is_delivered(rabb
                     )
                     accepted += response.status_code == 200
                     customer.update(etag=response.headers.get("ETag"), street=f"{moves} Lane")
-            time.sleep(max(0.0, back_at - time.monotonic()))  # an outage of at least 20 s
+            time.sleep(max(0.0, back_at - time.monotonic()))  # an outage of at least OUTAGE_SECONDS
             assert accepted == moves, "commands must be accepted while the broker is away"
             outbox = deployment.database("app", "customers")
             pending = count(

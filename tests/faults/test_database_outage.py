@@ -1,4 +1,5 @@
-"""PostgreSQL cut away from every service process three times, 10 s each, under a load of
+"""PostgreSQL cut away from every service process three times (``OUTAGE_SECONDS`` each: 6 s in
+CI, 10 s at full size) under a load of
 address changes through the API; the PostgreSQL server itself keeps running for everyone else.
 
 The services (gunicorn, ``edn_relay``, the Celery worker: one monolith of customers, orders
@@ -8,11 +9,11 @@ events; during each, ``/readyz`` must turn 503 and the API answer 503 problem+js
 500, or any other answer, fails the test), and ``/readyz`` must be 200 again afterwards.
 The relay sweeps only once an hour here, so only its LISTEN connection, opened again after
 each outage, can wake it for what is committed next. Then every event must have had exactly
-one effect, in order (:mod:`tests.faults.effects`). Full size (CI runs ``EDN_FAULT_EVENTS``,
-default 2,000)::
+one effect, in order (:mod:`tests.faults.effects`). Full size (CI runs the
+defaults of :mod:`tests.faults.conftest`: 2,000 events, outages of 6 s)::
 
-    EDN_FAULT_EVENTS=20000 .venv/bin/python -m pytest tests/faults/test_database_outage.py \\
-        -p no:cacheprovider
+    EDN_FAULT_EVENTS=20000 EDN_FAULT_OUTAGE_SECONDS=10 .venv/bin/python -m pytest \\
+        tests/faults/test_database_outage.py -p no:cacheprovider
 """
 
 import time

@@ -1,4 +1,5 @@
-"""The relay and the Celery worker SIGKILLed ten times each while they move a backlog of
+"""The relay and the Celery worker SIGKILLed ``KILLS`` times each (6 in CI, 10 at full size)
+while they move a backlog of
 address changes, on RabbitMQ and on Redis: nothing is lost, nothing has two effects.
 
 Kill points are chosen by the test, not by a timer. The relay always stops at the pause point
@@ -14,14 +15,14 @@ the backlog. The worker is killed at two kinds of points, in turn:
   never commits; the broker must give its messages to the next worker (on Redis: after the
   visibility timeout, which the deployment sets to 5 s here).
 
-Full size (CI runs ``EDN_FAULT_EVENTS``, default 2,000)::
+Full size (CI runs the defaults of :mod:`tests.faults.conftest`: 2,000 events, 6 kills)::
 
-    EDN_FAULT_EVENTS=20000 .venv/bin/python -m pytest tests/faults/test_process_kills.py \\
-        -p no:cacheprovider
+    EDN_FAULT_EVENTS=20000 EDN_FAULT_KILLS=10 .venv/bin/python -m pytest \\
+        tests/faults/test_process_kills.py -p no:cacheprovider
 """
 
 from edn_core.testing_hooks import PausePoints
-from tests.faults.conftest import EVENTS
+from tests.faults.conftest import EVENTS, KILLS
 from tests.faults.effects import (
     HANDLED,
     assert_each_event_applied_once_in_order,
@@ -37,11 +38,10 @@ from tests.support.deployment import (
 )
 from tests.support.monolith import MONOLITH, prepare
 
-KILLS = 10
 REDIS_DB = 7
 CUSTOMERS = 200
 EVENTS_EACH = max(1, EVENTS // CUSTOMERS)
-RELAY_BATCH = max(10, EVENTS // 40)  # 40 relay batches: ten kills after three each
+RELAY_BATCH = max(10, EVENTS // (4 * KILLS))  # 4 batches a kill: a kill after three each
 RELAY_POINT, WORKER_POINT = ("relay.published", "customers"), ("consumer.before_ack", "orders")
 RELAY_GATE = ("relay.claimed", "customers")
 WAITING_ON_A_LOCK = (
@@ -63,7 +63,7 @@ def own_database(broker_url: str) -> str:
     return f"{base}/{REDIS_DB}" if broker_url.startswith("redis") and db.isdigit() else broker_url
 
 
-def test_relay_and_worker_killed_ten_times_lose_and_repeat_nothing(broker_url, tmp_path):
+def test_relay_and_worker_killed_again_and_again_lose_and_repeat_nothing(broker_url, tmp_path):
     postgres_or_skip()
     points = PausePoints(tmp_path / "points", timeout=300)
     with Deployment(
