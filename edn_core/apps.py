@@ -44,12 +44,13 @@ def install_remote_schema_source() -> None:
     from edn_core import schemas
     from edn_core.schema_client import HttpSchemaSource
 
-    url = edn_settings().schemas.registry_url
-    schemas.install_remote_source(HttpSchemaSource(url) if url else None)
+    given = edn_settings().schemas
+    url = given.registry_url
+    schemas.install_remote_source(HttpSchemaSource(url, given.registry_timeout) if url else None)
 
 
 def _registry_url_changed(setting: str, **kwargs) -> None:
-    if setting == "EDN_SCHEMA_REGISTRY_URL":  # override_settings in tests
+    if setting.startswith("EDN_SCHEMA_REGISTRY_"):  # override_settings in tests
         install_remote_schema_source()
 
 

@@ -47,6 +47,7 @@ class BusConfig:
 class SchemaSettings:
     registry_url: str  # EDN_SCHEMA_REGISTRY_URL: the remote registry ("" none)
     registry_token: str  # EDN_SCHEMA_REGISTRY_TOKEN ("" a token minted here)
+    registry_timeout: float  # EDN_SCHEMA_REGISTRY_TIMEOUT_SECONDS: each call to it
     validation: bool  # EDN_SCHEMA_VALIDATION
     latest_ttl: float  # EDN_SCHEMA_LATEST_TTL: seconds a remote "latest" is kept
     # What the hosted registry takes (larger schemas are 422):
@@ -111,6 +112,7 @@ def edn_settings() -> EdnSettings:
         schemas=SchemaSettings(
             registry_url=_get("EDN_SCHEMA_REGISTRY_URL", ""),
             registry_token=_get("EDN_SCHEMA_REGISTRY_TOKEN", ""),
+            registry_timeout=float(_get("EDN_SCHEMA_REGISTRY_TIMEOUT_SECONDS", 3.0)),
             validation=_get("EDN_SCHEMA_VALIDATION", True),
             latest_ttl=_get("EDN_SCHEMA_LATEST_TTL", 60.0),
             max_bytes=int(_get("EDN_SCHEMA_MAX_BYTES", 64 * 1024)),

@@ -149,6 +149,9 @@ def remote_registry(settings):
     """This process stops hosting the registry; ``use(url)`` names the remote one."""
 
     def use(url: str) -> None:
+        # A live_server on a loaded machine may take seconds per call; the 3 s default is
+        # for production (a registry that does not answer at all is tested on a closed port).
+        settings.EDN_SCHEMA_REGISTRY_TIMEOUT_SECONDS = 120
         settings.EDN_SCHEMA_REGISTRY_URL = url
         schemas.install_local_source(None)
 

@@ -190,6 +190,7 @@ def _closed_port() -> int:
 
 @pytest.mark.django_db(databases="__all__", transaction=True)
 def test_a_service_without_the_registry_fetches_over_http_and_caches(live_server, settings):
+    settings.EDN_SCHEMA_REGISTRY_TIMEOUT_SECONDS = 120  # a live_server on a loaded machine
     settings.EDN_SCHEMA_REGISTRY_URL = live_server.url
     schemas.install_local_source(None)
     try:

@@ -77,27 +77,37 @@ class Command(BaseCommand):
         return problems
 
     def one(self, registry, action, prefix, subject, document) -> list[str]:
+        if action == "check":
+            reasons = self.attempt(subject, lambda: registry.compatibility(subject, document))
+            self.stdout.write(f"{prefix}: {'incompatible' if reasons else 'compatible'}")
+            return [f"{subject}: {reason}" for reason in reasons]
+        return self.attempt(
+            subject,
+            lambda: registry.register(subject, document),
+            prefix,
+            lambda found: f"version {found.version} (id {found.id})",
+        )
+
+    def reader(self, registry, prefix, topic, consumer, document) -> list[str]:
+        return self.attempt(
+            topic,
+            lambda: registry.register_reader(topic, consumer, document),
+            prefix,
+            lambda schema_id: f"reader registered (id {schema_id})",
+        )
+
+    def attempt(self, subject, call, prefix="", done=None):
+        """``call()``; an unreachable registry ends the command, a refusal is a problem. With
+        ``done``: print the line it makes of the answer and return the problems ([] or the
+        refusal's reasons); without: return the answer."""
         try:
-            if action == "check":
-                reasons = registry.compatibility(subject, document)
-                self.stdout.write(f"{prefix}: {'incompatible' if reasons else 'compatible'}")
-                return [f"{subject}: {reason}" for reason in reasons]
-            found = registry.register(subject, document)
+            answer = call()
         except schemas.RegistryUnavailable as error:
             raise CommandError(f"{subject}: {error.message}") from None
         except schemas.SchemaRefused as refused:
             self.stdout.write(f"{prefix}: refused")
             return [f"{subject}: {r}" for r in refused.reasons or [refused.message]]
-        self.stdout.write(f"{prefix}: version {found.version} (id {found.id})")
-        return []
-
-    def reader(self, registry, prefix, topic, consumer, document) -> list[str]:
-        try:
-            schema_id = registry.register_reader(topic, consumer, document)
-        except schemas.RegistryUnavailable as error:
-            raise CommandError(f"{topic}: {error.message}") from None
-        except schemas.SchemaRefused as refused:
-            self.stdout.write(f"{prefix}: refused")
-            return [f"{topic}: {r}" for r in refused.reasons or [refused.message]]
-        self.stdout.write(f"{prefix}: reader registered (id {schema_id})")
+        if done is None:
+            return answer
+        self.stdout.write(f"{prefix}: {done(answer)}")
         return []
