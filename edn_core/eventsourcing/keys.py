@@ -24,6 +24,7 @@ from edn_core.bus.stores import find_model
 from edn_core.conf import edn_settings
 from edn_core.eventsourcing.models import SubjectKeyBase
 from edn_core.routers import alias_for
+from edn_core.sql_reads import select_in
 
 __all__ = ["SubjectKeys"]
 
@@ -86,7 +87,7 @@ class SubjectKeys:
         return bool(changed) or row[1] == now, row[1]
 
     def _stored(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
-        rows = self.rows.filter(subject__in=list(subjects)).values_list("subject", "key")
+        rows = select_in(self.model, self.alias, ("subject", "key"), "subject", list(subjects))
         return {s: None if key is None else _unwrap(s, bytes(key)) for s, key in rows}
 
 

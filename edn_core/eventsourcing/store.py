@@ -28,6 +28,7 @@ from edn_core.eventsourcing.codec import EventCodec, StoredEvent
 from edn_core.eventsourcing.models import SnapshotBase, StoredEventBase
 from edn_core.eventsourcing.running import wake_after_commit
 from edn_core.routers import alias_for
+from edn_core.sql_reads import select_in
 
 __all__ = ["EventStore", "Pending"]
 
@@ -157,14 +158,21 @@ class EventStore:
         found: dict[str, list[StoredEvent]] = {s: [] for s in after}
         if not after:
             return found
-        rows = self.events._default_manager.using(self.alias)
-        lowest = min(after.values())
-        rows = rows.filter(stream_id__in=list(after), version__gt=lowest)
+        where: list = [("version", ">", min(after.values()))]
         if upto is not None:
-            rows = rows.filter(version__lte=upto)
+            where.append(("version", "<=", upto))
         if as_of is not None:
-            rows = rows.filter(recorded_at__lte=as_of)
-        for values in rows.order_by("stream_id", "version").values_list("id", *COLUMNS):
+            where.append(("recorded_at", "<=", as_of))
+        rows = select_in(
+            self.events,
+            self.alias,
+            ("id", *COLUMNS),
+            "stream_id",
+            list(after),
+            where=where,
+            order_by=("stream_id", "version"),
+        )
+        for values in rows:
             position, stream_id, version, *rest = values
             if version > after[stream_id]:
                 found[stream_id].append(
@@ -174,7 +182,12 @@ class EventStore:
 
     def snapshots_of(self, stream_ids: Iterable[str], snapshot_version: int) -> dict[str, tuple]:
         """``{stream id: (version, state)}`` of the snapshots taken in ``snapshot_version``."""
-        rows = self.snapshots._default_manager.using(self.alias).filter(
-            stream_id__in=list(stream_ids), snapshot_version=snapshot_version
+        rows = select_in(
+            self.snapshots,
+            self.alias,
+            ("stream_id", "version", "state"),
+            "stream_id",
+            list(stream_ids),
+            where=[("snapshot_version", "=", snapshot_version)],
         )
-        return {s: (v, state) for s, v, state in rows.values_list("stream_id", "version", "state")}
+        return {s: (v, state) for s, v, state in rows}
