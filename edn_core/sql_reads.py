@@ -16,12 +16,15 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connections, models
+from django.db.models import QuerySet
 
-__all__ = ["select_in"]
+__all__ = ["compiled_rows", "select_in"]
 
 # (field, operator, value): the conditions besides the key's, e.g. ("version", ">", 3)
 Condition = tuple[str, str, Any]
 OPERATORS = frozenset({"=", ">", ">=", "<", "<="})
+# (name, backend, alias, number of values) -> the SQL and parameters compiled_rows runs
+_COMPILED: dict[tuple[str, str, str, int], tuple[str, tuple]] = {}
 
 
 def select_in(
@@ -94,6 +97,32 @@ def _statement(model, vendor, columns, key, conditions, order_by, count):
     if order_by:
         sql += " ORDER BY " + ", ".join(_quote(meta.get_field(n).column) for n in order_by)
     return sql, tuple(fields), tuple(selected)
+
+
+def compiled_rows(
+    name: str, alias: str, build: Callable[[list[str]], QuerySet], values: Sequence[str]
+) -> list[tuple]:
+    """The rows of the QuerySet ``build(values)`` makes (a ``values_list`` of columns the
+    database returns as Python values: text, numbers), its SQL compiled by the ORM once per
+    ``name``, backend and number of values, then run with new values. ``values`` are text
+    (a query over an expression such as a JSON key's text); ``name`` names the query's shape.
+    """
+    if not values:
+        return []
+    connection = connections[alias]
+    shape = (name, connection.vendor, alias, len(values))
+    if shape not in _COMPILED:
+        marks = [f"\x1fedn:{n}\x1f" for n in range(len(values))]
+        sql, params = build(marks).query.sql_with_params()
+        if sorted(p for p in params if p in marks) != sorted(marks):
+            raise ValueError(f"{name}: each value must reach the SQL once, as a parameter")
+        _COMPILED[shape] = sql, tuple(params)
+    sql, template = _COMPILED[shape]
+    marks = {f"\x1fedn:{n}\x1f": str(value) for n, value in enumerate(values)}
+    params = [marks.get(p, p) if isinstance(p, str) else p for p in template]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def _quote(name: str) -> str:

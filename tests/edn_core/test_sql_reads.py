@@ -90,3 +90,25 @@ def test_the_statement_text_is_built_once_per_shape():
 
     shapes = 1 if connections["orders"].vendor == "postgresql" else 2
     assert (info.misses, info.hits) == (shapes, 4 - shapes)
+
+
+def test_a_compiled_queryset_reads_what_the_orm_reads(events):
+    """``compiled_rows``: the ORM's SQL for a query over a JSON key's text, compiled once
+    per number of values, run with each call's values; a query that does not take its
+    values as parameters is refused."""
+    from django.db.models import TextField
+    from django.db.models.fields.json import KeyTextTransform
+    from django.db.models.functions import Cast
+
+    from edn_core.sql_reads import _COMPILED, compiled_rows
+
+    def query(texts):
+        rows = events.annotate(text=Cast(KeyTextTransform("n", "data"), TextField()))
+        return rows.filter(text__in=texts, type="Thing").order_by("id").values_list("stream_id")
+
+    for wanted in (["1"], ["3"], ["1", "2"]):
+        expected = list(query(wanted))
+        assert compiled_rows("test.by_n", "orders", query, wanted) == expected and expected
+    assert sum(1 for shape in _COMPILED if shape[0] == "test.by_n") == 2  # one text per count
+    with pytest.raises(ValueError, match="as a parameter"):
+        compiled_rows("test.fixed", "orders", lambda texts: events.values_list("id"), ["1"])
