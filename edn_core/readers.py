@@ -78,13 +78,14 @@ def conflicts(consumer: str, reader: dict, writer: dict) -> list[ReaderConflict]
 
 
 def fields_read(reader: Any, prefix: str = "") -> list[tuple[str, bool]]:
-    """The fields a reader schema names, as (data path, required), depth first: what the
-    consumer reads of each event (the admin lists them)."""
+    """The fields a reader schema names, as (data path, required), by name, depth first: what
+    the consumer reads of each event (the admin lists them). By name, as PostgreSQL's jsonb
+    keeps no order of keys."""
     if not isinstance(reader, dict):
         return []
     fields: list[tuple[str, bool]] = []
     required = set(reader.get("required") or [])
-    for name, schema in (reader.get("properties") or {}).items():
+    for name, schema in sorted((reader.get("properties") or {}).items()):
         path = f"{prefix}{name}"
         fields.append((path, name in required))
         fields += fields_read(schema, f"{path}.")

@@ -122,3 +122,12 @@ def test_the_in_process_relay_is_off_for_a_subset_of_the_apps(tmp_path):
         env={**base, "EDN_SERVICES": "orders"},
     )
     assert (every.stdout.strip(), subset.stdout.strip()) == ("True", "False")
+
+
+def test_celery_workers_run_without_remote_control():
+    """The worker has no pidbox queue: after a broker outage under load, consuming it again
+    found it deleted and Celery ended the worker mid-backlog (tests/faults saw it once).
+    ``EDN_CELERY_REMOTE_CONTROL`` turns it back on for whoever needs ``celery inspect``."""
+    from config.celery import app
+
+    assert app.conf.worker_enable_remote_control is False

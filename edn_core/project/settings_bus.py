@@ -56,6 +56,9 @@ def bus_settings(env, hosted: list[str], *, whole: bool) -> dict:
     # Schema registry: hosted here (schema_registry in EDN_SERVICES) or reached over HTTP.
     EDN_SCHEMA_REGISTRY_URL = env.str("EDN_SCHEMA_REGISTRY_URL", default="")
     EDN_SCHEMA_REGISTRY_TOKEN = env.str("EDN_SCHEMA_REGISTRY_TOKEN", default="")
+    EDN_SCHEMA_REGISTRY_TIMEOUT_SECONDS = env.float(
+        "EDN_SCHEMA_REGISTRY_TIMEOUT_SECONDS", default=3.0
+    )
     EDN_SCHEMA_VALIDATION = env.bool("EDN_SCHEMA_VALIDATION", default=True)
     EDN_SCHEMA_LATEST_TTL = env.float("EDN_SCHEMA_LATEST_TTL", default=60.0)
     EDN_SCHEMA_MAX_BYTES = env.int("EDN_SCHEMA_MAX_BYTES", default=64 * 1024)
@@ -68,6 +71,11 @@ def bus_settings(env, hosted: list[str], *, whole: bool) -> dict:
     CELERY_TASK_ACKS_LATE = True
     CELERY_TASK_REJECT_ON_WORKER_LOST = True
     CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+    # No remote control (``celery inspect``/``control``): nothing here uses it, and its
+    # auto-delete "pidbox" queue could be gone when the worker consumed it again after a broker
+    # outage, which Celery treats as unrecoverable: the worker exited mid-backlog
+    # ("NotFound … celery.pidbox", seen in tests/faults/test_broker_outage.py under load).
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = env.bool("EDN_CELERY_REMOTE_CONTROL", default=False)
     # Redis has no acks: kombu keeps a consumer's unacked messages aside and puts them back only
     # once they are this old (its default is an hour, so the events a killed worker held waited
     # an hour). A message redelivered while still in work is dropped by the inbox, so it can be

@@ -43,11 +43,18 @@ def order_rows(orders: psycopg.Connection) -> list[tuple[str, int, str]]:
     return orders.execute(ORDER_ROWS).fetchall()
 
 
-def wait_until_delivered(customers: psycopg.Connection, orders: psycopg.Connection, logs) -> int:
+def wait_until_delivered(
+    customers: psycopg.Connection, orders: psycopg.Connection, logs, alive=()
+) -> int:
     """Wait until the outbox is empty and the inbox has as many entries as there are events;
-    return that number. The deadline only fails a run that is stuck."""
+    return that number. The deadline only fails a run that is stuck; a process of ``alive``
+    (relay, worker) that exited fails it at once, naming it (its log is in ``logs``)."""
 
     def done() -> bool:
+        gone = [process for process in alive if process.poll() is not None]
+        if gone:
+            names = ", ".join(f"{getattr(p, 'name', p)} (exit {p.poll()})" for p in gone)
+            raise AssertionError(f"{names} exited before every event was delivered; logs in {logs}")
         events = count(customers, EVENTS)
         return count(customers, PENDING) == 0 and count(orders, HANDLED) >= events
 

@@ -75,7 +75,7 @@ def test_broker_cut_three_times_under_load_loses_and_repeats_nothing(rabbitmq, t
             assert not load.failures, load.failures[:20]
             assert load.seen(503) == 0, "the API refused commands while the broker was away"
 
-            events = wait_until_delivered(customers, orders, tmp_path)
+            events = wait_until_delivered(customers, orders, tmp_path, alive=(relay, worker))
             assert events == load.accepted
             figures = assert_each_event_applied_once_in_order(customers, orders)
             assert relay.poll() is None and worker.poll() is None, "a process gave up"

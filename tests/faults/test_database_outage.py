@@ -43,8 +43,8 @@ def test_database_cut_three_times_answers_503_then_loses_and_repeats_nothing(rab
         ) as deployment:
             bearer = prepare(deployment, token_for="faults")
             deployment.serve("app")
-            deployment.start("app", "relay", *RELAY)
-            deployment.start("app", "worker", *worker_command("worker"))
+            relay = deployment.start("app", "relay", *RELAY)
+            worker = deployment.start("app", "worker", *worker_command("worker"))
             load = AddressChanges(deployment.url("app"), bearer)
             load.create_customers()
             load.start()
@@ -74,7 +74,7 @@ def test_database_cut_three_times_answers_503_then_loses_and_repeats_nothing(rab
 
             customers = deployment.database("app", "customers")
             orders = deployment.database("app", "orders")
-            events = wait_until_delivered(customers, orders, tmp_path)
+            events = wait_until_delivered(customers, orders, tmp_path, alive=(relay, worker))
             assert events == load.accepted, "an accepted change without its event, or extra"
             figures = assert_each_event_applied_once_in_order(customers, orders)
             streets = dict(customers.execute("SELECT id::text, street FROM customers_customer"))
