@@ -125,9 +125,9 @@ class EventSourcedRepository(Generic[A]):
         changed = [a for a in aggregates if a.pending_events]
         if not changed:
             return
-        # No savepoint inside the caller's transaction (two statements less for each save):
-        # a failure here fails the whole transaction, which is to be rolled back anyway.
-        with self.atomic(savepoint=False):
+        # A savepoint inside the caller's transaction: a conflict undoes this save only, and
+        # the caller may go on (tests/edn_core/test_batch_delivery.py holds it to that).
+        with self.atomic():
             self.store.append_many([(str(a.id), a.version, a.pending_events) for a in changed])
             for aggregate in changed:
                 before = aggregate.version
