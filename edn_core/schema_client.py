@@ -86,10 +86,7 @@ class HttpSchemaSource:
     def register(self, subject: str, document: dict) -> RegisteredSchema:
         body = {"schema": json.dumps(document), "schemaType": "JSON"}
         response = self._call("POST", f"subjects/{quote(subject)}/versions", body)
-        if response.status_code in (409, 422):
-            problem = _body(response)
-            message = problem.get("detail") or problem.get("message") or ""
-            raise SchemaRefused(message, problem.get("messages") or [])
+        _raise_if_refused(response)
         if response.status_code != 200:
             raise self._unavailable(response, f"registering {subject}")
         # The version that holds this document (the same one again keeps its old version).
@@ -100,13 +97,11 @@ class HttpSchemaSource:
         body = {"schema": json.dumps(document), "schemaType": "JSON"}
         path = f"subjects/{quote(subject)}/consumers/{quote(consumer)}"
         response = self._call("PUT", path, body)
-        if response.status_code in (409, 422):
-            problem = _body(response)
-            message = problem.get("detail") or problem.get("message") or ""
-            raise SchemaRefused(message, problem.get("messages") or [])
-        if response.status_code not in (200, 201) or not isinstance(_body(response).get("id"), int):
+        _raise_if_refused(response)
+        schema_id = _body(response).get("id")
+        if response.status_code not in (200, 201) or not isinstance(schema_id, int):
             raise self._unavailable(response, f"registering the reader {consumer} of {subject}")
-        return _body(response)["id"]
+        return schema_id
 
     def compatibility(self, subject: str, document: dict) -> list[str]:
         body = {"schema": json.dumps(document), "schemaType": "JSON"}
@@ -120,6 +115,14 @@ class HttpSchemaSource:
         if response.status_code != 200 or not isinstance(messages, list):
             raise self._unavailable(response, f"checking {subject}")
         return messages
+
+
+def _raise_if_refused(response: httpx.Response) -> None:
+    """A registration the registry refused (409 incompatible, 422 invalid), with its reasons."""
+    if response.status_code in (409, 422):
+        problem = _body(response)
+        message = problem.get("detail") or problem.get("message") or ""
+        raise SchemaRefused(message, problem.get("messages") or [])
 
 
 def _body(response: httpx.Response) -> dict:

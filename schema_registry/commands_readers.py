@@ -14,7 +14,7 @@ from edn_core.readers import ReaderConflict, conflicts
 from schema_registry import domain, errors
 from schema_registry.limits import schema_limits
 from schema_registry.models import Reader, ReaderOverride, Schema, Subject
-from schema_registry.queries import live_versions, reader_conflicts
+from schema_registry.queries import reader_conflicts
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +59,10 @@ def check_readers(
 def record_overrides(
     subject: Subject, version: int, accepted: list[ReaderConflict], override: BreakReaders | None
 ) -> None:
-    """Keep who broke which reader with which version, and why."""
+    """Keep who broke which reader with which version, and why (``accepted`` is empty unless
+    an override named its readers)."""
+    if not accepted or override is None:
+        return
     by_consumer: dict[str, list[dict]] = {}
     for conflict in accepted:
         by_consumer.setdefault(conflict.consumer, []).append(conflict.as_dict())
@@ -70,7 +73,7 @@ def record_overrides(
             consumer=consumer,
             conflicts=found,
             by=who(),
-            reason=override.reason if override else "",
+            reason=override.reason,
         )
         for consumer, found in sorted(by_consumer.items())
     )
@@ -83,12 +86,13 @@ def register_reader(cmd: RegisterReader) -> tuple[Reader, bool]:
     document = domain.parse(cmd.document, schema_limits())
     with transaction.atomic(using=router.db_for_write(Subject)):
         subject, _ = Subject.objects.select_for_update().get_or_create(name=cmd.subject)
-        latest = live_versions(subject)[-1:] if not subject.deleted else []
-        if latest:
-            found = conflicts(cmd.consumer, document, latest[0].schema.document)
+        live = subject.versions.filter(deleted=False).select_related("schema")
+        latest = None if subject.deleted else live.order_by("-version").first()
+        if latest is not None:
+            found = conflicts(cmd.consumer, document, latest.schema.document)
             if found:
                 raise domain.ReadersBroken(
-                    subject.name, found, f"The latest version ({latest[0].version})"
+                    subject.name, found, f"The latest version ({latest.version})"
                 )
         schema, _ = Schema.objects.get_or_create(
             fingerprint=domain.fingerprint(document), defaults={"document": document}

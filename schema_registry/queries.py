@@ -93,15 +93,15 @@ def check_compatibility(name: str, document: dict, version: int | None = None) -
     versions registering it would check, or against ``version`` alone."""
     if version is not None:
         found = get_version(name, version)
+        subject = get_subject(name)
         history, numbers = [found.document], [found.version]
-    elif (live := Subject.objects.filter(name=name, deleted=False).first()) is None:
+    elif (subject := Subject.objects.filter(name=name, deleted=False).first()) is None:
         return []  # like Confluent: a subject without history accepts any valid schema
     else:
-        versions = live_versions(live)
+        versions = live_versions(subject)
         history, numbers = [v.schema.document for v in versions], [v.version for v in versions]
-    mode = compatibility_of(name)
+    mode = subject.compatibility or global_compatibility()
     reasons = domain.incompatibilities(name, mode, document, history, numbers)
-    subject = Subject.objects.get(name=name)
     return [r.message for r in reasons] + [c.message for c in reader_conflicts(subject, document)]
 
 

@@ -6,8 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from edn_core.management.commands.edn_schemas import released_history, schema_files
-from edn_core.schema_files import declared_readers
+from edn_core.schema_files import declared_readers, released_history, schema_files
 from schema_registry.models import Reader, SchemaVersion, Subject
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -75,7 +74,7 @@ def test_check_fails_on_a_file_that_breaks_the_registered_history(tmp_path, monk
 
 
 def test_release_snapshots_only_changed_files(tmp_path):
-    from edn_core.management.commands.edn_schemas import release
+    from edn_core.schema_files import release
 
     topic = tmp_path / "v1.Thing.json"
     topic.write_text(json.dumps({"type": "object"}))

@@ -8,7 +8,6 @@ from edn_core.schema_files import (
     declared_readers,
     reader_problems,
     release,
-    released_history,  # noqa: F401  (tests and scripts import it from here)
     schema_files,
 )
 
