@@ -80,7 +80,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
 from bench.common import add_postgres_option, say, stop_cleanly_on_sigterm  # noqa: E402
-from bench.e2e_baselines import measure_baselines  # noqa: E402
+from bench.e2e_baselines import measure_baselines, pg_commit_rate  # noqa: E402
 from bench.e2e_observer import Observer  # noqa: E402
 from bench.e2e_phases import (  # noqa: E402
     probe_deliver,
@@ -89,7 +89,7 @@ from bench.e2e_phases import (  # noqa: E402
     run_preload,
     warm_up,
 )
-from bench.e2e_report import report  # noqa: E402
+from bench.e2e_report import report, report_deliver  # noqa: E402
 from bench.e2e_run import Run, set_up, tear_down  # noqa: E402
 
 
@@ -149,6 +149,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-validation", action="store_true", help="EDN_SCHEMA_VALIDATION=0 (comparison only)"
     )
     parser.add_argument(
+        "--deliver-only",
+        action="store_true",
+        help="only deliver() alone, between two raw one-row commit baselines (with --profile: "
+        "deliver() under cProfile)",
+    )
+    parser.add_argument(
         "--profile", metavar="DIR", help="run relay and worker under cProfile, stats into DIR"
     )
     args = parser.parse_args(argv)
@@ -176,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     observe = Observer(d)
     keep_logs = True
     try:
+        if args.deliver_only:
+            keep_logs = not deliver_only(d)
+            return 0 if not keep_logs else 1
         groups, bodies = set_up(d)
         probe = probe_deliver(d, groups["probe"])
         observe.probed = observe.inbox_count()  # the probe's own events, not in the outbox
@@ -225,6 +234,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         tear_down(d, keep_logs)
+
+
+def deliver_only(d: Run) -> bool:
+    """deliver() alone between two raw one-row commit baselines; True when its targets hold."""
+    groups, bodies = set_up(d, ("fixed", "probe"))
+    raw = f"{d.server}/{d.raw_database}"
+    rates = []
+    for label in ("1/2", "2/2"):
+        if rates:
+            probe = probe_deliver(d, groups["probe"])
+        say(f"[baseline {label}] raw PostgreSQL one-row commits for {d.args.pg_seconds:g}s")
+        rates.append(pg_commit_rate(raw, bodies[0]["envelope"], d.args.pg_seconds))
+        say(f"  {rates[-1]:8.0f} commits/s")
+    return report_deliver(probe, sum(rates) / 2, d.args)
 
 
 if __name__ == "__main__":

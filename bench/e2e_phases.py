@@ -224,7 +224,10 @@ def probe_deliver(d: Run, customers: Path) -> dict:
         "customers", "sample", "--customers", str(customers), "--count", str(count)
     )
     sample.write_text(json.dumps(bodies))
-    result = d.roles_helper("orders", "deliver", "--envelopes", str(sample))
+    profile = []
+    if d.args.profile:
+        profile = ["--profile", str(Path(d.args.profile).resolve() / "deliver.prof")]
+    result = d.roles_helper("orders", "deliver", "--envelopes", str(sample), *profile)
     say(
         f"  {1e3 / result['wall_ms']:.0f} events/s: per event {result['wall_ms']:.2f} ms wall, "
         f"{result['cpu_ms']:.2f} ms CPU in Python, {result['backend_cpu_ms']:.2f} ms CPU in its "

@@ -27,6 +27,7 @@ transaction. Results are written as JSON to ``--out``.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import math
 import os
@@ -215,10 +216,16 @@ def deliver_loop(args) -> dict:
     connection.is_usable = clocked("health check", connection.is_usable)
     backend_before = _backend_cpu("orders")
     wall, cpu = time.perf_counter(), time.process_time()
+    profiler = cProfile.Profile() if args.profile else None
     with connection.execute_wrapper(clock_statements):
+        if profiler:
+            profiler.enable()
         for body in timed:
             close_old_connections()  # as EventConsumerStep does before each message
             deliver(body, app_labels={"orders"})
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     backend = _backend_cpu("orders") - backend_before
     per_event = {name: value / len(timed) * 1e3 for name, value in spent.items()}
@@ -230,6 +237,7 @@ def deliver_loop(args) -> dict:
         "backend_cpu_ms": backend / len(timed) * 1e3,
         "driver_ms": per_event,
         "statements": [q["sql"] for q in captured.captured_queries],
+        "profiled": bool(args.profile),
     }
 
 
@@ -241,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--out", required=True, help="where to write the JSON result")
         if name == "deliver":
             cmd.add_argument("--envelopes", required=True, help="a sample result file")
+            cmd.add_argument("--profile", help="cProfile the timed deliveries into this file")
             continue
         cmd.add_argument("--customers", required=True, help="file of customer UUIDs")
         if name in ("sample", "preload"):

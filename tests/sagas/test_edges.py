@@ -53,7 +53,11 @@ def test_a_second_start_for_the_same_key_starts_nothing(api):
     assert OutboxMessage.objects.filter(aggregate_id=str(started.id)).count() == 1
 
 
-@pytest.mark.parametrize("correlation_id", [str(uuid.uuid4()), "not-a-uuid", "", None])
+@pytest.mark.parametrize(
+    "correlation_id",
+    [str(uuid.uuid4()), "not-a-uuid", "", None],
+    ids=["unknown-uuid", "not-a-uuid", "empty", "none"],
+)
 def test_a_reply_that_names_no_saga_is_ignored_without_a_dead_letter(api, correlation_id):
     """Proves: a reply whose correlation id is an unknown saga id, not a UUID, or missing (the
     envelope then falls back to the event's own id) is consumed and ignored (logged): no
