@@ -17,18 +17,26 @@ from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from edn_core import schemas, tracing
-from edn_core.bulk import advance_checkpoints, insert_values
 from edn_core.bus import failures
+from edn_core.bus.claim import HANDLED, INBOX_FIELDS, STALE, claim
 from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import Subscription, subscriptions_for
 from edn_core.domain import ConcurrencyConflict
 from edn_core.events import IntegrationEvent, InvalidEnvelope, published_topics
 from edn_core.observability import messaging
 
-__all__ = ["DUPLICATE", "FAILED", "HANDLED", "STALE", "deliver", "run_subscription"]
+__all__ = [
+    "DUPLICATE",
+    "FAILED",
+    "HANDLED",
+    "INBOX_FIELDS",
+    "STALE",
+    "deliver",
+    "run_subscription",
+]
 
 logger = logging.getLogger(__name__)
-HANDLED, DUPLICATE, STALE, FAILED = "handled", "duplicate", "stale", "failed"
+DUPLICATE, FAILED = "duplicate", "failed"
 CONFLICT_RETRIES = 5
 DEAD_LETTERED = "dead-lettered"
 
@@ -130,27 +138,15 @@ def _handle(store, sub: Subscription, event: IntegrationEvent, retrying: bool) -
     raise AssertionError("unreachable")
 
 
-INBOX_FIELDS = (
-    "consumer",
-    "event_id",
-    "topic",
-    "aggregate_id",
-    "sequence",
-    "outcome",
-    "processed_at",
-)
-
-
 def inbox_values(sub: Subscription, event: IntegrationEvent, outcome: str, when) -> tuple:
     """:data:`INBOX_FIELDS` of the inbox row for a bulk insert (no model instance to build)."""
     return (sub.consumer, event.id, event.topic, event.aggregate_id, event.sequence, outcome, when)
 
 
 def apply(store, sub: Subscription, event: IntegrationEvent) -> str:
-    """Inside the caller's transaction: the checkpoint, the inbox row, then the handler."""
-    outcome = HANDLED if _claim_checkpoint(store, sub, event) else STALE
-    row = inbox_values(sub, event, outcome, timezone.now())
-    insert_values(store.inbox, store.alias, INBOX_FIELDS, [row])
+    """Inside the caller's transaction: the inbox row and checkpoint (one statement on
+    PostgreSQL, :mod:`edn_core.bus.claim`), then the handler."""
+    outcome = claim(store, sub, event, timezone.now())
     if outcome == HANDLED:
         sub.handler([event] if sub.batch else event)
         ensure_intact(store.alias)
@@ -163,15 +159,3 @@ def ensure_intact(alias: str) -> None:
     delivery counted as handled."""
     if connections[alias].needs_rollback:
         raise TransactionManagementError("a handler swallowed an error inside its transaction")
-
-
-def _claim_checkpoint(store, sub: Subscription, event: IntegrationEvent) -> bool:
-    """For latest-wins consumers: move the aggregate's checkpoint forward, or report stale.
-
-    The same upsert as for a batch: the checkpoint row is locked by it, so two workers applying
-    events of one aggregate at once serialize here and the older event loses.
-    """
-    if not sub.latest_wins:
-        return True
-    newest = {event.aggregate_id: event.sequence}
-    return bool(advance_checkpoints(store.checkpoints, store.alias, sub.consumer, newest))

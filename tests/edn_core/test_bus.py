@@ -19,7 +19,7 @@ from edn_core.bus.subscriptions import subscribe, unsubscribe
 from edn_core.cqrs import send
 from edn_core.events import IntegrationEvent
 from edn_core.testing import EventBus
-from orders.models import FailedDelivery, InboxEntry
+from orders.models import AggregateCheckpoint, FailedDelivery, InboxEntry
 from tests.customers.factories import AddressFactory, CreateCustomerFactory
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -266,6 +266,29 @@ def test_address_changes_out_of_order_keep_the_newest(api):
     assert deliver(older.to_json())["orders.update_shipping_address_of_open_orders"] == "stale"
     body = api.get(f"/api/orders/{order.id}").json()
     assert body["shippingAddress"]["street"] == "2 New St"
+
+
+def test_a_latest_wins_claim_records_each_outcome_and_a_duplicate_moves_nothing(api):
+    """Proves (edn_core/bus/claim.py, one statement on PostgreSQL): a newer event moves the
+    aggregate's checkpoint and is handled, an older one is recorded stale, and delivering the
+    newer one again is a duplicate that leaves inbox and checkpoint as they were."""
+    customer = CreateCustomerFactory.create()
+    _place_order(customer.id, customer.shipping_address)
+    bus = EventBus()
+    first = change_address(customer, **AddressFactory(street="1 Old St"))
+    change_address(first, **AddressFactory(street="2 New St"))
+    older, newer = bus.published("v1.CustomerAddressUpdated")
+    consumer = "orders.update_shipping_address_of_open_orders"
+    assert deliver(newer.to_json()) == {consumer: HANDLED}
+    assert deliver(older.to_json()) == {consumer: "stale"}
+    assert deliver(newer.to_json()) == {consumer: DUPLICATE}
+    rows = InboxEntry.objects.filter(consumer=consumer).order_by("sequence")
+    assert [(r.sequence, r.outcome) for r in rows] == [
+        (older.sequence, "stale"),
+        (newer.sequence, HANDLED),
+    ]
+    checkpoint = AggregateCheckpoint.objects.get(consumer=consumer, aggregate_id=str(customer.id))
+    assert checkpoint.sequence == newer.sequence
 
 
 def test_trace_context_travels_from_http_request_to_consumer(api, recorder):
