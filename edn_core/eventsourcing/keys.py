@@ -18,6 +18,7 @@ from functools import cached_property
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections, transaction
 from django.utils import timezone
 
 from edn_core.bus.stores import find_model
@@ -78,6 +79,8 @@ class SubjectKeys:
         self.rows.bulk_create(
             [self.model(subject=subject, key=None, forgotten_at=now)], ignore_conflicts=True
         )
+        if cache := _transaction_cache(self.alias, self.app_label):
+            cache.drop(subject)
         changed = self.rows.filter(subject=subject, forgotten_at__isnull=True).update(
             key=None, forgotten_at=now
         )
@@ -87,8 +90,62 @@ class SubjectKeys:
         return bool(changed) or row[1] == now, row[1]
 
     def _stored(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
-        rows = select_in(self.model, self.alias, ("subject", "key"), "subject", list(subjects))
-        return {s: None if key is None else _unwrap(s, bytes(key)) for s, key in rows}
+        """The stored keys of ``subjects`` (absent: no row). Inside a transaction a key read
+        once is not read again (an event store's load and save read the same subjects'
+        keys): see :func:`_transaction_cache`."""
+        wanted = set(subjects)
+        cache = _transaction_cache(self.alias, self.app_label)
+        found = cache.get(wanted) if cache else {}
+        if missing := wanted - found.keys():
+            rows = select_in(self.model, self.alias, ("subject", "key"), "subject", list(missing))
+            read = {s: None if key is None else _unwrap(s, bytes(key)) for s, key in rows}
+            if cache:
+                cache.put(read)
+            found |= read
+        return found
+
+
+class _KeyCache:
+    """Keys read in the current transaction, each valid while the ``on_commit`` marker
+    registered when it was read is pending: Django drops the markers of a savepoint it rolls
+    back (and all of them at commit or rollback), so a key read inside a savepoint that was
+    undone -- one made there, say -- is read again."""
+
+    def __init__(self, connection) -> None:
+        self.connection, self.entries = connection, {}
+
+    def get(self, subjects: set[str]) -> dict[str, bytes | None]:
+        pending = self._pending()
+        return {
+            s: entry[1]
+            for s in subjects
+            if (entry := self.entries.get(s)) is not None and id(entry[0]) in pending
+        }
+
+    def put(self, keys: dict[str, bytes | None]) -> None:
+        def marker() -> None:  # run (and dropped) at commit
+            return None
+
+        pending = self._pending()  # what earlier transactions left goes
+        self.entries = {s: e for s, e in self.entries.items() if id(e[0]) in pending}
+        transaction.on_commit(marker, using=self.connection.alias)
+        self.entries.update((s, (marker, key)) for s, key in keys.items())
+
+    def _pending(self) -> set[int]:
+        return {id(func) for _, func, _ in self.connection.run_on_commit}
+
+    def drop(self, subject: str) -> None:
+        self.entries.pop(subject, None)
+
+
+def _transaction_cache(alias: str, app_label: str) -> _KeyCache | None:
+    """The key cache of this connection's transaction (None outside one, or in one that is
+    to be rolled back)."""
+    connection = connections[alias]
+    if not connection.in_atomic_block or connection.needs_rollback:
+        return None
+    caches = connection.__dict__.setdefault("_edn_subject_keys", {})
+    return caches.setdefault(app_label, _KeyCache(connection))
 
 
 def _wrap(subject: str, key: bytes) -> bytes:

@@ -22,6 +22,7 @@ from tests.edn_core.eventsourcing.personal_support import (
     CardAdded,
     Charged,
     Wallet,
+    later_transaction,
     unique_card,
     wallets,
 )
@@ -84,6 +85,7 @@ def test_a_batch_reads_every_subjects_key_in_one_query():
     made = [new_wallet(repo, c, unique_card(), 1, 2) for c in customers for _ in range(2)]
     events = repo.store.read_many({str(w.id): 0 for w in made})
     stored = [event for stream in events.values() for event in stream]
+    later_transaction()  # the writes above read the keys already
     with CaptureQueriesContext(connections["orders"]) as queries:
         decoded = repo.store.codec.decode_all(stored)
     assert len(queries) == 1, [q["sql"] for q in queries]
@@ -128,8 +130,10 @@ def test_keys_are_wrapped_by_the_personal_data_key(settings):
     wallet = new_wallet(repo, customer, card)
     stored = bytes(SubjectKey.objects.using("orders").get(subject=str(customer)).key)
     assert stored[0] == 1 and len(stored) == 1 + 12 + 32 + 16  # marker, nonce, key, tag
+    later_transaction()
     assert repo.get(wallet.id).card == card
     settings.EDN_PERSONAL_DATA_KEY = ""
+    later_transaction()
     with pytest.raises(ImproperlyConfigured, match="is wrapped"):
         repo.get(wallet.id)
     settings.EDN_PERSONAL_DATA_KEY = base64.b64encode(bytes(31)).decode()
@@ -191,6 +195,10 @@ def test_a_batch_of_writes_reads_every_subjects_key_in_one_query():
     with CaptureQueriesContext(connections["orders"]) as queries:
         codec.encode_all(events)  # new subjects: read, make the missing keys, read those
     assert len(queries) == 3, [q["sql"] for q in queries]
+    with CaptureQueriesContext(connections["orders"]) as queries:  # the same transaction
+        codec.encode_all(events)
+    assert len(queries) == 0, [q["sql"] for q in queries]
+    later_transaction()
     with CaptureQueriesContext(connections["orders"]) as queries:
         encoded = codec.encode_all([*events, Charged(aggregate_id=uuid.uuid4(), amount=1)])
     assert len(queries) == 1, [q["sql"] for q in queries]
@@ -200,3 +208,40 @@ def test_a_batch_of_writes_reads_every_subjects_key_in_one_query():
     ]
     assert [e.card for e in codec.decode_all(stored)] == [e.card for e in events]
     assert copy.copy(codec).inner is codec.inner
+
+
+def test_a_key_read_in_a_transaction_is_not_read_again_in_it():
+    """Proves the per-transaction key cache (edn_core/eventsourcing/keys.py): loading a sealed
+    aggregate and saving it again in one transaction reads its subject's key once."""
+    repo, customer = wallets(), uuid.uuid4()
+    wallet = new_wallet(repo, customer, unique_card())
+    later_transaction()
+    with CaptureQueriesContext(connections["orders"]) as queries, repo.atomic():
+        loaded = repo.get(wallet.id)
+        loaded.add_card(customer, unique_card(), None)
+        repo.save(loaded)
+    key_reads = [q["sql"] for q in queries if SubjectKey._meta.db_table in q["sql"]]
+    assert len(key_reads) == 1, key_reads
+
+
+def test_a_key_made_in_a_savepoint_that_was_undone_is_made_again():
+    """The cache forgets what a rolled-back savepoint read: the key made there is gone, and
+    the next write makes (and stores) the key it seals with."""
+    repo, customer, card = wallets(), uuid.uuid4(), unique_card()
+    with pytest.raises(RuntimeError, match="undone"), repo.atomic():  # a savepoint here
+        new_wallet(repo, customer, unique_card())
+        raise RuntimeError("undone")
+    wallet = new_wallet(repo, customer, card)
+    assert SubjectKey.objects.using("orders").filter(subject=str(customer)).count() == 1
+    later_transaction()
+    assert repo.get(wallet.id).card == card  # sealed with the key that is stored
+
+
+def test_a_subject_forgotten_in_the_transaction_reads_redacted():
+    from edn_core.eventsourcing.keys import SubjectKeys
+
+    repo, customer = wallets(), uuid.uuid4()
+    wallet = new_wallet(repo, customer, unique_card())
+    assert repo.get(wallet.id).card.number  # its key is read in this transaction
+    SubjectKeys("orders").forget(str(customer))
+    assert SubjectKeys("orders").for_reading([str(customer)]) == {str(customer): None}
