@@ -67,3 +67,33 @@ def broker_or_skip(url: str) -> str:
             pytest.fail(f"EDN_REQUIRE_SERVICES=1 but {reason}")
         pytest.skip(reason)
     return url
+
+
+# The test files that take longest (tens of seconds each: processes, faults, a wheel build),
+# scheduled first when the suite runs on xdist workers (scripts/test): with `--dist loadfile`
+# a long file started last keeps one worker busy while the other has nothing left to do.
+# Only the order of whole files changes; a file's own tests keep theirs.
+LONG_FILES = (
+    "tests/faults/test_broker_outage.py",
+    "tests/faults/test_process_kills.py",
+    "tests/faults/test_database_outage.py",
+    "tests/test_broker_resilience.py",
+    "tests/library/test_wheel.py",
+    "tests/test_services_e2e.py",
+    "tests/test_saga_processes.py",
+    "tests/test_streams_processes.py",
+    "tests/test_traces_across_processes.py",
+    "tests/edn_core/streams/test_runtime_kills.py",
+    "tests/schema_registry/test_migrate_all_registers.py",
+    "tests/edn_core/test_startservice.py",
+    "tests/edn_core/test_relay_processes.py",
+    "tests/test_quickstart.py",
+    "tests/edn_core/eventsourcing/test_projections_rebuild.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not hasattr(config, "workerinput"):  # not an xdist worker: the order as collected
+        return
+    rank = {path: n for n, path in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
