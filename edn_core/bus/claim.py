@@ -15,7 +15,7 @@ from django.db import connections
 
 from edn_core.bulk import _cursor, advance_checkpoints, insert_values
 
-__all__ = ["claim"]
+__all__ = ["INBOX_FIELDS", "claim", "inbox_values"]
 
 HANDLED, STALE = "handled", "stale"
 INBOX_FIELDS = (
@@ -44,14 +44,18 @@ def claim(store, sub, event, when) -> str:
     return outcome
 
 
+def inbox_values(sub, event, outcome: str, when) -> tuple:
+    """:data:`INBOX_FIELDS` of the inbox row for a bulk insert (no model instance to build)."""
+    return (sub.consumer, event.id, event.topic, event.aggregate_id, event.sequence, outcome, when)
+
+
 def _claim_portable(store, sub, event, when) -> str:
     outcome = HANDLED
     if sub.latest_wins:
         newest = {event.aggregate_id: event.sequence}
         if not advance_checkpoints(store.checkpoints, store.alias, sub.consumer, newest):
             outcome = STALE
-    row = (sub.consumer, event.id, event.topic, event.aggregate_id, event.sequence, outcome, when)
-    insert_values(store.inbox, store.alias, INBOX_FIELDS, [row])
+    insert_values(store.inbox, store.alias, INBOX_FIELDS, [inbox_values(sub, event, outcome, when)])
     return outcome
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from edn_core import schemas, tracing
 from edn_core.bus import failures
-from edn_core.bus.claim import HANDLED, INBOX_FIELDS, STALE, claim
+from edn_core.bus.claim import HANDLED, INBOX_FIELDS, STALE, claim, inbox_values
 from edn_core.bus.stores import store_for
 from edn_core.bus.subscriptions import Subscription, subscriptions_for
 from edn_core.domain import ConcurrencyConflict
@@ -32,6 +32,7 @@ __all__ = [
     "INBOX_FIELDS",
     "STALE",
     "deliver",
+    "inbox_values",
     "run_subscription",
 ]
 
@@ -136,11 +137,6 @@ def _handle(store, sub: Subscription, event: IntegrationEvent, retrying: bool) -
             if attempt == CONFLICT_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
-
-
-def inbox_values(sub: Subscription, event: IntegrationEvent, outcome: str, when) -> tuple:
-    """:data:`INBOX_FIELDS` of the inbox row for a bulk insert (no model instance to build)."""
-    return (sub.consumer, event.id, event.topic, event.aggregate_id, event.sequence, outcome, when)
 
 
 def apply(store, sub: Subscription, event: IntegrationEvent) -> str:
